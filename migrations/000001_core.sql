@@ -35,6 +35,8 @@ create table hosts (
   disabled_reason text,
   forced_down boolean not null default false,
   last_heartbeat_at timestamptz,
+  -- Set by the sweep when the heartbeat lease expires, cleared by the next heartbeat.
+  down_since timestamptz,
   -- Bumped when a host declared down comes back, so a returning agent learns it was fenced.
   epoch integer not null default 1,
   hypervisor_type text not null default '',
@@ -177,8 +179,18 @@ create table allocations (
 );
 create index allocations_host on allocations (host_id);
 
--- Usage counters live on the host row so a claim is one conditional row update; the trigger keeps
--- them equal to the sum of allocations, and refuses any allocation that would pass capacity.
+-- Capacity a claim may fill: (total - reserved) x allocation ratio. The default ratios (cpu 16.0,
+-- ram 1.5, disk 1.0) are Nova's; a host's own ratio overrides them. Placement and the trigger
+-- below both use these, so the scheduler and the database agree on what "full" means.
+create function capacity_vcpus(h hosts) returns integer language sql immutable as
+  $$ select floor((h.vcpus - h.reserved_vcpus) * coalesce(h.cpu_allocation_ratio, 16.0))::integer $$;
+create function capacity_memory_mb(h hosts) returns integer language sql immutable as
+  $$ select floor((h.memory_mb - h.reserved_memory_mb) * coalesce(h.ram_allocation_ratio, 1.5))::integer $$;
+create function capacity_disk_gb(h hosts) returns integer language sql immutable as
+  $$ select floor((h.disk_gb - h.reserved_disk_gb) * coalesce(h.disk_allocation_ratio, 1.0))::integer $$;
+
+-- Usage counters live on the host row so a claim is one row update; the trigger keeps them equal
+-- to the sum of allocations and refuses any allocation that would pass capacity, whoever writes it.
 create function allocations_apply_usage() returns trigger language plpgsql as $$
 declare
   h hosts%rowtype;
@@ -195,9 +207,9 @@ begin
                      used_disk_gb = used_disk_gb + new.disk_gb
      where id = new.host_id
      returning * into h;
-    if h.used_vcpus > floor((h.vcpus - h.reserved_vcpus) * coalesce(h.cpu_allocation_ratio, 16.0))
-       or h.used_memory_mb > floor((h.memory_mb - h.reserved_memory_mb) * coalesce(h.ram_allocation_ratio, 1.5))
-       or h.used_disk_gb > floor((h.disk_gb - h.reserved_disk_gb) * coalesce(h.disk_allocation_ratio, 1.0)) then
+    if h.used_vcpus > capacity_vcpus(h)
+       or h.used_memory_mb > capacity_memory_mb(h)
+       or h.used_disk_gb > capacity_disk_gb(h) then
       raise exception 'allocation exceeds capacity of host %', h.name using errcode = 'OR001';
     end if;
   end if;
@@ -233,3 +245,47 @@ create table instance_action_events (
   finished_at timestamptz
 );
 create index instance_action_events_action on instance_action_events (action_id, id);
+
+-- Every instance write gets a new revision (agents and watchers resume from one) and is published
+-- on one channel, so every API replica hears every change whichever process wrote it.
+create function instances_touch() returns trigger language plpgsql as $$
+begin
+  new.revision := nextval('change_revision');
+  new.updated_at := now();
+  return new;
+end $$;
+
+create trigger instances_touch before update on instances
+  for each row execute function instances_touch();
+
+create function instances_notify() returns trigger language plpgsql as $$
+declare
+  r instances%rowtype;
+begin
+  if tg_op = 'DELETE' then r := old; else r := new; end if;
+  perform pg_notify('orrery_changes', json_build_object(
+    'kind', 'instance',
+    'id', r.id,
+    'projectId', r.project_id,
+    'hostId', r.host_id,
+    'previousHostId', case when tg_op = 'UPDATE' and old.host_id is distinct from new.host_id then old.host_id end,
+    'revision', r.revision,
+    'deleted', tg_op = 'DELETE')::text);
+  return null;
+end $$;
+
+create trigger instances_notify after insert or update or delete on instances
+  for each row execute function instances_notify();
+
+-- Host-side revision: when a host's own settings change (fencing epoch, enablement) its agent hears it.
+create function hosts_notify() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'UPDATE' and old.epoch = new.epoch and old.enabled = new.enabled then
+    return null;
+  end if;
+  perform pg_notify('orrery_changes', json_build_object('kind', 'host', 'id', new.id, 'hostId', new.id)::text);
+  return null;
+end $$;
+
+create trigger hosts_notify after update on hosts
+  for each row execute function hosts_notify();

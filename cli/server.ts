@@ -1,0 +1,62 @@
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig } from '../core/config.ts';
+import { rootLog } from '../core/log.ts';
+import { connect } from '../db/connect.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { installSchema } from '../db/install.ts';
+import { startControlPlane } from '../server/control-plane.ts';
+import { bootstrapAdmin } from '../store/bootstrap.ts';
+
+/** `orrery server|api|worker`: the control plane, whole or in parts, until SIGINT/SIGTERM. */
+export async function runServer(parts: { api: boolean; worker: boolean }): Promise<void> {
+  const config = loadConfig();
+  const log = rootLog();
+  let databaseUrl = config.databaseUrl;
+  let stopDb = async () => {};
+  if (!databaseUrl) {
+    const pgDir = path.join(config.dataDir, 'postgres');
+    const db = await startEmbeddedPostgres(pgDir, {
+      port: Number(process.env.ORRERY_EMBEDDED_PG_PORT ?? 8775),
+      log: (line) => log.debug({ component: 'postgres' }, line),
+    });
+    databaseUrl = db.url;
+    stopDb = db.stop;
+    log.info({ dataDir: pgDir, url: db.url.replace(/:[^:@]*@/, ':***@') }, 'DATABASE_URL is unset: started embedded PostgreSQL');
+  }
+  await installSchema(databaseUrl);
+  await announceAdminToken(databaseUrl, config.dataDir);
+  const cp = await startControlPlane({ config, databaseUrl, api: parts.api, worker: parts.worker, log });
+  if (cp.url) log.info({ url: `${cp.url}/graphql` }, 'Orrery API listening (GraphQL and subscriptions)');
+  if (parts.worker) log.info({ concurrency: config.workerConcurrency }, 'Orrery worker running');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await cp.stop();
+    await stopDb();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** On first start, creates the admin and says where its token is; never prints it to logs twice. */
+async function announceAdminToken(databaseUrl: string, dataDir: string): Promise<void> {
+  const sql = connect(databaseUrl, { max: 1 });
+  try {
+    const b = await bootstrapAdmin(sql, process.env.ORRERY_ADMIN_TOKEN || undefined);
+    if (!b.adminToken || process.env.ORRERY_ADMIN_TOKEN) return;
+    await mkdir(dataDir, { recursive: true });
+    const file = path.join(dataDir, 'admin-token');
+    await writeFile(file, b.adminToken + '\n', { mode: 0o600 });
+    process.stderr.write(
+      `\nCreated the admin user (project "admin"). Its API token is in ${file}:\n` +
+        `  export ORRERY_TOKEN=$(cat ${file})\n\n`,
+    );
+  } finally {
+    await sql.end();
+  }
+}

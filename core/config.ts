@@ -1,0 +1,41 @@
+import path from 'node:path';
+
+/** Deployment settings, read once from the environment; every one has a working default. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  policyFile: string | undefined;
+  serviceDownSeconds: number;
+  spawnTimeoutSeconds: number;
+  deleteTimeoutSeconds: number;
+  maxScheduleAttempts: number;
+  sweepIntervalSeconds: number;
+  workerConcurrency: number;
+}
+
+function num(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function loadConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    port: num('ORRERY_PORT', 8774),
+    host: process.env.ORRERY_LISTEN ?? '127.0.0.1',
+    dataDir: path.resolve(process.env.ORRERY_DATA_DIR ?? '.orrery'),
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    policyFile: process.env.ORRERY_POLICY_FILE || undefined,
+    serviceDownSeconds: num('ORRERY_SERVICE_DOWN_SECONDS', 60),
+    spawnTimeoutSeconds: num('ORRERY_SPAWN_TIMEOUT_SECONDS', 600),
+    deleteTimeoutSeconds: num('ORRERY_DELETE_TIMEOUT_SECONDS', 300),
+    maxScheduleAttempts: num('ORRERY_MAX_SCHEDULE_ATTEMPTS', 3),
+    sweepIntervalSeconds: num('ORRERY_SWEEP_INTERVAL_SECONDS', 15),
+    workerConcurrency: num('ORRERY_WORKER_CONCURRENCY', 10),
+    ...overrides,
+  };
+}

@@ -1,0 +1,42 @@
+/** Errors a client can act on. The GraphQL layer returns them as typed results, not opaque strings. */
+
+export class OrreryError extends Error {}
+
+export interface FieldIssue {
+  /** Path of the offending field, dotted from the input root (for example `input.ramMb`). */
+  field: string;
+  message: string;
+}
+
+export class ValidationError extends OrreryError {
+  constructor(readonly issues: FieldIssue[]) {
+    super(issues.map((i) => `${i.field}: ${i.message}`).join('; '));
+  }
+  get field(): string {
+    return this.issues[0]?.field ?? '';
+  }
+  static field(field: string, message: string): ValidationError {
+    return new ValidationError([{ field, message }]);
+  }
+}
+
+export class NotFoundError extends OrreryError {
+  constructor(
+    readonly resource: string,
+    readonly ref: string,
+    readonly field?: string,
+  ) {
+    super(`${resource} ${JSON.stringify(ref)} not found`);
+  }
+}
+
+export class ConflictError extends OrreryError {
+  constructor(
+    message: string,
+    readonly currentState?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ForbiddenError extends OrreryError {}

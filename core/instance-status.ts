@@ -1,0 +1,41 @@
+/** Nova's state vocabulary and the API status it derives from vm_state and task_state. */
+
+export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted';
+export type TaskState =
+  | 'scheduling' | 'spawning' | 'powering-off' | 'powering-on' | 'pausing' | 'unpausing'
+  | 'suspending' | 'resuming' | 'deleting';
+export type DesiredPowerState = 'running' | 'stopped' | 'paused' | 'suspended';
+
+/** As nova/api/openstack/common.py maps them for the states this release has. */
+export function deriveStatus(vm: VmState): string {
+  switch (vm) {
+    case 'building':
+      return 'BUILD';
+    case 'active':
+      return 'ACTIVE';
+    case 'stopped':
+      return 'SHUTOFF';
+    case 'paused':
+      return 'PAUSED';
+    case 'suspended':
+      return 'SUSPENDED';
+    case 'error':
+      return 'ERROR';
+    case 'deleted':
+      return 'DELETED';
+  }
+}
+
+/** The vm_state an instance settles in once its desired power state is reached. */
+export function settledVmState(power: DesiredPowerState): VmState {
+  return ({ running: 'active', stopped: 'stopped', paused: 'paused', suspended: 'suspended' } as const)[power];
+}
+
+/** The task shown while an agent carries a power change out. */
+export function transitionTask(from: DesiredPowerState, to: DesiredPowerState): TaskState | null {
+  if (from === to) return null;
+  if (to === 'stopped') return 'powering-off';
+  if (to === 'paused') return 'pausing';
+  if (to === 'suspended') return 'suspending';
+  return from === 'paused' ? 'unpausing' : from === 'suspended' ? 'resuming' : 'powering-on';
+}

@@ -1,0 +1,11 @@
+export type Role = 'reader' | 'member' | 'admin';
+
+/** Who is calling, from the bearer token. Hosts and enrollment tokens are not users. */
+export type Principal =
+  | { kind: 'user'; tokenId: string; userId: string; userName: string; projectId: string; roles: Role[] }
+  | { kind: 'host'; tokenId: string; hostId: string }
+  | { kind: 'enrollment'; tokenId: string };
+
+export function isAdmin(p: Principal | null): boolean {
+  return p?.kind === 'user' && p.roles.includes('admin');
+}

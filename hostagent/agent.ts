@@ -1,0 +1,210 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Log } from '../core/log.ts';
+import { GraphqlRequestError } from '../client/graphql.ts';
+import { AgentApi, type AssignedInstance, type Assignments, type InstanceReport } from './api.ts';
+import { converge } from './converge.ts';
+import type { HypervisorDriver } from './drivers/driver.ts';
+
+export interface HostAgentOptions {
+  apiUrl: string;
+  name: string;
+  driver: HypervisorDriver;
+  log: Log;
+  /** Where the host credential is kept between restarts. */
+  stateDir: string;
+  /** Needed only for the first start (or after the credential was revoked). */
+  enrollmentToken?: string;
+  heartbeatSeconds?: number;
+  /** Full resync period: the safety net under the watch stream. */
+  resyncSeconds?: number;
+  stopTimeoutMs?: number;
+  imagePath?: (inst: AssignedInstance, api: AgentApi) => Promise<string | null>;
+}
+
+interface Credential {
+  hostId: string;
+  token: string;
+}
+
+/**
+ * The per-host reconciler: list, then watch what the control plane binds to this host; make the
+ * hypervisor match; report what it observes. Each instance converges on its own, one step at a
+ * time, so a slow boot never holds up a stop elsewhere.
+ */
+export class HostAgent {
+  private api!: AgentApi;
+  private hostId = '';
+  private assignments: Assignments | null = null;
+  private readonly busy = new Set<string>();
+  /** Instances whose assignment changed while they were busy: they get another pass when done. */
+  private readonly dirty = new Set<string>();
+  private readonly lastReport = new Map<string, string>();
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+  private passQueued = false;
+  private passRunning: Promise<void> | null = null;
+  private unlistenDriver?: () => void;
+  private watchIterator?: AsyncIterableIterator<{ agentAssignments: Assignments }>;
+
+  constructor(private readonly o: HostAgentOptions) {}
+
+  get id(): string {
+    return this.hostId;
+  }
+
+  async start(): Promise<void> {
+    const info = await this.o.driver.hostInfo();
+    await this.authenticate(info);
+    await this.api.reportHost(info);
+    this.o.log.info({ host: this.o.name, hostId: this.hostId }, 'host agent enrolled and reporting');
+    this.timers.push(setInterval(() => void this.beat(), (this.o.heartbeatSeconds ?? 10) * 1000));
+    this.timers.push(setInterval(() => void this.resync(), (this.o.resyncSeconds ?? 60) * 1000));
+    this.unlistenDriver = this.o.driver.onChange?.(() => this.kick());
+    await this.resync();
+    void this.watch();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.unlistenDriver?.();
+    await this.watchIterator?.return?.();
+    await this.passRunning;
+    await this.api?.close();
+  }
+
+  /** Reuses the saved host credential; enrolls (again) when there is none or it was revoked. */
+  private async authenticate(info: Awaited<ReturnType<HypervisorDriver['hostInfo']>>): Promise<void> {
+    const file = path.join(this.o.stateDir, 'host-credential.json');
+    const saved = await readFile(file, 'utf8').then((s) => JSON.parse(s) as Credential).catch(() => null);
+    if (saved) {
+      this.api = new AgentApi(this.o.apiUrl, saved.token);
+      try {
+        await this.api.heartbeat();
+        this.hostId = saved.hostId;
+        return;
+      } catch (e) {
+        if (!(e instanceof GraphqlRequestError) || e.code !== 'UNAUTHENTICATED') throw e;
+        await this.api.close();
+      }
+    }
+    if (!this.o.enrollmentToken) throw new Error(`no valid host credential in ${file} and no enrollment token given`);
+    this.api = new AgentApi(this.o.apiUrl, this.o.enrollmentToken);
+    const enrolled = await this.api.enroll(this.o.name, info);
+    this.hostId = enrolled.hostId;
+    await mkdir(this.o.stateDir, { recursive: true });
+    await writeFile(file, JSON.stringify({ hostId: enrolled.hostId, token: enrolled.token }), { mode: 0o600 });
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.api.heartbeat();
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  private async resync(): Promise<void> {
+    try {
+      this.assignments = await this.api.assignments();
+      this.lastReport.clear();
+      this.kick();
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'resync failed');
+    }
+  }
+
+  /** The watch stream: a full desired state each time; the client reconnects on its own. */
+  private async watch(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        this.watchIterator = this.api.watch();
+        for await (const { agentAssignments } of this.watchIterator) {
+          this.assignments = agentAssignments;
+          this.kick();
+        }
+      } catch (e) {
+        if (!this.stopped) this.o.log.warn({ err: (e as Error).message }, 'watch stream ended; resubscribing');
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /** Schedules one reconcile pass; passes never overlap, and a kick during a pass runs one more. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.passRunning) {
+      this.passQueued = true;
+      return;
+    }
+    this.passRunning = this.pass().finally(() => {
+      this.passRunning = null;
+      if (this.passQueued) {
+        this.passQueued = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async pass(): Promise<void> {
+    const view = this.assignments;
+    if (!view) return;
+    let domains;
+    try {
+      domains = new Map((await this.o.driver.list()).map((d) => [d.instanceId, d]));
+    } catch (e) {
+      this.o.log.error({ err: (e as Error).message }, 'cannot list domains');
+      return;
+    }
+    const wanted = new Set(view.instances.map((i) => i.id));
+    for (const inst of view.instances) {
+      if (this.busy.has(inst.id)) {
+        this.dirty.add(inst.id);
+        continue;
+      }
+      this.busy.add(inst.id);
+      void this.convergeOne(inst, domains.get(inst.id)).finally(() => {
+        this.busy.delete(inst.id);
+        if (this.dirty.delete(inst.id)) this.kick();
+      });
+    }
+    for (const dom of domains.values()) {
+      if (dom.managed && !wanted.has(dom.instanceId) && !this.busy.has(dom.instanceId)) {
+        this.o.log.warn({ instance: dom.instanceId }, 'removing orphan domain (not bound to this host)');
+        await this.o.driver.destroy(dom.instanceId).catch((e: Error) => this.o.log.error({ err: e.message }, 'orphan removal failed'));
+      }
+    }
+  }
+
+  private async convergeOne(inst: AssignedInstance, dom: Parameters<typeof converge>[2]): Promise<void> {
+    let report: InstanceReport;
+    try {
+      report = await converge(
+        {
+          driver: this.o.driver,
+          stopTimeoutMs: this.o.stopTimeoutMs ?? 60_000,
+          imagePath: (i) => this.o.imagePath?.(i, this.api) ?? Promise.resolve(null),
+        },
+        inst,
+        dom,
+      );
+    } catch (e) {
+      this.o.log.error({ instance: inst.id, err: (e as Error).message }, 'converge failed; will retry');
+      return;
+    }
+    await this.report(report);
+  }
+
+  /** Sends a report only when it differs from the last one sent for that instance. */
+  private async report(r: InstanceReport): Promise<void> {
+    const key = JSON.stringify(r);
+    if (this.lastReport.get(r.id) === key) return;
+    try {
+      await this.api.reportInstances([r]);
+      this.lastReport.set(r.id, key);
+    } catch (e) {
+      this.o.log.warn({ instance: r.id, err: (e as Error).message }, 'report failed; will retry on next pass');
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { OrreryClient } from '../client/graphql.ts';
+import type { HostInfo, PowerState } from './drivers/driver.ts';
+
+/** The agent's view of one instance, as the control plane's `agentAssignments` gives it. */
+export interface AssignedInstance {
+  id: string;
+  name: string;
+  generation: number;
+  observedGeneration: number;
+  deleted: boolean;
+  powerState: 'running' | 'stopped' | 'paused' | 'suspended';
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  image: { id: string; diskFormat: 'qcow2' | 'raw'; checksum: string | null; properties: { key: string; value: string }[] };
+  userData: string | null;
+  metadata: { key: string; value: string }[];
+}
+
+export interface Assignments {
+  hostId: string;
+  hostName: string;
+  epoch: number;
+  enabled: boolean;
+  revision: string;
+  instances: AssignedInstance[];
+}
+
+export interface InstanceReport {
+  id: string;
+  observedGeneration: number;
+  powerState: PowerState;
+  fault?: { code: string; message: string; details?: string } | null;
+}
+
+const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled revision
+  instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
+    image { id diskFormat checksum properties { key value } } metadata { key value } }`;
+
+function inventoryInput(info: HostInfo) {
+  return {
+    hypervisorType: info.hypervisorType,
+    hypervisorVersion: info.hypervisorVersion,
+    architecture: info.architecture,
+    cpuModel: info.cpuModel,
+    cpuFeatures: info.cpuFeatures,
+    vcpus: info.vcpus,
+    memoryMb: info.memoryMb,
+    diskGb: info.diskGb,
+  };
+}
+
+/** The agent API, and nothing else: agents never touch the database (Nova's "no DB on compute"). */
+export class AgentApi {
+  readonly client: OrreryClient;
+
+  constructor(readonly baseUrl: string, token: string) {
+    this.client = new OrreryClient(baseUrl, token);
+  }
+
+  async enroll(name: string, info: HostInfo): Promise<{ hostId: string; token: string; epoch: number }> {
+    const d = await this.client.request(
+      `mutation($name: String!, $inv: HostInventoryInput!) { enrollHost(name: $name, inventory: $inv) {
+         __typename ... on EnrollHostSuccess { enrollment { hostId token epoch } } ... on Error { message } } }`,
+      { name, inv: inventoryInput(info) },
+    );
+    const r = d.enrollHost;
+    if (r.__typename !== 'EnrollHostSuccess') throw new Error(`enrollment refused: ${r.message}`);
+    this.client.setToken(r.enrollment.token);
+    return r.enrollment;
+  }
+
+  async reportHost(info: HostInfo): Promise<{ epoch: number; enabled: boolean }> {
+    const d = await this.client.request(
+      `mutation($inv: HostInventoryInput!) { reportHost(inventory: $inv) {
+         __typename ... on ReportHostSuccess { heartbeat { epoch enabled } } ... on Error { message } } }`,
+      { inv: inventoryInput(info) },
+    );
+    if (d.reportHost.__typename !== 'ReportHostSuccess') throw new Error(d.reportHost.message);
+    return d.reportHost.heartbeat;
+  }
+
+  async heartbeat(): Promise<{ epoch: number; enabled: boolean }> {
+    const d = await this.client.request(`mutation { heartbeat { epoch enabled } }`);
+    return d.heartbeat;
+  }
+
+  async assignments(): Promise<Assignments> {
+    const d = await this.client.request(`{ agentAssignments { ${ASSIGNMENTS_FIELDS} } }`);
+    return d.agentAssignments;
+  }
+
+  watch(): AsyncIterableIterator<{ agentAssignments: Assignments }> {
+    return this.client.subscribe(`subscription { agentAssignments { ${ASSIGNMENTS_FIELDS} } }`);
+  }
+
+  async reportInstances(reports: InstanceReport[]): Promise<{ accepted: string[]; rejected: string[] }> {
+    const d = await this.client.request(
+      `mutation($r: [InstanceReportInput!]!) { reportInstances(reports: $r) {
+         __typename ... on ReportInstancesSuccess { result { accepted rejected } } ... on Error { message } } }`,
+      { r: reports },
+    );
+    if (d.reportInstances.__typename !== 'ReportInstancesSuccess') throw new Error(d.reportInstances.message);
+    return d.reportInstances.result;
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * What the host agent needs from a hypervisor. Every method is idempotent: calling it for a
+ * domain already in the wanted state succeeds and changes nothing, so the agent can repeat any
+ * step after a crash. Domains are named by the instance UUID (the libvirt domain UUID equals it).
+ */
+
+export type PowerState = 'running' | 'paused' | 'shutdown' | 'crashed' | 'suspended' | 'nostate';
+
+export interface HostInfo {
+  hypervisorType: string;
+  hypervisorVersion: string;
+  architecture: string;
+  cpuModel: string;
+  cpuFeatures: string[];
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+}
+
+/** Everything a driver needs to define a domain; built by the agent from the instance and its flavor and image. */
+export interface DomainSpec {
+  instanceId: string;
+  name: string;
+  generation: number;
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  /** Local path of the cached, checksum-verified image (libvirt: the overlay's backing file). */
+  imagePath: string | null;
+  imageFormat: 'qcow2' | 'raw';
+  imageProperties: Record<string, string>;
+  userData: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface DomainStatus {
+  instanceId: string;
+  powerState: PowerState;
+  /** The generation written into the domain's metadata when it was defined (0 when unknown). */
+  generation: number;
+  /** True when the domain carries Orrery's metadata element (so it is ours, possibly an orphan). */
+  managed: boolean;
+}
+
+export interface HypervisorDriver {
+  readonly name: string;
+  hostInfo(): Promise<HostInfo>;
+  list(): Promise<DomainStatus[]>;
+  /** Defines the domain (and its disk) if missing and starts it; a running domain is left alone. */
+  create(spec: DomainSpec): Promise<void>;
+  /** Graceful shutdown; after `timeoutMs` the domain is destroyed. */
+  stop(instanceId: string, timeoutMs: number): Promise<void>;
+  start(instanceId: string): Promise<void>;
+  reboot(instanceId: string, kind: 'soft' | 'hard', timeoutMs: number): Promise<void>;
+  pause(instanceId: string): Promise<void>;
+  unpause(instanceId: string): Promise<void>;
+  /** Saves memory to disk and stops (libvirt managed save). */
+  suspend(instanceId: string): Promise<void>;
+  resume(instanceId: string): Promise<void>;
+  /** Destroys and undefines the domain and removes its files; a missing domain is success. */
+  destroy(instanceId: string): Promise<void>;
+  /** The last `lines` lines of the serial console. */
+  consoleOutput(instanceId: string, lines: number): Promise<string>;
+  /** Lifecycle events, so the agent does not wait for its next poll; optional. */
+  onChange?(listener: (instanceId: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** A driver error the agent reports as the instance's fault rather than retrying forever. */
+export class DriverError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details?: string,
+  ) {
+    super(message);
+  }
+}

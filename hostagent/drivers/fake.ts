@@ -1,0 +1,162 @@
+import { DriverError, type DomainSpec, type DomainStatus, type HostInfo, type HypervisorDriver, type PowerState } from './driver.ts';
+
+export interface FakeDriverOptions {
+  vcpus?: number;
+  memoryMb?: number;
+  diskGb?: number;
+  /** Milliseconds each lifecycle call takes, so ordering bugs show as they would on a real host. */
+  delayMs?: number;
+  /** Make `create` fail for instances whose name matches, to exercise rescheduling. */
+  failCreate?: RegExp;
+}
+
+interface FakeDomain {
+  powerState: PowerState;
+  generation: number;
+  console: string[];
+}
+
+/**
+ * An in-memory hypervisor with realistic state rules (you cannot pause a stopped domain, a
+ * suspended one resumes to running, …). For scale tests and fast unit tests only: the real path
+ * is the libvirt driver.
+ */
+export class FakeDriver implements HypervisorDriver {
+  readonly name = 'fake';
+  readonly domains = new Map<string, FakeDomain>();
+  private readonly listeners = new Set<(id: string) => void>();
+
+  constructor(private readonly o: FakeDriverOptions = {}) {}
+
+  private async step(): Promise<void> {
+    const ms = this.o.delayMs ?? 5;
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  }
+
+  private get(id: string): FakeDomain {
+    const d = this.domains.get(id);
+    if (!d) throw new DriverError(`domain ${id} does not exist`, 'DomainNotFound');
+    return d;
+  }
+
+  private set(id: string, d: FakeDomain, state: PowerState): void {
+    d.powerState = state;
+    d.console.push(`[fake] ${state}`);
+    for (const l of this.listeners) l(id);
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    return {
+      hypervisorType: 'fake',
+      hypervisorVersion: '1.0',
+      architecture: 'x86_64',
+      cpuModel: 'fake-cpu',
+      cpuFeatures: ['sse4_2', 'avx2'],
+      vcpus: this.o.vcpus ?? 16,
+      memoryMb: this.o.memoryMb ?? 65536,
+      diskGb: this.o.diskGb ?? 1000,
+    };
+  }
+
+  async list(): Promise<DomainStatus[]> {
+    return [...this.domains.entries()].map(([instanceId, d]) => ({
+      instanceId,
+      powerState: d.powerState,
+      generation: d.generation,
+      managed: true,
+    }));
+  }
+
+  async create(spec: DomainSpec): Promise<void> {
+    await this.step();
+    if (this.o.failCreate?.test(spec.name)) throw new DriverError(`fake driver refuses to build ${spec.name}`, 'SpawnFailed');
+    const d = this.domains.get(spec.instanceId);
+    if (d) {
+      d.generation = spec.generation;
+      if (d.powerState === 'running') return;
+      return this.set(spec.instanceId, d, 'running');
+    }
+    const fresh: FakeDomain = { powerState: 'nostate', generation: spec.generation, console: [`[fake] boot ${spec.name}`] };
+    this.domains.set(spec.instanceId, fresh);
+    this.set(spec.instanceId, fresh, 'running');
+  }
+
+  async stop(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState !== 'shutdown') this.set(id, d, 'shutdown');
+  }
+
+  async start(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState === 'running') return;
+    if (d.powerState === 'paused') throw new DriverError('domain is paused; unpause it', 'InvalidState');
+    this.set(id, d, 'running');
+  }
+
+  async reboot(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState !== 'running') throw new DriverError(`cannot reboot a ${d.powerState} domain`, 'InvalidState');
+    this.set(id, d, 'running');
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState === 'paused') return;
+    if (d.powerState !== 'running') throw new DriverError(`cannot pause a ${d.powerState} domain`, 'InvalidState');
+    this.set(id, d, 'paused');
+  }
+
+  async unpause(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState === 'running') return;
+    if (d.powerState !== 'paused') throw new DriverError(`cannot unpause a ${d.powerState} domain`, 'InvalidState');
+    this.set(id, d, 'running');
+  }
+
+  async suspend(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState === 'suspended') return;
+    if (d.powerState !== 'running' && d.powerState !== 'paused') {
+      throw new DriverError(`cannot suspend a ${d.powerState} domain`, 'InvalidState');
+    }
+    this.set(id, d, 'suspended');
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState === 'running') return;
+    if (d.powerState !== 'suspended') throw new DriverError(`cannot resume a ${d.powerState} domain`, 'InvalidState');
+    this.set(id, d, 'running');
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.step();
+    this.domains.delete(id);
+    for (const l of this.listeners) l(id);
+  }
+
+  async consoleOutput(id: string, lines: number): Promise<string> {
+    return this.get(id).console.slice(-lines).join('\n');
+  }
+
+  /** Simulates a guest that shut itself down or crashed, behind Orrery's back. */
+  crash(id: string, state: 'shutdown' | 'crashed' = 'crashed'): void {
+    this.set(id, this.get(id), state);
+  }
+
+  onChange(listener: (id: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}

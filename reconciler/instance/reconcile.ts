@@ -1,0 +1,192 @@
+import type { Sql, TxSql } from '../../db/connect.ts';
+import { settledVmState } from '../../core/instance-status.ts';
+import { lockInstance, type InstanceRow } from '../../store/instances.ts';
+import { addActionEvent, finishActions } from '../../store/actions.ts';
+import { releaseClaims } from '../placement/claim.ts';
+import { place } from './place.ts';
+import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
+
+interface HostState {
+  name: string;
+  up: boolean;
+}
+
+const WAIT_POLL_SECONDS = 30;
+
+/**
+ * One step toward the instance's spec. Reads everything fresh under the instance's row lock,
+ * takes the next idempotent step and records it; never trusts the event that woke it.
+ */
+export async function reconcileInstance(sql: Sql, id: string, deps: ReconcileDeps): Promise<ReconcileResult> {
+  return sql.begin(async (tx) => {
+    const inst = await lockInstance(tx, id);
+    if (!inst) return { outcome: 'gone' };
+    const host = inst.host_id ? await hostState(tx, inst.host_id, deps.config.serviceDownSeconds) : null;
+    if (inst.delete_requested_at) return reconcileDelete(tx, inst, host, deps);
+    if (!inst.host_id) {
+      if (inst.vm_state === 'error') return { outcome: 'error-unplaced' };
+      return place(tx, inst, deps);
+    }
+    if (inst.vm_state === 'building') return reconcileBuild(tx, inst, host!, deps);
+    return reconcileRunning(tx, inst, host!);
+  });
+}
+
+async function hostState(tx: TxSql, hostId: string, downSeconds: number): Promise<HostState> {
+  const [h] = await tx<{ name: string; up: boolean }[]>`
+    select name, not forced_down and coalesce(last_heartbeat_at > now() - make_interval(secs => ${downSeconds}), false) as up
+      from hosts where id = ${hostId}`;
+  return h!;
+}
+
+function agentFailed(inst: InstanceRow): boolean {
+  return inst.agent_fault !== null && inst.agent_fault.generation === inst.generation;
+}
+
+function converged(inst: InstanceRow): boolean {
+  return inst.observed_generation >= inst.generation && !agentFailed(inst);
+}
+
+function deadlinePassed(inst: InstanceRow): boolean {
+  return inst.task_deadline_at !== null && inst.task_deadline_at.getTime() <= Date.now();
+}
+
+function secondsToDeadline(inst: InstanceRow): number {
+  if (!inst.task_deadline_at) return WAIT_POLL_SECONDS;
+  const s = Math.ceil((inst.task_deadline_at.getTime() - Date.now()) / 1000);
+  return Math.max(1, Math.min(WAIT_POLL_SECONDS, s));
+}
+
+async function removeInstance(tx: TxSql, inst: InstanceRow, how: string): Promise<ReconcileResult> {
+  await releaseClaims(tx, inst.id);
+  await addActionEvent(tx, inst.id, { event: 'delete', result: 'success', details: how });
+  await finishActions(tx, inst.id, 'succeeded');
+  await tx`delete from instances where id = ${inst.id}`;
+  return { outcome: `deleted (${how})` };
+}
+
+async function reconcileDelete(
+  tx: TxSql,
+  inst: InstanceRow,
+  host: HostState | null,
+  deps: ReconcileDeps,
+): Promise<ReconcileResult> {
+  if (!host) return removeInstance(tx, inst, 'never placed');
+  if (converged(inst) && inst.power_state === 'nostate') return removeInstance(tx, inst, `destroyed on ${host.name}`);
+  // Nova's "local delete": a down host cannot confirm, and its agent removes the domain as an
+  // orphan when it comes back.
+  if (!host.up) return removeInstance(tx, inst, `host ${host.name} down; local delete`);
+  if (deadlinePassed(inst)) {
+    const f = fault('DeleteTimeout', `host ${host.name} did not confirm deletion within ${deps.config.deleteTimeoutSeconds} s`);
+    await tx`update instances set vm_state = 'error', task_state = null, fault = ${tx.json(f as never)},
+                    task_deadline_at = null where id = ${inst.id}`;
+    await finishActions(tx, inst.id, 'failed', f.message);
+    return { outcome: 'delete-timeout' };
+  }
+  if (agentFailed(inst)) {
+    await addActionEvent(tx, inst.id, { event: 'delete', result: 'error', hostName: host.name, details: inst.agent_fault!.message });
+  }
+  return { requeueAfter: secondsToDeadline(inst), outcome: 'waiting-delete' };
+}
+
+async function reconcileBuild(
+  tx: TxSql,
+  inst: InstanceRow,
+  host: HostState,
+  deps: ReconcileDeps,
+): Promise<ReconcileResult> {
+  const failure = agentFailed(inst)
+    ? inst.agent_fault!.message
+    : !host.up
+      ? `host ${host.name} went down during the build`
+      : deadlinePassed(inst)
+        ? `spawn did not finish on ${host.name} within ${deps.config.spawnTimeoutSeconds} s`
+        : null;
+  if (failure) return rescheduleAfterFailure(tx, inst, host, failure, deps);
+  if (converged(inst) && inst.power_state !== 'nostate') {
+    const vm = settledVmState(inst.desired_power_state);
+    await tx`update instances set vm_state = ${vm}, task_state = null, fault = null, task_deadline_at = null,
+                    launched_at = coalesce(launched_at, now()) where id = ${inst.id}`;
+    await addActionEvent(tx, inst.id, { event: 'spawn', result: 'success', hostName: host.name });
+    await finishActions(tx, inst.id, 'succeeded');
+    return { outcome: `built (${vm})` };
+  }
+  return { requeueAfter: secondsToDeadline(inst), outcome: 'waiting-spawn' };
+}
+
+/** A failed build releases the host and goes back to placement, up to the attempt limit. */
+async function rescheduleAfterFailure(
+  tx: TxSql,
+  inst: InstanceRow,
+  host: HostState,
+  why: string,
+  deps: ReconcileDeps,
+): Promise<ReconcileResult> {
+  await releaseClaims(tx, inst.id, inst.host_id!);
+  await addActionEvent(tx, inst.id, { event: 'spawn', result: 'error', hostName: host.name, details: why });
+  if (inst.schedule_attempts >= deps.config.maxScheduleAttempts) {
+    const f = fault('BuildFailed', `build failed on ${inst.schedule_attempts} host(s); last: ${why}`);
+    await tx`update instances set host_id = null, vm_state = 'error', task_state = null, task_deadline_at = null,
+                    fault = ${tx.json(f as never)}, agent_fault = null,
+                    failed_host_ids = array_append(failed_host_ids, host_id) where id = ${inst.id}`;
+    await finishActions(tx, inst.id, 'failed', f.message);
+    return { outcome: 'build-failed' };
+  }
+  await tx`update instances set host_id = null, task_state = 'scheduling', task_deadline_at = null,
+                  agent_fault = null, observed_generation = 0, power_state = 'nostate',
+                  failed_host_ids = array_append(failed_host_ids, host_id) where id = ${inst.id}`;
+  return { requeueAfter: 0, outcome: 'rescheduling' };
+}
+
+async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState): Promise<ReconcileResult> {
+  if (agentFailed(inst)) {
+    if (inst.task_state === null) return { outcome: 'failed-change-recorded' };
+    const f = fault(inst.agent_fault!.code, inst.agent_fault!.message, inst.agent_fault!.details);
+    await tx`update instances set task_state = null, task_deadline_at = null, fault = ${tx.json(f as never)}
+              where id = ${inst.id}`;
+    await addActionEvent(tx, inst.id, { event: 'apply', result: 'error', hostName: host.name, details: f.message });
+    await finishActions(tx, inst.id, 'failed', f.message);
+    return { outcome: 'change-failed' };
+  }
+  if (converged(inst)) return syncPowerState(tx, inst, host);
+  if (deadlinePassed(inst)) {
+    const f = fault('TaskTimeout', `host ${host.name} did not apply generation ${inst.generation} in time`);
+    await tx`update instances set task_state = null, task_deadline_at = null, fault = ${tx.json(f as never)}
+              where id = ${inst.id}`;
+    await finishActions(tx, inst.id, 'failed', f.message);
+    return { outcome: 'change-timeout' };
+  }
+  return { requeueAfter: secondsToDeadline(inst), outcome: 'waiting-agent' };
+}
+
+/**
+ * The agent applied the spec; what it now observes decides the vm_state. A guest that stopped or
+ * crashed on its own becomes STOPPED and its desired power state follows (Nova's power-state
+ * sync): Orrery never restarts it behind the user's back.
+ */
+async function syncPowerState(tx: TxSql, inst: InstanceRow, host: HostState): Promise<ReconcileResult> {
+  const observed = inst.power_state;
+  const vm =
+    observed === 'running' ? 'active' :
+    observed === 'paused' ? 'paused' :
+    observed === 'suspended' ? 'suspended' :
+    observed === 'shutdown' || observed === 'crashed' ? 'stopped' : null;
+  if (vm === null) return { requeueAfter: WAIT_POLL_SECONDS, outcome: 'unknown-power-state' };
+  const expected = settledVmState(inst.desired_power_state);
+  const drifted = vm !== expected;
+  if (inst.vm_state === vm && inst.task_state === null && !drifted) return { outcome: 'in-sync' };
+  const desired = drifted ? ({ active: 'running', stopped: 'stopped', paused: 'paused', suspended: 'suspended' } as const)[vm] : inst.desired_power_state;
+  await tx`update instances set vm_state = ${vm}, task_state = null, task_deadline_at = null,
+                  desired_power_state = ${desired}, fault = case when ${drifted} then fault else null end
+            where id = ${inst.id}`;
+  if (drifted) {
+    await addActionEvent(tx, inst.id, {
+      event: 'power-sync',
+      result: 'success',
+      hostName: host.name,
+      details: `found ${observed} on ${host.name}; recorded as ${vm}`,
+    });
+  }
+  await finishActions(tx, inst.id, 'succeeded');
+  return { outcome: drifted ? `power-sync (${vm})` : `converged (${vm})` };
+}

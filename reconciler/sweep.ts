@@ -1,0 +1,35 @@
+import type { Sql } from '../db/connect.ts';
+
+export interface SweepResult {
+  hostsMarkedDown: string[];
+  hostsBackUp: string[];
+  requeued: number;
+}
+
+/**
+ * The periodic safety net: expires host leases whose heartbeat is older than the service-down
+ * time, and re-enqueues every instance whose work looks stale (or sits on a host that just went
+ * down), so nothing waits on a notification that was lost.
+ */
+export async function sweep(sql: Sql, serviceDownSeconds: number, staleSeconds = 60): Promise<SweepResult> {
+  return sql.begin(async (tx) => {
+    const down = await tx<{ id: string; name: string }[]>`
+      update hosts set down_since = now()
+       where down_since is null
+         and (last_heartbeat_at is null or last_heartbeat_at < now() - make_interval(secs => ${serviceDownSeconds}))
+      returning id, name`;
+    const up = await tx<{ name: string }[]>`
+      update hosts set down_since = null
+       where down_since is not null and last_heartbeat_at >= now() - make_interval(secs => ${serviceDownSeconds})
+      returning name`;
+    const downIds = down.map((h) => h.id);
+    const requeued = await tx`
+      select graphile_worker.add_job('reconcile_instance', json_build_object('id', i.id),
+               job_key := 'instance:' || i.id, job_key_mode := 'preserve_run_at', max_attempts := 25)
+        from instances i
+       where i.host_id = any(${downIds}::uuid[])
+          or ((i.task_state is not null or i.delete_requested_at is not null)
+              and i.updated_at < now() - make_interval(secs => ${staleSeconds}))`;
+    return { hostsMarkedDown: down.map((h) => h.name), hostsBackUp: up.map((h) => h.name), requeued: requeued.count };
+  });
+}

@@ -1,0 +1,53 @@
+import { run, type Runner, type TaskList } from 'graphile-worker';
+import type { Sql } from '../db/connect.ts';
+import type { Config } from '../core/config.ts';
+import { workerLogger, type Log } from '../core/log.ts';
+import { enqueueReconcile } from '../store/jobs.ts';
+import { reconcileInstance } from './instance/reconcile.ts';
+import { sweep } from './sweep.ts';
+
+export interface WorkerOptions {
+  sql: Sql;
+  databaseUrl: string;
+  config: Config;
+  log: Log;
+}
+
+/** The job worker: reconcile loops and the sweep. Stateless: any number may run against one database. */
+export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptions): Promise<Runner> {
+  const wlog = log.child({ component: 'reconciler' });
+  const tasks: TaskList = {
+    reconcile_instance: async (payload) => {
+      const id = (payload as { id: string }).id;
+      const started = performance.now();
+      const result = await reconcileInstance(sql, id, { config, log: wlog });
+      if (result.requeueAfter !== undefined) await enqueueReconcile(sql, 'instance', id, result.requeueAfter);
+      wlog.debug({ instance: id, outcome: result.outcome, ms: Math.round(performance.now() - started) }, 'reconciled');
+    },
+    sweep: async () => {
+      try {
+        const r = await sweep(sql, config.serviceDownSeconds);
+        if (r.hostsMarkedDown.length) wlog.warn({ hosts: r.hostsMarkedDown }, 'hosts marked down (heartbeat lease expired)');
+        if (r.hostsBackUp.length) wlog.info({ hosts: r.hostsBackUp }, 'hosts back up');
+      } finally {
+        await scheduleSweep(sql, config.sweepIntervalSeconds);
+      }
+    },
+  };
+  const runner = await run({
+    connectionString: databaseUrl,
+    concurrency: config.workerConcurrency,
+    taskList: tasks,
+    logger: workerLogger(),
+    noHandleSignals: true,
+    pollInterval: 1000,
+  });
+  await scheduleSweep(sql, 0);
+  return runner;
+}
+
+/** One sweep job at a time across all workers, thanks to its key. */
+async function scheduleSweep(sql: Sql, delaySeconds: number): Promise<void> {
+  await sql`select graphile_worker.add_job('sweep', '{}'::json,
+    run_at := now() + make_interval(secs => ${delaySeconds}), job_key := 'sweep', job_key_mode := 'preserve_run_at')`;
+}

@@ -1,0 +1,211 @@
+import { ValidationError } from '../core/errors.ts';
+import { builder } from '../schema/builder.ts';
+import { mutationErrors } from '../schema/errors.ts';
+import { AgentAssignments } from '../schema/types/agent.ts';
+import { agentView, type AgentView } from '../store/agent-view.ts';
+import { enqueueReconcileMany } from '../store/jobs.ts';
+import { issueToken } from '../store/tokens.ts';
+import { requireHost } from './scope.ts';
+
+const POWER_STATES = ['running', 'paused', 'shutdown', 'crashed', 'suspended', 'nostate'] as const;
+const ObservedPowerState = builder.enumType('ObservedPowerState', { values: POWER_STATES });
+
+const HostInventoryInput = builder.inputType('HostInventoryInput', {
+  fields: (t) => ({
+    hypervisorType: t.string({ required: true }),
+    hypervisorVersion: t.string({ required: true }),
+    architecture: t.string({ required: true }),
+    cpuModel: t.string({ required: true }),
+    cpuFeatures: t.stringList({ required: true }),
+    vcpus: t.int({ required: true }),
+    memoryMb: t.int({ required: true }),
+    diskGb: t.int({ required: true }),
+  }),
+});
+
+const FaultInput = builder.inputType('FaultInput', {
+  fields: (t) => ({ code: t.string({ required: true }), message: t.string({ required: true }), details: t.string() }),
+});
+
+const InstanceReportInput = builder.inputType('InstanceReportInput', {
+  description: 'What the agent observes of one instance after applying `observedGeneration` (or failing to).',
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    observedGeneration: t.int({ required: true }),
+    powerState: t.field({ type: ObservedPowerState, required: true }),
+    fault: t.field({ type: FaultInput, description: 'Set when applying this generation failed' }),
+  }),
+});
+
+const Enrollment = builder.objectRef<{ hostId: string; token: string; epoch: number }>('Enrollment').implement({
+  fields: (t) => ({ hostId: t.exposeID('hostId'), token: t.exposeString('token'), epoch: t.exposeInt('epoch') }),
+});
+
+const Heartbeat = builder.objectRef<{ epoch: number; enabled: boolean }>('Heartbeat').implement({
+  fields: (t) => ({ epoch: t.exposeInt('epoch'), enabled: t.exposeBoolean('enabled') }),
+});
+
+const ReportResult = builder.objectRef<{ accepted: string[]; rejected: string[] }>('InstanceReportResult').implement({
+  description: 'Reports for instances not bound to the reporting host are rejected and change nothing.',
+  fields: (t) => ({ accepted: t.exposeIDList('accepted'), rejected: t.exposeIDList('rejected') }),
+});
+
+type Inventory = typeof HostInventoryInput.$inferInput;
+
+function checkInventory(inv: Inventory): void {
+  for (const k of ['vcpus', 'memoryMb', 'diskGb'] as const) {
+    if (inv[k] < 0) throw ValidationError.field(`input.inventory.${k}`, 'must be >= 0');
+  }
+}
+
+const inventoryColumns = (inv: Inventory) => ({
+  hypervisor_type: inv.hypervisorType,
+  hypervisor_version: inv.hypervisorVersion,
+  architecture: inv.architecture,
+  capabilities: { cpu_model: inv.cpuModel, cpu_features: inv.cpuFeatures },
+  vcpus: inv.vcpus,
+  memory_mb: inv.memoryMb,
+  disk_gb: inv.diskGb,
+});
+
+builder.mutationFields((t) => ({
+  enrollHost: t.field({
+    type: Enrollment,
+    description: "Called by an agent with an enrollment token: registers the host (or re-enrolls it, revoking its old credential) and returns a credential for this host only.",
+    args: {
+      name: t.arg.string({ required: true }),
+      inventory: t.arg({ type: HostInventoryInput, required: true }),
+    },
+    authScopes: { policy: 'agent:enroll' },
+    errors: mutationErrors('EnrollHost', 'enrollment'),
+    resolve: async (_r, { name, inventory }, ctx) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(name)) {
+        throw ValidationError.field('name', 'must be a host name (letters, digits, ".", "_", "-"; at most 255)');
+      }
+      checkInventory(inventory);
+      const cols = inventoryColumns(inventory);
+      return ctx.sql.begin(async (tx) => {
+        const [host] = await tx<{ id: string; epoch: number }[]>`
+          insert into hosts ${tx({ name, ...cols, capabilities: tx.json(cols.capabilities) } as never)}
+          on conflict (name) do update set
+            hypervisor_type = excluded.hypervisor_type, hypervisor_version = excluded.hypervisor_version,
+            architecture = excluded.architecture, capabilities = excluded.capabilities,
+            vcpus = excluded.vcpus, memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb, updated_at = now()
+          returning id, epoch`;
+        await tx`delete from tokens where kind = 'host' and host_id = ${host!.id}`;
+        const token = await issueToken(tx, { kind: 'host', hostId: host!.id, description: `agent of ${name}` });
+        return { hostId: host!.id, token: token.secret, epoch: host!.epoch };
+      });
+    },
+  }),
+  reportHost: t.field({
+    type: Heartbeat,
+    description: "The agent's inventory and capabilities, at start and on change; counts as a heartbeat.",
+    args: { inventory: t.arg({ type: HostInventoryInput, required: true }) },
+    authScopes: { policy: 'agent:report' },
+    errors: mutationErrors('ReportHost', 'heartbeat'),
+    resolve: async (_r, { inventory }, ctx) => {
+      const host = requireHost(ctx);
+      checkInventory(inventory);
+      const c = inventoryColumns(inventory);
+      const [row] = await ctx.sql<{ epoch: number; enabled: boolean }[]>`
+        update hosts set hypervisor_type = ${c.hypervisor_type}, hypervisor_version = ${c.hypervisor_version},
+               architecture = ${c.architecture}, capabilities = ${ctx.sql.json(c.capabilities)},
+               vcpus = ${c.vcpus}, memory_mb = ${c.memory_mb}, disk_gb = ${c.disk_gb},
+               last_heartbeat_at = now(), down_since = null, updated_at = now()
+         where id = ${host.hostId}
+        returning epoch, enabled`;
+      return row!;
+    },
+  }),
+  heartbeat: t.field({
+    type: Heartbeat,
+    description: "Renews the host's liveness lease; answers with its epoch (a changed epoch means the host was fenced).",
+    authScopes: { policy: 'agent:report' },
+    resolve: async (_r, _a, ctx) => {
+      const host = requireHost(ctx);
+      const [row] = await ctx.sql<{ epoch: number; enabled: boolean }[]>`
+        update hosts set last_heartbeat_at = now(), down_since = null where id = ${host.hostId} returning epoch, enabled`;
+      return row!;
+    },
+  }),
+  reportInstances: t.field({
+    type: ReportResult,
+    description: 'Observed state of instances on this host, in one batch; each accepted report wakes the reconciler.',
+    args: { reports: t.arg({ type: [InstanceReportInput], required: true }) },
+    authScopes: { policy: 'agent:report' },
+    errors: mutationErrors('ReportInstances', 'result'),
+    resolve: async (_r, { reports }, ctx) => {
+      const host = requireHost(ctx);
+      if (reports.length > 1000) throw ValidationError.field('reports', 'at most 1000 reports per call');
+      const ids = reports.map((r) => String(r.id));
+      return ctx.sql.begin(async (tx) => {
+        const updated = await tx<{ id: string }[]>`
+          update instances i set
+            observed_generation = r.observed_generation,
+            power_state = r.power_state,
+            agent_fault = case when r.fault is null then null
+                               else r.fault || jsonb_build_object('generation', r.observed_generation, 'time', now()) end,
+            agent_reported_at = now()
+          from (select * from jsonb_to_recordset(${tx.json(
+            reports.map((r) => ({
+              id: String(r.id),
+              observed_generation: r.observedGeneration,
+              power_state: r.powerState,
+              fault: r.fault ? { code: r.fault.code, message: r.fault.message, details: r.fault.details ?? undefined } : null,
+            })) as never,
+          )}) as x(id uuid, observed_generation int, power_state text, fault jsonb)) r
+          where i.id = r.id and i.host_id = ${host.hostId}
+            and (i.observed_generation is distinct from r.observed_generation
+                 or i.power_state is distinct from r.power_state
+                 or (i.agent_fault - 'time' - 'generation') is distinct from r.fault)
+          returning i.id`;
+        const [{ bound }] = (await tx<{ bound: string[] }[]>`
+          select coalesce(array_agg(id::text), '{}') as bound from instances
+           where host_id = ${host.hostId} and id::text = any(${ids}::text[])`) as unknown as [{ bound: string[] }];
+        await enqueueReconcileMany(tx, 'instance', updated.map((u) => u.id));
+        return { accepted: ids.filter((id) => bound.includes(id)), rejected: ids.filter((id) => !bound.includes(id)) };
+      });
+    },
+  }),
+}));
+
+builder.queryField('agentAssignments', (t) =>
+  t.field({
+    type: AgentAssignments,
+    description: 'Everything the calling host must run.',
+    authScopes: { policy: 'agent:watch' },
+    resolve: (_r, _a, ctx) => agentView(ctx.sql, requireHost(ctx).hostId),
+  }),
+);
+
+builder.subscriptionField('agentAssignments', (t) =>
+  t.field({
+    type: AgentAssignments,
+    description: "The calling host's full desired state now, then again after every change that touches it.",
+    authScopes: { policy: 'agent:watch' },
+    subscribe: async function* (_r, _a, ctx): AsyncGenerator<AgentView> {
+      const { hostId } = requireHost(ctx);
+      const changes = ctx.changes.subscribe((c) => c.hostId === hostId || c.previousHostId === hostId);
+      let pending = true;
+      let wake: (() => void) | undefined;
+      // Collapse a burst of changes into one re-read: the view is complete each time.
+      void (async () => {
+        for await (const _ of changes) {
+          pending = true;
+          wake?.();
+        }
+      })();
+      try {
+        while (true) {
+          if (!pending) await new Promise<void>((r) => (wake = r));
+          pending = false;
+          yield await agentView(ctx.sql, hostId);
+        }
+      } finally {
+        await changes.return?.();
+      }
+    },
+    resolve: (v: AgentView) => v,
+  }),
+);

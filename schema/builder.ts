@@ -1,0 +1,29 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import type { Context } from './context.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: { policy: string };
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  // scope-auth first, so authorization runs before anything else a field does.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({ policy: (rule: string) => ctx.policy.allows(ctx.principal, rule) }),
+  },
+  errors: { defaultTypes: [] },
+  relay: { clientMutationId: 'omit', cursorType: 'String' },
+});
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});

@@ -1,0 +1,36 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { name, reference, stringMap } from './common.ts';
+
+export const desiredPowerStates = ['running', 'stopped', 'paused', 'suspended'] as const;
+
+export const instanceSpecSchema = {
+  $id: 'orrery/instance',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'flavor', 'image'],
+  properties: {
+    name,
+    flavor: reference,
+    image: reference,
+    zone: reference,
+    powerState: { enum: desiredPowerStates },
+    metadata: stringMap,
+    userData: { type: 'string', maxLength: 65535 },
+  },
+} as const;
+
+export type InstanceSpec = FromSchema<typeof instanceSpecSchema>;
+
+/** Fields an update may change; absent fields stay as they are. */
+export const instancePatchSchema = {
+  $id: 'orrery/instance-patch',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name,
+    powerState: { enum: desiredPowerStates },
+    metadata: stringMap,
+  },
+} as const;
+
+export type InstancePatch = FromSchema<typeof instancePatchSchema>;

@@ -1,0 +1,42 @@
+import type { AgentInstanceRow, AgentView } from '../../store/agent-view.ts';
+import { builder } from '../builder.ts';
+import { KeyValue, toPairs } from '../scalars.ts';
+
+export const AgentImage = builder.objectRef<AgentInstanceRow>('AgentImage').implement({
+  fields: (t) => ({
+    id: t.exposeID('image_id'),
+    diskFormat: t.exposeString('image_disk_format'),
+    checksum: t.exposeString('image_checksum', { nullable: true }),
+    properties: t.field({ type: [KeyValue], resolve: (i) => toPairs(i.image_properties) }),
+  }),
+});
+
+export const AgentInstance = builder.objectRef<AgentInstanceRow>('AgentInstance').implement({
+  description: 'What a host agent must make true for one instance bound to its host.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    generation: t.exposeInt('generation'),
+    observedGeneration: t.exposeInt('observed_generation'),
+    deleted: t.exposeBoolean('deleted'),
+    powerState: t.exposeString('desired_power_state'),
+    vcpus: t.exposeInt('vcpus'),
+    memoryMb: t.exposeInt('memory_mb'),
+    diskGb: t.exposeInt('disk_gb'),
+    image: t.field({ type: AgentImage, resolve: (i) => i }),
+    userData: t.exposeString('user_data', { nullable: true }),
+    metadata: t.field({ type: [KeyValue], resolve: (i) => toPairs(i.metadata) }),
+  }),
+});
+
+export const AgentAssignments = builder.objectRef<AgentView>('AgentAssignments').implement({
+  description: "The whole desired state of one host: a full list each time, so a reconnect misses nothing.",
+  fields: (t) => ({
+    hostId: t.exposeID('hostId'),
+    hostName: t.exposeString('hostName'),
+    epoch: t.exposeInt('epoch'),
+    enabled: t.exposeBoolean('enabled'),
+    revision: t.string({ resolve: (v) => String(v.revision) }),
+    instances: t.field({ type: [AgentInstance], resolve: (v) => v.instances }),
+  }),
+});

@@ -1,0 +1,76 @@
+import type { Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Context } from '../schema/context.ts';
+import { createLoaders } from '../store/loaders.ts';
+import { principalFor, requestIdFrom } from './authenticate.ts';
+
+export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
+
+/**
+ * Mounts GraphQL on `/graphql`: queries and mutations over HTTP (Apollo), subscriptions over
+ * graphql-ws on the same path and port. Both authenticate before anything runs.
+ */
+export async function mountGraphql(app: Express, http: Server, schema: GraphQLSchema, base: BaseContext) {
+  const wss = new WebSocketServer({ server: http, path: '/graphql' });
+  const wsCleanup = useServer(
+    {
+      schema,
+      context: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const principal = await principalFor(base.sql, params.authorization ?? params.Authorization);
+        return {
+          ...base,
+          principal,
+          requestId: requestIdFrom(params['x-request-id']),
+          loaders: createLoaders(base.sql),
+        } satisfies Context;
+      },
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        try {
+          await principalFor(base.sql, params.authorization ?? params.Authorization);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    },
+    wss,
+  );
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: true,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: http }),
+      { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
+    ],
+    formatError: (formatted, error) => {
+      const original = (error as { originalError?: Error }).originalError;
+      if (!formatted.extensions?.code || formatted.extensions.code === 'INTERNAL_SERVER_ERROR') {
+        base.log.error({ err: original ?? error }, 'unexpected error in a resolver');
+      }
+      return formatted;
+    },
+  });
+  await apollo.start();
+  app.use(
+    '/graphql',
+    express.json({ limit: '4mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => ({
+        ...base,
+        principal: await principalFor(base.sql, req.headers.authorization),
+        requestId: requestIdFrom(req.headers['x-request-id']),
+        loaders: createLoaders(base.sql),
+      }),
+    }),
+  );
+  return { stop: () => apollo.stop() };
+}

@@ -1,0 +1,54 @@
+import type { Sql } from '../db/connect.ts';
+
+export interface AgentInstanceRow {
+  id: string;
+  name: string;
+  generation: number;
+  observed_generation: number;
+  deleted: boolean;
+  desired_power_state: string;
+  vcpus: number;
+  memory_mb: number;
+  disk_gb: number;
+  image_id: string;
+  image_disk_format: 'qcow2' | 'raw';
+  image_checksum: string | null;
+  image_properties: Record<string, string>;
+  user_data: string | null;
+  metadata: Record<string, string>;
+  revision: number;
+}
+
+export interface AgentView {
+  hostId: string;
+  hostName: string;
+  epoch: number;
+  enabled: boolean;
+  revision: number;
+  instances: AgentInstanceRow[];
+}
+
+/** Everything one host must run, and nothing about any other host. */
+export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
+  const [host] = await sql<{ name: string; epoch: number; enabled: boolean }[]>`
+    select name, epoch, enabled from hosts where id = ${hostId}`;
+  const instances = await sql<AgentInstanceRow[]>`
+    select i.id, i.name, i.generation, i.observed_generation, i.delete_requested_at is not null as deleted,
+           i.desired_power_state, f.vcpus, f.ram_mb as memory_mb, f.disk_gb, i.image_id,
+           im.disk_format as image_disk_format, im.checksum as image_checksum, im.properties as image_properties,
+           i.user_data, i.metadata, i.revision
+      from instances i
+      join flavors f on f.id = i.flavor_id
+      join images im on im.id = i.image_id
+     where i.host_id = ${hostId}
+     order by i.id`;
+  const [rev] = await sql<{ revision: number }[]>`select last_value as revision from change_revision`;
+  return {
+    hostId,
+    hostName: host?.name ?? '',
+    epoch: host?.epoch ?? 0,
+    enabled: host?.enabled ?? false,
+    revision: rev!.revision,
+    instances: [...instances],
+  };
+}

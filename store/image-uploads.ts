@@ -1,0 +1,42 @@
+import { rename } from 'node:fs/promises';
+import type { Sql } from '../db/connect.ts';
+import { imageFile, type ReceivedFile } from './image-blobs.ts';
+import type { ImageRow } from './rows.ts';
+
+/**
+ * An upload whose server died leaves its image `saving`; past this age another upload may take
+ * it over, so no image stays stuck. Two live uploads are still safe: the first to finish wins.
+ */
+const STALE_UPLOAD_MINUTES = 60;
+
+/** Marks a queued image of the project as `saving`; undefined when it is not in a state to take a file. */
+export async function claimUpload(sql: Sql, imageId: string, projectId: string): Promise<ImageRow | undefined> {
+  const [row] = await sql<ImageRow[]>`
+    update images set status = 'saving', updated_at = now()
+     where id = ${imageId} and owner_project_id = ${projectId}
+       and (status = 'queued'
+            or (status = 'saving' and updated_at < now() - make_interval(mins => ${STALE_UPLOAD_MINUTES})))
+    returning *`;
+  return row;
+}
+
+/**
+ * Moves the verified file into place and activates the image in one transaction: the row lock
+ * orders it against a delete or a second upload, and the file is renamed only while the image
+ * is still ours to fill. Returns undefined (and moves nothing) when it no longer is.
+ */
+export async function finishUpload(sql: Sql, dataDir: string, imageId: string, file: ReceivedFile): Promise<ImageRow | undefined> {
+  return sql.begin(async (tx) => {
+    const [row] = await tx<ImageRow[]>`
+      update images set status = 'active', size_bytes = ${file.size}, checksum = ${file.sha256}, updated_at = now()
+       where id = ${imageId} and status = 'saving'
+      returning *`;
+    if (row) await rename(file.path, imageFile(dataDir, imageId));
+    return row;
+  });
+}
+
+/** A failed upload leaves nothing behind: the image is queued again for the next try. */
+export async function releaseUpload(sql: Sql, imageId: string): Promise<void> {
+  await sql`update images set status = 'queued', updated_at = now() where id = ${imageId} and status = 'saving'`;
+}
