@@ -24,7 +24,8 @@ export class NotFoundError extends OrreryError {
   constructor(
     readonly resource: string,
     readonly ref: string,
-    readonly field?: string,
+    /** The input field that named it, e.g. `input.flavor`. */
+    readonly field: string,
   ) {
     super(`${resource} ${JSON.stringify(ref)} not found`);
   }

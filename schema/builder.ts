@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import { GraphQLError } from 'graphql';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -19,6 +20,10 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (ctx) => ({ policy: (rule: string) => ctx.policy.allows(ctx.principal, rule) }),
+    unauthorizedError: (_parent, _ctx, info) =>
+      new GraphQLError(`not allowed: ${info.parentType.name}.${info.fieldName} (policy)`, {
+        extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+      }),
   },
   errors: { defaultTypes: [] },
   relay: { clientMutationId: 'omit', cursorType: 'String' },

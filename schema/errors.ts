@@ -27,7 +27,7 @@ builder.objectType(NotFoundError, {
   fields: (t) => ({
     resource: t.exposeString('resource'),
     ref: t.exposeString('ref'),
-    field: t.exposeString('field', { nullable: true }),
+    field: t.exposeString('field'),
   }),
 });
 

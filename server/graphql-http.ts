@@ -8,6 +8,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Context } from '../schema/context.ts';
 import { createLoaders } from '../store/loaders.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { principalFor, requestIdFrom } from './authenticate.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
@@ -53,6 +54,8 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
     ],
     formatError: (formatted, error) => {
       const original = (error as { originalError?: Error }).originalError;
+      const code = original ? codeOf(original) : undefined;
+      if (code) return { ...formatted, extensions: { ...formatted.extensions, code } };
       if (!formatted.extensions?.code || formatted.extensions.code === 'INTERNAL_SERVER_ERROR') {
         base.log.error({ err: original ?? error }, 'unexpected error in a resolver');
       }
@@ -73,4 +76,13 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
     }),
   );
   return { stop: () => apollo.stop() };
+}
+
+/** Typed errors thrown outside a mutation's result union (queries, subscriptions) keep a clear code. */
+function codeOf(e: Error): string | undefined {
+  if (e instanceof ForbiddenError) return 'FORBIDDEN';
+  if (e instanceof NotFoundError) return 'NOT_FOUND';
+  if (e instanceof ValidationError) return 'BAD_USER_INPUT';
+  if (e instanceof ConflictError) return 'CONFLICT';
+  return undefined;
 }

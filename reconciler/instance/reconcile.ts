@@ -1,7 +1,7 @@
 import type { Sql, TxSql } from '../../db/connect.ts';
 import { settledVmState } from '../../core/instance-status.ts';
 import { lockInstance, type InstanceRow } from '../../store/instances.ts';
-import { addActionEvent, finishActions } from '../../store/actions.ts';
+import { addActionEvent, finishActions, startAction } from '../../store/actions.ts';
 import { releaseClaims } from '../placement/claim.ts';
 import { place } from './place.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
@@ -180,6 +180,8 @@ async function syncPowerState(tx: TxSql, inst: InstanceRow, host: HostState): Pr
                   desired_power_state = ${desired}, fault = case when ${drifted} then fault else null end
             where id = ${inst.id}`;
   if (drifted) {
+    // Nobody asked for this change, so the reconciler opens the action record itself.
+    await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action: 'power-sync', requestId: `reconciler-${inst.revision}`, userId: null });
     await addActionEvent(tx, inst.id, {
       event: 'power-sync',
       result: 'success',
