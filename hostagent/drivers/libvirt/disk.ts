@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { access, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const GiB = 1024 ** 3;
+
+export interface OverlaySpec {
+  path: string;
+  /** The cached image the overlay reads from; null for a blank disk. */
+  backingPath: string | null;
+  backingFormat: 'qcow2' | 'raw';
+  sizeGb: number;
+}
+
+/**
+ * Creates the instance's qcow2 disk unless it exists: an overlay on the cached image, as large as
+ * the flavor's disk but never smaller than the image (qemu-img would refuse, or the guest would
+ * see a truncated disk). Written under a temporary name and renamed, so a crash never leaves a
+ * half-made disk that a retry would then take for done.
+ */
+export async function ensureOverlay(spec: OverlaySpec): Promise<void> {
+  if (await exists(spec.path)) return;
+  let size = spec.sizeGb * GiB;
+  const backing: string[] = [];
+  if (spec.backingPath) {
+    const abs = path.resolve(spec.backingPath);
+    size = Math.max(size, await virtualSize(abs, spec.backingFormat));
+    backing.push('-b', abs, '-F', spec.backingFormat);
+  }
+  const tmp = `${spec.path}.tmp`;
+  await rm(tmp, { force: true });
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', ...backing, tmp, String(size)]);
+  await rename(tmp, spec.path);
+}
+
+/** -U: the image is shared read-only by running guests; reading its header needs no lock. */
+async function virtualSize(file: string, format: string): Promise<number> {
+  const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', '-f', format, file]);
+  return (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
+}
+
+function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Refuses a downloaded image that is not what its record says. A file claimed to be raw but
+ * carrying a qcow2 header, or a qcow2 naming a backing or data file, would let an image's
+ * author make the host open files of their choosing (Nova checks the same).
+ */
+export async function inspectImage(file: string, format: 'qcow2' | 'raw'): Promise<void> {
+  const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', file]);
+  const info = JSON.parse(stdout) as {
+    format: string;
+    'backing-filename'?: string;
+    'format-specific'?: { data?: { 'data-file'?: string } };
+  };
+  if (info.format !== format) {
+    throw new Error(`image is ${info.format}, not the ${format} its record says`);
+  }
+  if (info['backing-filename'] || info['format-specific']?.data?.['data-file']) {
+    throw new Error('image refers to another file (backing or data file)');
+  }
+}

@@ -1,0 +1,72 @@
+import type { DomainSpec } from '../driver.ts';
+
+/** Namespace of the metadata element that marks a domain as Orrery's. */
+export const ORRERY_NS = 'https://orrery.dev/xmlns/libvirt/instance/1';
+
+/** Nova's `virt_type`: 'kvm' needs hardware virtualization, 'qemu' is TCG emulation. */
+export type VirtType = 'kvm' | 'qemu';
+
+export interface DomainFiles {
+  diskPath: string;
+  consoleLogPath: string;
+}
+
+/**
+ * The domain of one instance. The name and uuid are the instance id, so events (which carry the
+ * name) and commands (which accept the uuid) need no lookup; the display name goes in the title
+ * (one line: libvirt refuses a title with line breaks).
+ */
+export function buildDomainXml(spec: DomainSpec, files: DomainFiles, virtType: VirtType): string {
+  return `<domain type='${virtType}'>
+  <name>${spec.instanceId}</name>
+  <uuid>${spec.instanceId}</uuid>
+  <title>${esc(spec.name.replace(/[\r\n]+/g, ' '))}</title>
+  <metadata>
+    <orrery:instance xmlns:orrery='${ORRERY_NS}'>
+      <orrery:id>${spec.instanceId}</orrery:id>
+      <orrery:name>${esc(spec.name)}</orrery:name>
+      <orrery:generation>${spec.generation}</orrery:generation>
+    </orrery:instance>
+  </metadata>
+  <memory unit='MiB'>${spec.memoryMb}</memory>
+  <vcpu>${spec.vcpus}</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <features><acpi/><apic/></features>
+  ${cpuXml(virtType)}
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='${esc(files.diskPath)}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <serial type='pty'>
+      <log file='${esc(files.consoleLogPath)}' append='on'/>
+      <target port='0'/>
+    </serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <graphics type='vnc' autoport='yes' listen='127.0.0.1'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`;
+}
+
+/** As Nova's cpu_mode defaults: the host's model under KVM; a portable model under TCG. */
+function cpuXml(virtType: VirtType): string {
+  return virtType === 'kvm'
+    ? `<cpu mode='host-model'/>`
+    : `<cpu mode='custom' match='exact' check='none'><model fallback='allow'>qemu64</model></cpu>`;
+}
+
+function esc(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

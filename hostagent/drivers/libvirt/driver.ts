@@ -1,0 +1,357 @@
+import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DriverError,
+  type DomainSpec,
+  type DomainStatus,
+  type HostInfo,
+  type HypervisorDriver,
+  type PowerState,
+} from '../driver.ts';
+import { ensureOverlay } from './disk.ts';
+import { buildDomainXml, type VirtType } from './domain-xml.ts';
+import { DomainEventStream } from './events.ts';
+import {
+  parseCapabilities,
+  parseDomainXml,
+  parseDomstats,
+  parseHypervisorVersion,
+  parseLines,
+  parseMemTotalKib,
+  parseNodeinfo,
+  splitDomainXmls,
+  type RawState,
+} from './parse.ts';
+import { DomainState, powerStateOf } from './power-state.ts';
+import { detectVirtType } from './virt-type.ts';
+import { Virsh, VirshError } from './virsh.ts';
+
+export interface LibvirtDriverOptions {
+  /** libvirt connection URI; default qemu:///system. */
+  uri?: string;
+  /** Where each instance gets a folder: its disk, console log and domain XML. */
+  instancesDir: string;
+  /** As Nova's virt_type; detected from /dev/kvm and the CPU flags when not given. */
+  virtType?: VirtType;
+  /** Held back for the host itself; subtracted from what hostInfo reports. */
+  reserved?: { vcpus?: number; memoryMb?: number; diskGb?: number };
+  /** How often state is polled while waiting for a guest to shut down. */
+  pollIntervalMs?: number;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Guests may miss an ACPI event sent while they boot, so a graceful stop sends it again. */
+const ACPI_RESEND_MS = 5_000;
+
+interface Observed {
+  raw: RawState;
+  managedSave: boolean;
+  power: PowerState;
+  active: boolean;
+}
+
+export class LibvirtDriver implements HypervisorDriver {
+  readonly name = 'libvirt';
+  readonly virsh: Virsh;
+  private readonly instancesDir: string;
+  private readonly pollMs: number;
+  private virtType: VirtType | undefined;
+  private readonly listeners = new Set<(instanceId: string) => void>();
+  private events: DomainEventStream | null = null;
+
+  constructor(private readonly options: LibvirtDriverOptions) {
+    this.virsh = new Virsh(options.uri ?? 'qemu:///system');
+    this.instancesDir = path.resolve(options.instancesDir);
+    this.virtType = options.virtType;
+    this.pollMs = options.pollIntervalMs ?? 200;
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    await mkdir(this.instancesDir, { recursive: true });
+    const [nodeinfo, caps, version, fs] = await Promise.all([
+      this.virsh.run(['nodeinfo']).then(parseNodeinfo),
+      this.virsh.run(['capabilities']).then(parseCapabilities),
+      this.virsh.run(['version']).then(parseHypervisorVersion),
+      statfs(this.instancesDir),
+    ]);
+    // nodeinfo under-reports memory on some hosts (lazily reported NUMA memory); the kernel's
+    // own count is the cross-check, valid only when the daemon runs on this machine.
+    let memoryKib = nodeinfo.memoryKib;
+    if (this.isLocal()) {
+      memoryKib = Math.max(memoryKib, parseMemTotalKib(await readFile('/proc/meminfo', 'utf8')));
+    }
+    const reserved = this.options.reserved ?? {};
+    return {
+      hypervisorType: version.type,
+      hypervisorVersion: version.version,
+      architecture: caps.arch,
+      cpuModel: caps.model,
+      cpuFeatures: caps.features,
+      vcpus: nodeinfo.cpus - (reserved.vcpus ?? 0),
+      memoryMb: Math.floor(memoryKib / 1024) - (reserved.memoryMb ?? 0),
+      diskGb: Math.floor((fs.blocks * fs.bsize) / 1024 ** 3) - (reserved.diskGb ?? 0),
+    };
+  }
+
+  /**
+   * Every domain of the daemon, Orrery's or not (so the agent can see orphans and strangers),
+   * in a fixed number of virsh calls whatever the number of domains.
+   */
+  async list(): Promise<DomainStatus[]> {
+    const [stats, uuids, saved] = await Promise.all([
+      this.virsh.run(['domstats', '--state']).then(parseDomstats),
+      this.virsh.run(['list', '--all', '--uuid']).then(parseLines),
+      this.virsh.run(['list', '--all', '--with-managed-save', '--uuid']).then((o) => new Set(parseLines(o))),
+    ]);
+    if (uuids.length === 0) return [];
+    const xmls = splitDomainXmls(await this.virsh.batch(uuids.map((u) => ['dumpxml', u])));
+    const result: DomainStatus[] = [];
+    for (const xml of xmls) {
+      const dom = parseDomainXml(xml);
+      const raw = stats.get(dom.name);
+      if (!raw) continue; // defined after domstats ran; the next list sees it
+      result.push({
+        instanceId: dom.uuid,
+        powerState: powerStateOf(raw, saved.has(dom.uuid)),
+        generation: dom.generation,
+        managed: dom.managed,
+      });
+    }
+    return result;
+  }
+
+  async create(spec: DomainSpec): Promise<void> {
+    const id = checkId(spec.instanceId);
+    const dir = this.instanceDir(id);
+    await mkdir(dir, { recursive: true });
+    await ensureOverlay({
+      path: path.join(dir, 'disk'),
+      backingPath: spec.imagePath,
+      backingFormat: spec.imageFormat,
+      sizeGb: spec.diskGb,
+    });
+    let dom = await this.observe(id);
+    if (!dom) {
+      const xmlPath = path.join(dir, 'domain.xml');
+      const files = { diskPath: path.join(dir, 'disk'), consoleLogPath: path.join(dir, 'console.log') };
+      await writeFile(xmlPath, buildDomainXml(spec, files, await this.resolveVirtType()));
+      await this.virsh.run(['define', xmlPath]);
+      dom = await this.mustObserve(id);
+    }
+    if (!dom.active) await this.virsh.run(['start', id]);
+  }
+
+  /** A suspended domain's saved memory is discarded: stopped means a fresh boot on start. */
+  async stop(instanceId: string, timeoutMs: number): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    if (!dom.active) {
+      if (dom.managedSave) await this.virsh.run(['managedsave-remove', id]);
+      return;
+    }
+    // Only a guest that is running can act on ACPI (or is already shutting down on its own).
+    const canAct = dom.raw.state === DomainState.running || dom.raw.state === DomainState.shuttingDown;
+    if (canAct && (await this.shutdownGracefully(id, timeoutMs))) return;
+    await this.forceOff(id);
+  }
+
+  async start(instanceId: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    if (!dom.active) await this.virsh.run(['start', id]);
+  }
+
+  /**
+   * Soft: ACPI shutdown, then start, as Nova does: an outcome one can observe (the domain went
+   * off), unlike an in-place ACPI reboot. A guest that is not running or ignores ACPI within the
+   * timeout gets the hard one: power off (dropping any saved memory) and boot.
+   */
+  async reboot(instanceId: string, kind: 'soft' | 'hard', timeoutMs: number): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    if (kind === 'soft' && dom.raw.state === DomainState.running) {
+      if (await this.shutdownGracefully(id, timeoutMs)) {
+        await this.virsh.run(['start', id]);
+        return;
+      }
+    }
+    await this.forceOff(id);
+    if ((await this.mustObserve(id)).managedSave) await this.virsh.run(['managedsave-remove', id]);
+    await this.virsh.run(['start', id]);
+  }
+
+  async pause(instanceId: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    if (dom.power === 'paused') return;
+    if (dom.power !== 'running') throw invalidState(id, 'pause', dom.power);
+    await this.virsh.run(['suspend', id]);
+  }
+
+  async unpause(instanceId: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    if (dom.power === 'running') return;
+    if (dom.power !== 'paused') throw invalidState(id, 'unpause', dom.power);
+    await this.virsh.run(['resume', id]);
+  }
+
+  async suspend(instanceId: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    if (dom.power === 'suspended') return;
+    if (dom.power !== 'running' && dom.power !== 'paused') throw invalidState(id, 'suspend', dom.power);
+    // --running: resume means running, even for a domain that was paused when saved.
+    await this.virsh.run(['managedsave', id, '--running']);
+  }
+
+  async resume(instanceId: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    if (dom.power === 'running') return;
+    if (dom.power !== 'suspended') throw invalidState(id, 'resume', dom.power);
+    await this.virsh.run(['start', id]);
+  }
+
+  async destroy(instanceId: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.observe(id);
+    if (dom) {
+      if (dom.active) await this.forceOff(id);
+      await ignoreNoDomain(
+        this.virsh.run(['undefine', id, '--managed-save', '--snapshots-metadata', '--checkpoints-metadata', '--nvram']),
+      );
+    }
+    await rm(this.instanceDir(id), { recursive: true, force: true });
+  }
+
+  async consoleOutput(instanceId: string, lines: number): Promise<string> {
+    const file = path.join(this.instanceDir(checkId(instanceId)), 'console.log');
+    // virtlogd rotates the log at 2 MiB, so reading it whole stays cheap.
+    const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return '';
+      throw e;
+    });
+    const all = text.replace(/\r\n?/g, '\n').split('\n');
+    if (all.at(-1) === '') all.pop();
+    return all.slice(-lines).join('\n');
+  }
+
+  /**
+   * Domains are named by their instance id, so an event's domain name is the id (others are not
+   * ours). Whenever the event stream (re)connects, every domain is reported, since events of the
+   * gap are lost.
+   */
+  onChange(listener: (instanceId: string) => void): () => void {
+    this.listeners.add(listener);
+    if (!this.events) {
+      const notify = (name: string) => {
+        if (!UUID_RE.test(name)) return;
+        for (const l of this.listeners) l(name.toLowerCase());
+      };
+      this.events = new DomainEventStream(this.virsh.uri, notify, () => {
+        this.virsh.run(['list', '--all', '--name']).then(
+          (out) => parseLines(out).forEach(notify),
+          () => {}, // the daemon went away again; the next connection tries again
+        );
+      });
+      this.events.start();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) void this.stopEvents();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    await this.stopEvents();
+  }
+
+  private async stopEvents(): Promise<void> {
+    const events = this.events;
+    this.events = null;
+    await events?.stop();
+  }
+
+  /** Sends ACPI power-off (again every few seconds) until the domain is off or time runs out. */
+  private async shutdownGracefully(id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let nextSend = 0;
+    while (Date.now() < deadline) {
+      if (Date.now() >= nextSend) {
+        await ignoreNotRunning(this.virsh.run(['shutdown', id, '--mode', 'acpi']));
+        nextSend = Date.now() + ACPI_RESEND_MS;
+      }
+      await sleep(this.pollMs);
+      if (!(await this.mustObserve(id)).active) return true;
+    }
+    return false;
+  }
+
+  private async forceOff(id: string): Promise<void> {
+    await ignoreNotRunning(this.virsh.run(['destroy', id]));
+  }
+
+  /** The domain's state, or null when no such domain is defined. */
+  private async observe(id: string): Promise<Observed | null> {
+    let raw: RawState | undefined;
+    try {
+      raw = parseDomstats(await this.virsh.run(['domstats', '--state', id])).values().next().value;
+    } catch (e) {
+      if (e instanceof VirshError && e.noDomain) return null;
+      throw e;
+    }
+    if (!raw) return null;
+    const active = raw.state !== DomainState.shutoff;
+    // Only a shut-off domain can hold a managed-save image; skip the second call otherwise.
+    const managedSave =
+      !active && parseLines(await this.virsh.run(['list', '--all', '--with-managed-save', '--uuid'])).includes(id);
+    return { raw, managedSave, active, power: powerStateOf(raw, managedSave) };
+  }
+
+  private async mustObserve(id: string): Promise<Observed> {
+    const dom = await this.observe(id);
+    if (!dom) throw new DriverError(`no domain for instance ${id}`, 'not_found');
+    return dom;
+  }
+
+  private async resolveVirtType(): Promise<VirtType> {
+    this.virtType ??= await detectVirtType();
+    return this.virtType;
+  }
+
+  private instanceDir(id: string): string {
+    return path.join(this.instancesDir, id);
+  }
+
+  /** The daemon runs on this machine (no host in the URI), so /proc describes its host. */
+  private isLocal(): boolean {
+    return new URL(this.virsh.uri).hostname === '';
+  }
+}
+
+function checkId(id: string): string {
+  if (!UUID_RE.test(id)) throw new DriverError(`instance id is not a UUID: ${id}`, 'invalid_spec');
+  return id.toLowerCase();
+}
+
+function invalidState(id: string, op: string, power: PowerState): DriverError {
+  return new DriverError(`cannot ${op} instance ${id}: it is ${power}`, 'invalid_state');
+}
+
+/** A domain that stopped between our look and our command is what we wanted anyway. */
+async function ignoreNotRunning(p: Promise<unknown>): Promise<void> {
+  await p.catch((e: unknown) => {
+    if (e instanceof VirshError && /domain is not running/i.test(e.stderr)) return;
+    throw e;
+  });
+}
+
+async function ignoreNoDomain(p: Promise<unknown>): Promise<void> {
+  await p.catch((e: unknown) => {
+    if (e instanceof VirshError && e.noDomain) return;
+    throw e;
+  });
+}
