@@ -20,11 +20,15 @@ export class OrreryClient {
 
   constructor(
     readonly baseUrl: string,
-    private token: string,
+    private bearerToken: string,
   ) {}
 
+  get token(): string {
+    return this.bearerToken;
+  }
+
   setToken(token: string): void {
-    this.token = token;
+    this.bearerToken = token;
     void this.ws?.dispose();
     this.ws = undefined;
   }
@@ -34,7 +38,7 @@ export class OrreryClient {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: `Bearer ${this.token}`,
+        authorization: `Bearer ${this.bearerToken}`,
         ...(requestId ? { 'x-request-id': requestId } : {}),
       },
       body: JSON.stringify({ query, variables }),
@@ -51,7 +55,7 @@ export class OrreryClient {
     this.ws ??= createClient({
       url: this.baseUrl.replace(/^http/, 'ws') + '/graphql',
       webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${this.token}` },
+      connectionParams: { authorization: `Bearer ${this.bearerToken}` },
       retryAttempts: Infinity,
       shouldRetry: () => true,
       retryWait: async (n) => new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** n))),

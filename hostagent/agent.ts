@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { Log } from '../core/log.ts';
 import { GraphqlRequestError } from '../client/graphql.ts';
 import { AgentApi, type AssignedInstance, type Assignments, type InstanceReport } from './api.ts';
+import { ConsoleReporter } from './console-reporter.ts';
 import { converge } from './converge.ts';
+import { OrphanHandler } from './orphans.ts';
 import type { HypervisorDriver } from './drivers/driver.ts';
 
 export interface HostAgentOptions {
@@ -16,10 +18,14 @@ export interface HostAgentOptions {
   /** Needed only for the first start (or after the credential was revoked). */
   enrollmentToken?: string;
   heartbeatSeconds?: number;
-  /** Full resync period: the safety net under the watch stream. */
+  /** Full resync period: the safety net under the watch stream; inventory is re-read then too. */
   resyncSeconds?: number;
+  /** How often console tails are pushed while guests run. */
+  consoleSeconds?: number;
   stopTimeoutMs?: number;
   imagePath?: (inst: AssignedInstance, api: AgentApi) => Promise<string | null>;
+  /** Drops cached base images no instance here uses any more. */
+  pruneImages?: (inUse: string[]) => Promise<unknown>;
 }
 
 interface Credential {
@@ -46,8 +52,14 @@ export class HostAgent {
   private passRunning: Promise<void> | null = null;
   private unlistenDriver?: () => void;
   private watchIterator?: AsyncIterableIterator<{ agentAssignments: Assignments }>;
+  private readonly orphans: OrphanHandler;
+  private readonly consoles: ConsoleReporter;
+  private reportedInventory = '';
 
-  constructor(private readonly o: HostAgentOptions) {}
+  constructor(private readonly o: HostAgentOptions) {
+    this.orphans = new OrphanHandler(o.driver, o.log);
+    this.consoles = new ConsoleReporter(o.driver, o.log);
+  }
 
   get id(): string {
     return this.hostId;
@@ -57,9 +69,11 @@ export class HostAgent {
     const info = await this.o.driver.hostInfo();
     await this.authenticate(info);
     await this.api.reportHost(info);
+    this.reportedInventory = JSON.stringify(info);
     this.o.log.info({ host: this.o.name, hostId: this.hostId }, 'host agent enrolled and reporting');
     this.timers.push(setInterval(() => void this.beat(), (this.o.heartbeatSeconds ?? 10) * 1000));
     this.timers.push(setInterval(() => void this.resync(), (this.o.resyncSeconds ?? 60) * 1000));
+    this.timers.push(setInterval(() => void this.pushConsoles(), (this.o.consoleSeconds ?? 2) * 1000));
     this.unlistenDriver = this.o.driver.onChange?.(() => this.kick());
     await this.resync();
     void this.watch();
@@ -105,11 +119,26 @@ export class HostAgent {
     }
   }
 
+  private async pushConsoles(): Promise<void> {
+    if (this.assignments) await this.consoles.push(this.api, this.assignments);
+  }
+
+  /** Inventory is reported at start and whenever it changes (memory added, disk grown). */
+  private async refreshInventory(): Promise<void> {
+    const info = await this.o.driver.hostInfo();
+    const key = JSON.stringify(info);
+    if (key === this.reportedInventory) return;
+    await this.api.reportHost(info);
+    this.reportedInventory = key;
+  }
+
   private async resync(): Promise<void> {
     try {
+      await this.refreshInventory();
       this.assignments = await this.api.assignments();
       this.lastReport.clear();
       this.kick();
+      await this.o.pruneImages?.(this.assignments.instances.map((i) => i.image.id));
     } catch (e) {
       this.o.log.warn({ err: (e as Error).message }, 'resync failed');
     }
@@ -157,7 +186,6 @@ export class HostAgent {
       this.o.log.error({ err: (e as Error).message }, 'cannot list domains');
       return;
     }
-    const wanted = new Set(view.instances.map((i) => i.id));
     for (const inst of view.instances) {
       if (this.busy.has(inst.id)) {
         this.dirty.add(inst.id);
@@ -169,12 +197,7 @@ export class HostAgent {
         if (this.dirty.delete(inst.id)) this.kick();
       });
     }
-    for (const dom of domains.values()) {
-      if (dom.managed && !wanted.has(dom.instanceId) && !this.busy.has(dom.instanceId)) {
-        this.o.log.warn({ instance: dom.instanceId }, 'removing orphan domain (not bound to this host)');
-        await this.o.driver.destroy(dom.instanceId).catch((e: Error) => this.o.log.error({ err: e.message }, 'orphan removal failed'));
-      }
-    }
+    await this.orphans.handle(this.api, view, domains.values(), this.busy);
   }
 
   private async convergeOne(inst: AssignedInstance, dom: Parameters<typeof converge>[2]): Promise<void> {

@@ -22,6 +22,7 @@ export interface Assignments {
   hostName: string;
   epoch: number;
   enabled: boolean;
+  orphanPolicy: 'remove' | 'keep';
   revision: string;
   instances: AssignedInstance[];
 }
@@ -33,7 +34,7 @@ export interface InstanceReport {
   fault?: { code: string; message: string; details?: string } | null;
 }
 
-const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled revision
+const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy revision
   instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
     image { id diskFormat checksum properties { key value } } metadata { key value } }`;
 
@@ -102,6 +103,25 @@ export class AgentApi {
     );
     if (d.reportInstances.__typename !== 'ReportInstancesSuccess') throw new Error(d.reportInstances.message);
     return d.reportInstances.result;
+  }
+
+  /** The tail of each guest's serial console, for `consoleOutput`. */
+  async reportConsoles(consoles: { id: string; output: string }[]): Promise<void> {
+    await this.client.request(`mutation($c: [ConsoleReportInput!]!) { reportConsoles(consoles: $c) }`, { c: consoles });
+  }
+
+  /** Domains carrying Orrery's metadata that are not bound to this host, and what was done with them. */
+  async reportOrphans(orphans: { id: string; powerState: PowerState; action: 'removed' | 'kept' }[]): Promise<void> {
+    await this.client.request(`mutation($o: [OrphanReportInput!]!) { reportOrphans(orphans: $o) }`, { o: orphans });
+  }
+
+  /** Streams an image file from the control plane; the image cache verifies its checksum. */
+  async downloadImage(imageId: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await fetch(`${this.baseUrl}/images/${encodeURIComponent(imageId)}/file`, {
+      headers: { authorization: `Bearer ${this.client.token}` },
+    });
+    if (!res.ok || !res.body) throw new Error(`image ${imageId} download failed: HTTP ${res.status} ${await res.text().catch(() => '')}`);
+    return res.body;
   }
 
   close(): Promise<void> {

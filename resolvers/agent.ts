@@ -140,25 +140,36 @@ builder.mutationFields((t) => ({
       if (reports.length > 1000) throw ValidationError.field('reports', 'at most 1000 reports per call');
       const ids = reports.map((r) => String(r.id));
       return ctx.sql.begin(async (tx) => {
+        // A fault sticks to the generation it belongs to: a later fault-free report of the same
+        // generation (the agent re-observing a domain it failed to build) must not erase it.
         const updated = await tx<{ id: string }[]>`
+          with r as (
+            select * from jsonb_to_recordset(${tx.json(
+              reports.map((r) => ({
+                id: String(r.id),
+                observed_generation: r.observedGeneration,
+                power_state: r.powerState,
+                fault: r.fault ? { code: r.fault.code, message: r.fault.message, details: r.fault.details ?? undefined } : null,
+              })) as never,
+            )}) as x(id uuid, observed_generation int, power_state text, fault jsonb)
+          ), next as (
+            select r.id, r.observed_generation, r.power_state,
+                   case when r.fault is not null
+                          then r.fault || jsonb_build_object('generation', r.observed_generation, 'time', now())
+                        when (i.agent_fault->>'generation')::int >= r.observed_generation then i.agent_fault
+                   end as agent_fault
+              from r join instances i on i.id = r.id and i.host_id = ${host.hostId}
+          )
           update instances i set
-            observed_generation = r.observed_generation,
-            power_state = r.power_state,
-            agent_fault = case when r.fault is null then null
-                               else r.fault || jsonb_build_object('generation', r.observed_generation, 'time', now()) end,
+            observed_generation = n.observed_generation,
+            power_state = n.power_state,
+            agent_fault = n.agent_fault,
             agent_reported_at = now()
-          from (select * from jsonb_to_recordset(${tx.json(
-            reports.map((r) => ({
-              id: String(r.id),
-              observed_generation: r.observedGeneration,
-              power_state: r.powerState,
-              fault: r.fault ? { code: r.fault.code, message: r.fault.message, details: r.fault.details ?? undefined } : null,
-            })) as never,
-          )}) as x(id uuid, observed_generation int, power_state text, fault jsonb)) r
-          where i.id = r.id and i.host_id = ${host.hostId}
-            and (i.observed_generation is distinct from r.observed_generation
-                 or i.power_state is distinct from r.power_state
-                 or (i.agent_fault - 'time' - 'generation') is distinct from r.fault)
+          from next n
+          where i.id = n.id
+            and (i.observed_generation is distinct from n.observed_generation
+                 or i.power_state is distinct from n.power_state
+                 or (i.agent_fault - 'time') is distinct from (n.agent_fault - 'time'))
           returning i.id`;
         const [{ bound }] = (await tx<{ bound: string[] }[]>`
           select coalesce(array_agg(id::text), '{}') as bound from instances

@@ -5,6 +5,8 @@ import './instances.ts';
 import './instance-subscriptions.ts';
 import './hosts.ts';
 import './agent.ts';
+import './agent-reports.ts';
+import './console-output.ts';
 import './zones.ts';
 import './aggregates.ts';
 import './images.ts';

@@ -24,14 +24,15 @@ export interface AgentView {
   hostName: string;
   epoch: number;
   enabled: boolean;
+  orphanPolicy: string;
   revision: number;
   instances: AgentInstanceRow[];
 }
 
 /** Everything one host must run, and nothing about any other host. */
 export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
-  const [host] = await sql<{ name: string; epoch: number; enabled: boolean }[]>`
-    select name, epoch, enabled from hosts where id = ${hostId}`;
+  const [host] = await sql<{ name: string; epoch: number; enabled: boolean; orphan_policy: string }[]>`
+    select name, epoch, enabled, orphan_policy from hosts where id = ${hostId}`;
   const instances = await sql<AgentInstanceRow[]>`
     select i.id, i.name, i.generation, i.observed_generation, i.delete_requested_at is not null as deleted,
            i.desired_power_state, f.vcpus, f.ram_mb as memory_mb, f.disk_gb, i.image_id,
@@ -48,6 +49,7 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
     hostName: host?.name ?? '',
     epoch: host?.epoch ?? 0,
     enabled: host?.enabled ?? false,
+    orphanPolicy: host?.orphan_policy ?? 'remove',
     revision: rev!.revision,
     instances: [...instances],
   };

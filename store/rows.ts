@@ -76,6 +76,7 @@ export interface HostRow {
   used_vcpus: number;
   used_memory_mb: number;
   used_disk_gb: number;
+  orphan_policy: 'remove' | 'keep';
   enrolled_at: Date;
   updated_at: Date;
 }

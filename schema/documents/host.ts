@@ -16,6 +16,7 @@ export const hostPatchSchema = {
     cpuAllocationRatio: ratio,
     ramAllocationRatio: ratio,
     diskAllocationRatio: ratio,
+    orphanPolicy: { enum: ['remove', 'keep'] },
     reservedVcpus: { type: 'integer', minimum: 0 },
     reservedMemoryMb: { type: 'integer', minimum: 0 },
     reservedDiskGb: { type: 'integer', minimum: 0 },

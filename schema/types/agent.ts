@@ -36,6 +36,7 @@ export const AgentAssignments = builder.objectRef<AgentView>('AgentAssignments')
     hostName: t.exposeString('hostName'),
     epoch: t.exposeInt('epoch'),
     enabled: t.exposeBoolean('enabled'),
+    orphanPolicy: t.exposeString('orphanPolicy'),
     revision: t.string({ resolve: (v) => String(v.revision) }),
     instances: t.field({ type: [AgentInstance], resolve: (v) => v.instances }),
   }),

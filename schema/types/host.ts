@@ -23,6 +23,24 @@ const Ratios = builder.objectRef<{ cpu: number | null; ram: number | null; disk:
   }),
 });
 
+interface OrphanRow {
+  domain_uuid: string;
+  power_state: string;
+  action: string;
+  first_seen_at: Date;
+  last_seen_at: Date;
+}
+
+const HostOrphan = builder.objectRef<OrphanRow>('HostOrphan').implement({
+  fields: (t) => ({
+    domainUuid: t.exposeID('domain_uuid'),
+    powerState: t.exposeString('power_state'),
+    action: t.exposeString('action'),
+    firstSeenAt: t.expose('first_seen_at', { type: 'DateTime' }),
+    lastSeenAt: t.expose('last_seen_at', { type: 'DateTime' }),
+  }),
+});
+
 export const Host = builder.objectRef<HostWithUsage>('Host').implement({
   description: "A compute host, enrolled by its agent (Nova's compute service and hypervisor in one).",
   fields: (t) => ({
@@ -56,6 +74,13 @@ export const Host = builder.objectRef<HostWithUsage>('Host').implement({
       resolve: (h) => ({ cpu: h.cpu_allocation_ratio, ram: h.ram_allocation_ratio, disk: h.disk_allocation_ratio }),
     }),
     instanceCount: t.exposeInt('instance_count'),
+    orphanPolicy: t.exposeString('orphan_policy', { description: 'remove: the agent destroys orphan domains; keep: it only reports them' }),
+    orphans: t.field({
+      type: [HostOrphan],
+      description: 'Orrery domains found on this host that no instance binds to it',
+      resolve: (h, _a, ctx) =>
+        ctx.sql<OrphanRow[]>`select * from host_orphans where host_id = ${h.id} order by first_seen_at`,
+    }),
     enrolledAt: t.expose('enrolled_at', { type: 'DateTime' }),
   }),
 });

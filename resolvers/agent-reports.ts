@@ -1,0 +1,57 @@
+import { ValidationError } from '../core/errors.ts';
+import { builder } from '../schema/builder.ts';
+import { requireHost } from './scope.ts';
+
+const MAX_CONSOLE_BYTES = 64 * 1024;
+
+const ConsoleReportInput = builder.inputType('ConsoleReportInput', {
+  fields: (t) => ({ id: t.id({ required: true }), output: t.string({ required: true }) }),
+});
+
+const OrphanAction = builder.enumType('OrphanAction', { values: ['removed', 'kept'] as const });
+
+const OrphanReportInput = builder.inputType('OrphanReportInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'Domain UUID' }),
+    powerState: t.string({ required: true }),
+    action: t.field({ type: OrphanAction, required: true }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  reportConsoles: t.int({
+    description: 'Console tails of guests on the calling host; returns how many were stored (others are not bound to it).',
+    args: { consoles: t.arg({ type: [ConsoleReportInput], required: true }) },
+    authScopes: { policy: 'agent:report' },
+    resolve: async (_r, { consoles }, ctx) => {
+      const { hostId } = requireHost(ctx);
+      consoles.forEach((c, i) => {
+        if (Buffer.byteLength(c.output) > MAX_CONSOLE_BYTES) throw ValidationError.field(`consoles[${i}].output`, `at most ${MAX_CONSOLE_BYTES} bytes`);
+      });
+      const rows = consoles.map((c) => ({ id: String(c.id), output: c.output }));
+      const stored = await ctx.sql`
+        insert into instance_consoles (instance_id, output, updated_at)
+        select i.id, r.output, now()
+          from jsonb_to_recordset(${ctx.sql.json(rows as never)}) as r(id uuid, output text)
+          join instances i on i.id = r.id and i.host_id = ${hostId}
+        on conflict (instance_id) do update set output = excluded.output, updated_at = now()`;
+      return stored.count;
+    },
+  }),
+  reportOrphans: t.int({
+    description: 'Orrery domains the calling host found but does not run for anyone, and what it did with them.',
+    args: { orphans: t.arg({ type: [OrphanReportInput], required: true }) },
+    authScopes: { policy: 'agent:report' },
+    resolve: async (_r, { orphans }, ctx) => {
+      const { hostId } = requireHost(ctx);
+      const rows = orphans.map((o) => ({ id: String(o.id), power_state: o.powerState, action: o.action }));
+      const r = await ctx.sql`
+        insert into host_orphans (host_id, domain_uuid, power_state, action)
+        select ${hostId}, x.id, x.power_state, x.action
+          from jsonb_to_recordset(${ctx.sql.json(rows as never)}) as x(id uuid, power_state text, action text)
+        on conflict (host_id, domain_uuid) do update
+          set power_state = excluded.power_state, action = excluded.action, last_seen_at = now()`;
+      return r.count;
+    },
+  }),
+}));

@@ -1,0 +1,168 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LibvirtDriver } from '../hostagent/drivers/libvirt/driver.ts';
+import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
+import { enrollmentToken } from './support/fake-agents.ts';
+import { createFlavor, createInstance, deleteInstance, instanceRow, updateInstance, waitFor } from './support/fixtures.ts';
+import { GUEST_BOOTED, GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
+import { libvirtUnavailable, virsh } from './support/libvirt.ts';
+
+const unavailable = await libvirtUnavailable();
+if (unavailable) console.warn(`\n*** SKIPPING the end-to-end libvirt tests: ${unavailable} ***\n`);
+
+const HOST = `e2e-${process.pid}`;
+const BOOT_MS = 120_000;
+
+/** Uploads an image file through the API, as `orrery create image` does. */
+async function uploadImage(tcp: TestControlPlane, file: string, checksum: string): Promise<string> {
+  const d = await tcp.admin.request(
+    `mutation($i: ImageInput!) { createImage(input: $i) { __typename ... on CreateImageSuccess { image { id } } ... on Error { message } } }`,
+    { i: { name: 'tiny-guest', diskFormat: 'qcow2', visibility: 'public', checksum } },
+  );
+  expect(d.createImage.__typename).toBe('CreateImageSuccess');
+  const id = d.createImage.image.id as string;
+  const res = await fetch(`${tcp.url}/images/${id}/file`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${tcp.admin.token}`, 'content-type': 'application/octet-stream', 'content-length': String((await stat(file)).size) },
+    body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  expect(res.status).toBe(200);
+  return id;
+}
+
+describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () => {
+  let tcp: TestControlPlane;
+  let agent: ChildProcess;
+  let stateDir: string;
+  let agentLog = '';
+  let id = '';
+
+  const row = () => instanceRow(tcp.db.sql, id);
+  const settled = (vm: string, ms = 60_000) =>
+    waitFor(`vm_state ${vm}`, row, (r) => r?.vm_state === vm && r.task_state === null, ms);
+  const domstate = () => virsh('domstate', id);
+  const consoleOutput = async () =>
+    (await tcp.admin.request(`query($id: ID!) { consoleOutput(instanceId: $id, lines: 200) { output } }`, { id })).consoleOutput?.output ?? '';
+
+  beforeAll(async () => {
+    tcp = await startTestControlPlane();
+    const guest = await testGuest();
+    await uploadImage(tcp, guest.imagePath, guest.checksum);
+    await createFlavor(tcp.admin, 'tiny', 1, GUEST_MEMORY_MB, 1);
+    stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-e2e-agent-'));
+    agent = spawn(
+      process.execPath,
+      ['bin/orrery.js', 'hostagent', '--driver', 'libvirt', '--name', HOST, '--api', tcp.url,
+        '--enrollment-token', await enrollmentToken(tcp.admin), '--state-dir', stateDir, '--heartbeat', '1',
+        '--reserved-memory-mb', '0'],
+      { env: { ...process.env, ORRERY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    agent.stderr!.on('data', (b: Buffer) => (agentLog = (agentLog + b.toString()).slice(-20_000)));
+    await waitFor('host enrolled and up', async () => (await tcp.db.sql`
+      select 1 from hosts where name = ${HOST} and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`).length, (n) => n === 1, 60_000);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (agent && agent.exitCode === null) {
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent.once('exit', r));
+    }
+    if (id) await virsh('destroy', id).catch(() => {});
+    if (id) await virsh('undefine', '--managed-save', id).catch(() => {});
+    await tcp?.stop();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('boots an instance from the uploaded image to ACTIVE, running in libvirt', async () => {
+    const made = await createInstance(tcp.admin, { name: 'real-vm', flavor: 'tiny', image: 'tiny-guest' });
+    expect(made.__typename).toBe('CreateInstanceSuccess');
+    id = made.instance.id;
+    const r = await settled('active', BOOT_MS).catch((e) => {
+      throw new Error(`${(e as Error).message}\nagent log:\n${agentLog}`);
+    });
+    expect(r!.power_state).toBe('running');
+    expect(await domstate()).toBe('running');
+    const dumpxml = await virsh('dumpxml', id);
+    expect(dumpxml).toContain(`<uuid>${id}</uuid>`);
+    expect(dumpxml).toMatch(/<memory unit='KiB'>131072<\/memory>/);
+    const [alloc] = await tcp.db.sql<{ memory_mb: number; name: string }[]>`
+      select a.memory_mb, h.name from allocations a join hosts h on h.id = a.host_id where a.instance_id = ${id}`;
+    expect(alloc).toEqual({ memory_mb: GUEST_MEMORY_MB, name: HOST });
+  });
+
+  it('shows the guest boot line through consoleOutput', async () => {
+    const out = await waitFor('boot line on the console', consoleOutput, (o) => o.includes(GUEST_BOOTED), BOOT_MS);
+    expect(out).toContain(GUEST_BOOTED);
+  });
+
+  it('stops and starts', async () => {
+    expect((await updateInstance(tcp.admin, id, { powerState: 'stopped' })).__typename).toBe('UpdateInstanceSuccess');
+    expect((await settled('stopped'))!.power_state).toBe('shutdown');
+    expect(await domstate()).toBe('shut off');
+    expect((await updateInstance(tcp.admin, id, { powerState: 'running' })).__typename).toBe('UpdateInstanceSuccess');
+    expect((await settled('active', BOOT_MS))!.power_state).toBe('running');
+    expect(await domstate()).toBe('running');
+  });
+
+  it('pauses and unpauses', async () => {
+    await updateInstance(tcp.admin, id, { powerState: 'paused' });
+    expect((await settled('paused'))!.power_state).toBe('paused');
+    expect(await domstate()).toBe('paused');
+    await updateInstance(tcp.admin, id, { powerState: 'running' });
+    await settled('active');
+    expect(await domstate()).toBe('running');
+  });
+
+  it('suspends to disk (managed save) and resumes', async () => {
+    await updateInstance(tcp.admin, id, { powerState: 'suspended' });
+    expect((await settled('suspended'))!.power_state).toBe('suspended');
+    expect(await domstate()).toBe('shut off');
+    expect(await virsh('dominfo', id)).toMatch(/Managed save:\s+yes/);
+    await updateInstance(tcp.admin, id, { powerState: 'running' });
+    await settled('active', BOOT_MS);
+    expect(await domstate()).toBe('running');
+  });
+
+  it('records a guest destroyed behind its back as STOPPED and leaves it off', async () => {
+    await virsh('destroy', id);
+    const r = await settled('stopped');
+    expect([r!.power_state, r!.desired_power_state]).toEqual(['shutdown', 'stopped']);
+    await new Promise((res) => setTimeout(res, 2000));
+    expect(await domstate()).toBe('shut off');
+  });
+
+  it('reports a stray Orrery domain as an orphan, keeps or removes it per the host setting', async () => {
+    const stray = randomUUID();
+    const guest = await testGuest();
+    const byHand = new LibvirtDriver({ instancesDir: path.join(stateDir, 'by-hand') });
+    await tcp.admin.request(`mutation { updateHost(ref: "${HOST}", input: {orphanPolicy: "keep"}) { __typename } }`);
+    await byHand.create({
+      instanceId: stray, name: 'stray', generation: 1, vcpus: 1, memoryMb: GUEST_MEMORY_MB, diskGb: 1,
+      imagePath: guest.imagePath, imageFormat: 'qcow2', imageProperties: {}, userData: null, metadata: {},
+    });
+    const orphan = () => tcp.db.sql<{ action: string }[]>`select action from host_orphans where domain_uuid = ${stray}`;
+    await waitFor('orphan reported as kept', orphan, (rows) => rows[0]?.action === 'kept', 30_000);
+    expect(await virsh('domstate', stray)).toMatch(/running|paused|shut off/);
+    await tcp.admin.request(`mutation { updateHost(ref: "${HOST}", input: {orphanPolicy: "remove"}) { __typename } }`);
+    await waitFor('orphan removed', orphan, (rows) => rows[0]?.action === 'removed', 60_000);
+    await expect(virsh('dominfo', stray)).rejects.toThrow();
+    await byHand.close();
+  });
+
+  it('deletes: the domain and its disk go, allocations are released', async () => {
+    expect((await deleteInstance(tcp.admin, id)).__typename).toBe('DeleteInstanceSuccess');
+    await waitFor('row gone', row, (r) => r === undefined, 60_000);
+    await expect(virsh('dominfo', id)).rejects.toThrow();
+    expect(existsSync(path.join(stateDir, 'instances', id))).toBe(false);
+    expect((await tcp.db.sql`select 1 from allocations where instance_id = ${id}`).length).toBe(0);
+    const [h] = await tcp.db.sql<{ used: number }[]>`select used_memory_mb as used from hosts where name = ${HOST}`;
+    expect(h!.used).toBe(0);
+  });
+});
