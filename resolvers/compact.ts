@@ -8,7 +8,7 @@ export function compact(input: object, pairFields: readonly string[] = []): Reco
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(input)) {
     if (v === null || v === undefined) continue;
-    out[k] = pairFields.includes(k) ? fromPairs(v as { key: string; value: string }[]) : v;
+    out[k] = pairFields.includes(k) ? fromPairs(v as { key: string; value: string }[], `input.${k}`) : v;
   }
   return out;
 }

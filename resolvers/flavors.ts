@@ -3,7 +3,8 @@ import { validate } from '../core/validate.ts';
 import { builder } from '../schema/builder.ts';
 import { flavorSpecSchema, type FlavorSpec } from '../schema/documents/flavor.ts';
 import { mutationErrors } from '../schema/errors.ts';
-import { fromPairs, KeyValueInput } from '../schema/scalars.ts';
+import { KeyValueInput } from '../schema/scalars.ts';
+import { compact } from './compact.ts';
 import { Flavor } from '../schema/types/flavor.ts';
 import type { FlavorRow } from '../store/rows.ts';
 import { findFlavor } from '../store/references.ts';
@@ -49,9 +50,7 @@ builder.queryFields((t) => ({
 }));
 
 function flavorSpec(input: typeof FlavorInput.$inferInput): FlavorSpec {
-  const { extraSpecs, ...rest } = input;
-  const spec = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== null && v !== undefined));
-  return validate<FlavorSpec>(flavorSpecSchema, { ...spec, ...(extraSpecs ? { extraSpecs: fromPairs(extraSpecs) } : {}) });
+  return validate<FlavorSpec>(flavorSpecSchema, compact(input, ['extraSpecs']));
 }
 
 builder.mutationFields((t) => ({

@@ -7,7 +7,8 @@ import { builder } from '../schema/builder.ts';
 import type { Context } from '../schema/context.ts';
 import { instancePatchSchema, instanceSpecSchema, type InstancePatch, type InstanceSpec } from '../schema/documents/instance.ts';
 import { mutationErrors } from '../schema/errors.ts';
-import { fromPairs, KeyValueInput } from '../schema/scalars.ts';
+import { KeyValueInput } from '../schema/scalars.ts';
+import { compact } from './compact.ts';
 import { Instance } from '../schema/types/instance.ts';
 import { startAction } from '../store/actions.ts';
 import { isUuid, type InstanceRow } from '../store/instances.ts';
@@ -53,16 +54,6 @@ const UpdateInstanceInput = builder.inputType('UpdateInstanceInput', {
 const STATUS_TO_VM: Record<string, string> = {
   ACTIVE: 'active', BUILD: 'building', SHUTOFF: 'stopped', PAUSED: 'paused', SUSPENDED: 'suspended', ERROR: 'error',
 };
-
-/** Drops absent (null/undefined) optional fields and turns key/value lists into maps, for validation. */
-function compact(input: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) {
-    if (v === null || v === undefined) continue;
-    out[k] = Array.isArray(v) && k === 'metadata' ? fromPairs(v as { key: string; value: string }[]) : v;
-  }
-  return out;
-}
 
 /** The caller's own instance (admins: any), locked for the write; not found otherwise, never "forbidden", so ids don't leak. */
 async function lockOwnInstance(tx: TxSql, ctx: Context, id: string): Promise<InstanceRow> {
@@ -133,7 +124,7 @@ builder.mutationFields((t) => ({
     errors: mutationErrors('CreateInstance', 'instance'),
     resolve: async (_r, { input }, ctx) => {
       const user = requireUser(ctx);
-      const spec = validate<InstanceSpec>(instanceSpecSchema, compact(input));
+      const spec = validate<InstanceSpec>(instanceSpecSchema, compact(input, ['metadata']));
       const flavor = await findFlavor(ctx.sql, spec.flavor, user.projectId);
       if (!flavor) throw new NotFoundError('flavor', spec.flavor, 'input.flavor');
       const image = await findImage(ctx.sql, spec.image, user.projectId);
@@ -147,12 +138,13 @@ builder.mutationFields((t) => ({
       if (image.min_disk_gb > flavor.disk_gb) {
         throw ValidationError.field('input.flavor', `flavor ${flavor.name} has a ${flavor.disk_gb} GiB disk; image ${image.name} needs ${image.min_disk_gb}`);
       }
-      if (spec.zone && !(await findZone(ctx.sql, spec.zone))) throw new NotFoundError('availability zone', spec.zone, 'input.zone');
+      const zone = spec.zone ? await findZone(ctx.sql, spec.zone) : null;
+      if (spec.zone && !zone) throw new NotFoundError('availability zone', spec.zone, 'input.zone');
       return ctx.sql.begin(async (tx) => {
         const [row] = await tx<InstanceRow[]>`
           insert into instances (project_id, user_id, name, flavor_id, image_id, requested_zone,
                                  desired_power_state, metadata, user_data, task_deadline_at)
-          values (${user.projectId}, ${user.userId}, ${spec.name}, ${flavor.id}, ${image.id}, ${spec.zone ?? null},
+          values (${user.projectId}, ${user.userId}, ${spec.name}, ${flavor.id}, ${image.id}, ${zone?.name ?? null},
                   ${spec.powerState ?? 'running'}, ${tx.json(spec.metadata ?? {})}, ${spec.userData ?? null},
                   now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds}))
           returning *`;
@@ -170,7 +162,7 @@ builder.mutationFields((t) => ({
     errors: mutationErrors('UpdateInstance', 'instance'),
     resolve: async (_r, { id, input }, ctx) => {
       const user = requireUser(ctx);
-      const patch = validate<InstancePatch>(instancePatchSchema, compact(input));
+      const patch = validate<InstancePatch>(instancePatchSchema, compact(input, ['metadata']));
       return ctx.sql.begin(async (tx) => {
         const inst = await lockOwnInstance(tx, ctx, String(id));
         const to = patch.powerState ?? inst.desired_power_state;

@@ -1,4 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
+import { ValidationError } from '../core/errors.ts';
 import { builder } from './builder.ts';
 
 builder.scalarType('DateTime', {
@@ -36,10 +37,12 @@ export function toPairs(map: Record<string, string> | null | undefined): { key: 
   return Object.entries(map ?? {}).map(([key, value]) => ({ key, value }));
 }
 
-/** Pairs to a map; a repeated key is a validation error the caller reports with its field. */
-export function fromPairs(pairs: readonly { key: string; value: string }[] | null | undefined): Record<string, string> | undefined {
-  if (!pairs) return undefined;
+/** Pairs to a map; a repeated key is a validation error naming `field`. */
+export function fromPairs(pairs: readonly { key: string; value: string }[], field: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const { key, value } of pairs) out[key] = value;
+  pairs.forEach(({ key, value }, i) => {
+    if (Object.hasOwn(out, key)) throw ValidationError.field(`${field}[${i}].key`, `repeats the key ${JSON.stringify(key)}`);
+    out[key] = value;
+  });
   return out;
 }

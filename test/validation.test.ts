@@ -28,6 +28,7 @@ describe('bad input gets a typed error naming the field and writes nothing', () 
     ['a name too long', { ...good, name: 'x'.repeat(256) }, 'ValidationError', 'input.name'],
     ['an empty name', { ...good, name: '' }, 'ValidationError', 'input.name'],
     ['a control character in the name', { ...good, name: 'a\u0007b' }, 'ValidationError', 'input.name'],
+    ['a repeated metadata key', { ...good, metadata: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }] }, 'ValidationError', 'input.metadata[1].key'],
   ])('createInstance with %s', async (_what, input, type, field) => {
     const before = await tableCounts();
     const r = await createInstance(tcp.admin, input);
