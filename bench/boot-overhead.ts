@@ -111,7 +111,7 @@ async function main() {
     const disk = path.join(dir, 'disk');
     await ensureOverlay({ path: disk, backingPath: guest.imagePath, backingFormat: 'qcow2', sizeGb: 1 });
     const spec = {
-      instanceId: id, name: 'plain', generation: 1, vcpus: 1, memoryMb: GUEST_MEMORY_MB, diskGb: 1,
+      instanceId: id, name: 'plain', generation: 1, imageId, vcpus: 1, memoryMb: GUEST_MEMORY_MB, diskGb: 1,
       imagePath: guest.imagePath, imageFormat: 'qcow2' as const, imageProperties: {}, userData: null, metadata: {},
     };
     await writeFile(path.join(dir, 'domain.xml'), buildDomainXml(spec, { diskPath: disk, consoleLogPath: path.join(dir, 'console.log') }, virtType));

@@ -3,16 +3,17 @@
 export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted';
 export type TaskState =
   | 'scheduling' | 'spawning' | 'powering-off' | 'powering-on' | 'pausing' | 'unpausing'
-  | 'suspending' | 'resuming' | 'deleting';
+  | 'suspending' | 'resuming' | 'deleting' | 'rebooting' | 'rebooting_hard' | 'rebuilding';
 export type DesiredPowerState = 'running' | 'stopped' | 'paused' | 'suspended';
 
 /** As nova/api/openstack/common.py maps them for the states this release has. */
-export function deriveStatus(vm: VmState): string {
+export function deriveStatus(vm: VmState, task: TaskState | null = null): string {
+  if (task === 'rebuilding') return 'REBUILD';
   switch (vm) {
     case 'building':
       return 'BUILD';
     case 'active':
-      return 'ACTIVE';
+      return task === 'rebooting' ? 'REBOOT' : task === 'rebooting_hard' ? 'HARD_REBOOT' : 'ACTIVE';
     case 'stopped':
       return 'SHUTOFF';
     case 'paused':

@@ -45,6 +45,8 @@ export class HostAgent {
   private readonly busy = new Set<string>();
   /** Instances whose assignment changed while they were busy: they get another pass when done. */
   private readonly dirty = new Set<string>();
+  /** Operations carried out here whose completion the watched view may not show yet: never twice. */
+  private readonly doneOperations = new Set<string>();
   private readonly lastReport = new Map<string, string>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -200,7 +202,10 @@ export class HostAgent {
     await this.orphans.handle(this.api, view, domains.values(), this.busy);
   }
 
-  private async convergeOne(inst: AssignedInstance, dom: Parameters<typeof converge>[2]): Promise<void> {
+  private async convergeOne(assigned: AssignedInstance, dom: Parameters<typeof converge>[2]): Promise<void> {
+    const op = assigned.operation?.id;
+    if (op && assigned.completedOperationId === op) this.doneOperations.delete(op);
+    const inst = op && this.doneOperations.has(op) ? { ...assigned, completedOperationId: op } : assigned;
     let report: InstanceReport;
     try {
       report = await converge(
@@ -216,6 +221,7 @@ export class HostAgent {
       this.o.log.error({ instance: inst.id, err: (e as Error).message }, 'converge failed; will retry');
       return;
     }
+    if (report.completedOperation) this.doneOperations.add(report.completedOperation);
     await this.report(report);
   }
 

@@ -15,6 +15,8 @@ export interface AssignedInstance {
   image: { id: string; diskFormat: 'qcow2' | 'raw'; checksum: string | null; properties: { key: string; value: string }[] };
   userData: string | null;
   metadata: { key: string; value: string }[];
+  operation: { id: string; kind: string; hard: boolean } | null;
+  completedOperationId: string | null;
 }
 
 export interface Assignments {
@@ -32,11 +34,13 @@ export interface InstanceReport {
   observedGeneration: number;
   powerState: PowerState;
   fault?: { code: string; message: string; details?: string } | null;
+  completedOperation?: string;
 }
 
 const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy revision
   instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
-    image { id diskFormat checksum properties { key value } } metadata { key value } }`;
+    image { id diskFormat checksum properties { key value } } metadata { key value }
+    operation { id kind hard } completedOperationId }`;
 
 function inventoryInput(info: HostInfo) {
   return {

@@ -13,6 +13,7 @@ function specOf(inst: AssignedInstance, imagePath: string | null): DomainSpec {
     instanceId: inst.id,
     name: inst.name,
     generation: inst.generation,
+    imageId: inst.image.id,
     vcpus: inst.vcpus,
     memoryMb: inst.memoryMb,
     diskGb: inst.diskGb,
@@ -51,10 +52,31 @@ async function observe(driver: HypervisorDriver, id: string): Promise<PowerState
   return (await driver.list()).find((s) => s.instanceId === id)?.powerState ?? 'nostate';
 }
 
+function faultOf(e: unknown): NonNullable<InstanceReport['fault']> {
+  const err = e as Error & { details?: string };
+  return { code: e instanceof DriverError ? e.code : 'AgentError', message: err.message, details: err.details };
+}
+
+/** Makes the domain match the spec: build it (or rebuild it on another image), then its power state. */
+async function applySpec(d: ConvergeDeps, inst: AssignedInstance, dom: DomainStatus | undefined): Promise<void> {
+  const { driver } = d;
+  // A different image is a rebuild: the old disk goes, a fresh one is made from the new image.
+  if (dom && dom.imageId !== null && dom.imageId !== inst.image.id) {
+    await driver.destroy(inst.id);
+    dom = undefined;
+  }
+  if (!dom) {
+    await driver.create(specOf(inst, await d.imagePath(inst)));
+    if (inst.powerState !== 'running') await applyPower(d, inst.id, await observe(driver, inst.id), inst.powerState);
+  } else {
+    await applyPower(d, inst.id, dom.powerState, inst.powerState);
+  }
+}
+
 /**
  * One level-triggered step for one instance: act only when the spec's generation is newer than
  * what the control plane recorded as observed (so a guest that stopped on its own is reported,
- * never restarted), then report what the hypervisor now shows.
+ * never restarted), carry out the current operation once, then report what the hypervisor shows.
  */
 export async function converge(d: ConvergeDeps, inst: AssignedInstance, dom: DomainStatus | undefined): Promise<InstanceReport> {
   const { driver } = d;
@@ -62,24 +84,25 @@ export async function converge(d: ConvergeDeps, inst: AssignedInstance, dom: Dom
     if (dom) await driver.destroy(inst.id);
     return { id: inst.id, observedGeneration: inst.generation, powerState: 'nostate' };
   }
-  if (inst.generation <= inst.observedGeneration) {
-    return { id: inst.id, observedGeneration: inst.observedGeneration, powerState: dom?.powerState ?? 'nostate' };
-  }
-  try {
-    if (!dom) {
-      await driver.create(specOf(inst, await d.imagePath(inst)));
-      if (inst.powerState !== 'running') await applyPower(d, inst.id, await observe(driver, inst.id), inst.powerState);
-    } else {
-      await applyPower(d, inst.id, dom.powerState, inst.powerState);
+  const observed = async () => observe(driver, inst.id).catch(() => 'nostate' as const);
+  if (inst.generation > inst.observedGeneration) {
+    try {
+      await applySpec(d, inst, dom);
+      return { id: inst.id, observedGeneration: inst.generation, powerState: await observed() };
+    } catch (e) {
+      return { id: inst.id, observedGeneration: inst.generation, powerState: await observed(), fault: faultOf(e) };
     }
-    return { id: inst.id, observedGeneration: inst.generation, powerState: await observe(driver, inst.id) };
-  } catch (e) {
-    const err = e as Error & { code?: string; details?: string };
-    return {
-      id: inst.id,
-      observedGeneration: inst.generation,
-      powerState: await observe(driver, inst.id).catch(() => 'nostate' as const),
-      fault: { code: e instanceof DriverError ? e.code : 'AgentError', message: err.message, details: err.details },
-    };
   }
+  const op = inst.operation;
+  if (op && op.id !== inst.completedOperationId) {
+    const report = { id: inst.id, observedGeneration: inst.observedGeneration, completedOperation: op.id };
+    try {
+      if (op.kind !== 'reboot') throw new DriverError(`this agent cannot carry out ${op.kind}`, 'unsupported');
+      await driver.reboot(inst.id, op.hard ? 'hard' : 'soft', d.stopTimeoutMs);
+      return { ...report, powerState: await observed() };
+    } catch (e) {
+      return { ...report, powerState: await observed(), fault: faultOf(e) };
+    }
+  }
+  return { id: inst.id, observedGeneration: inst.observedGeneration, powerState: dom?.powerState ?? 'nostate' };
 }

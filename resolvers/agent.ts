@@ -33,7 +33,8 @@ const InstanceReportInput = builder.inputType('InstanceReportInput', {
     id: t.id({ required: true }),
     observedGeneration: t.int({ required: true }),
     powerState: t.field({ type: ObservedPowerState, required: true }),
-    fault: t.field({ type: FaultInput, description: 'Set when applying this generation failed' }),
+    fault: t.field({ type: FaultInput, description: 'Set when applying this generation (or the completed operation) failed' }),
+    completedOperation: t.id({ description: 'The operation this report says was carried out' }),
   }),
 });
 
@@ -150,13 +151,18 @@ builder.mutationFields((t) => ({
                 observed_generation: r.observedGeneration,
                 power_state: r.powerState,
                 fault: r.fault ? { code: r.fault.code, message: r.fault.message, details: r.fault.details ?? undefined } : null,
+                completed_operation: r.completedOperation ? String(r.completedOperation) : null,
               })) as never,
-            )}) as x(id uuid, observed_generation int, power_state text, fault jsonb)
+            )}) as x(id uuid, observed_generation int, power_state text, fault jsonb, completed_operation uuid)
           ), next as (
             select r.id, r.observed_generation, r.power_state,
-                   case when r.fault is not null
+                   coalesce(r.completed_operation, i.agent_completed_action_id) as completed_operation,
+                   case when r.fault is not null and r.completed_operation is not null
+                          then r.fault || jsonb_build_object('action', r.completed_operation, 'time', now())
+                        when r.fault is not null
                           then r.fault || jsonb_build_object('generation', r.observed_generation, 'time', now())
                         when (i.agent_fault->>'generation')::int >= r.observed_generation then i.agent_fault
+                        when (i.agent_fault->>'action')::uuid = i.current_action_id then i.agent_fault
                    end as agent_fault
               from r join instances i on i.id = r.id and i.host_id = ${host.hostId}
           )
@@ -164,11 +170,13 @@ builder.mutationFields((t) => ({
             observed_generation = n.observed_generation,
             power_state = n.power_state,
             agent_fault = n.agent_fault,
+            agent_completed_action_id = n.completed_operation,
             agent_reported_at = now()
           from next n
           where i.id = n.id
             and (i.observed_generation is distinct from n.observed_generation
                  or i.power_state is distinct from n.power_state
+                 or i.agent_completed_action_id is distinct from n.completed_operation
                  or (i.agent_fault - 'time') is distinct from (n.agent_fault - 'time'))
           returning i.id`;
         const [{ bound }] = (await tx<{ bound: string[] }[]>`

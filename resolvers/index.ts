@@ -2,6 +2,8 @@
 import './whoami.ts';
 import './flavors.ts';
 import './instances.ts';
+import './instance-update.ts';
+import './instance-operations.ts';
 import './instance-subscriptions.ts';
 import './hosts.ts';
 import './agent.ts';

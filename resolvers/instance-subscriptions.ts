@@ -89,7 +89,7 @@ builder.subscriptionFields((t) => ({
       const project = readScope(ctx, filter?.allProjects, 'instance:list_all_projects');
       const ids = filter?.ids?.map(String) ?? null;
       for await (const e of instanceEvents(ctx, project, (c) => ids === null || ids.includes(c.id), [])) {
-        if (filter?.status && (!e.instance || deriveStatus(e.instance.vm_state) !== filter.status)) continue;
+        if (filter?.status && (!e.instance || deriveStatus(e.instance.vm_state, e.instance.task_state) !== filter.status)) continue;
         yield e;
       }
     },

@@ -1,25 +1,17 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
-import { transitionTask } from '../core/instance-status.ts';
 import { validate } from '../core/validate.ts';
-import type { TxSql } from '../db/connect.ts';
 import { builder } from '../schema/builder.ts';
-import type { Context } from '../schema/context.ts';
-import { instancePatchSchema, instanceSpecSchema, type InstancePatch, type InstanceSpec } from '../schema/documents/instance.ts';
+import { instanceSpecSchema, type InstanceSpec } from '../schema/documents/instance.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { KeyValueInput } from '../schema/scalars.ts';
 import { compact } from './compact.ts';
-import { Instance } from '../schema/types/instance.ts';
+import { Instance, PowerStateEnum } from '../schema/types/instance.ts';
 import { startAction } from '../store/actions.ts';
 import { isUuid, type InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
 import { findFlavor, findImage, findZone } from '../store/references.ts';
-import { actionName, checkPowerChange } from './instance-guards.ts';
 import { readScope, requireUser } from './scope.ts';
-
-const PowerStateEnum = builder.enumType('DesiredPowerState', {
-  values: ['running', 'stopped', 'paused', 'suspended'] as const,
-});
 
 const InstanceFilter = builder.inputType('InstanceFilter', {
   fields: (t) => ({
@@ -43,28 +35,10 @@ const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
   }),
 });
 
-const UpdateInstanceInput = builder.inputType('UpdateInstanceInput', {
-  fields: (t) => ({
-    name: t.string(),
-    powerState: t.field({ type: PowerStateEnum }),
-    metadata: t.field({ type: [KeyValueInput], description: 'Replaces the whole metadata map' }),
-  }),
-});
 
 const STATUS_TO_VM: Record<string, string> = {
   ACTIVE: 'active', BUILD: 'building', SHUTOFF: 'stopped', PAUSED: 'paused', SUSPENDED: 'suspended', ERROR: 'error',
 };
-
-/** The caller's own instance (admins: any), locked for the write; not found otherwise, never "forbidden", so ids don't leak. */
-async function lockOwnInstance(tx: TxSql, ctx: Context, id: string): Promise<InstanceRow> {
-  const user = requireUser(ctx);
-  const admin = ctx.policy.allows(ctx.principal, 'instance:list_all_projects');
-  const [row] = isUuid(id)
-    ? await tx<InstanceRow[]>`select * from instances where id = ${id} and (${admin} or project_id = ${user.projectId}) for update`
-    : [];
-  if (!row) throw new NotFoundError('instance', id, 'id');
-  return row;
-}
 
 builder.queryFields((t) => ({
   instances: t.connection({
@@ -150,65 +124,6 @@ builder.mutationFields((t) => ({
           returning *`;
         await startAction(tx, { instanceId: row!.id, projectId: user.projectId, action: 'create', requestId: ctx.requestId, userId: user.userId });
         await enqueueReconcile(tx, 'instance', row!.id);
-        return row!;
-      });
-    },
-  }),
-  updateInstance: t.field({
-    type: Instance,
-    description: 'Changes the spec (name, power state, metadata); a power change is carried out by the reconciler.',
-    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateInstanceInput, required: true }) },
-    authScopes: { policy: 'instance:update' },
-    errors: mutationErrors('UpdateInstance', 'instance'),
-    resolve: async (_r, { id, input }, ctx) => {
-      const user = requireUser(ctx);
-      const patch = validate<InstancePatch>(instancePatchSchema, compact(input, ['metadata']));
-      return ctx.sql.begin(async (tx) => {
-        const inst = await lockOwnInstance(tx, ctx, String(id));
-        const to = patch.powerState ?? inst.desired_power_state;
-        checkPowerChange(inst, to);
-        const changed =
-          to !== inst.desired_power_state ||
-          (patch.name !== undefined && patch.name !== inst.name) ||
-          (patch.metadata !== undefined && JSON.stringify(patch.metadata) !== JSON.stringify(inst.metadata));
-        if (!changed) return inst;
-        const task = transitionTask(inst.desired_power_state, to);
-        const [row] = await tx<InstanceRow[]>`
-          update instances set
-            name = ${patch.name ?? inst.name},
-            metadata = ${tx.json(patch.metadata ?? inst.metadata)},
-            desired_power_state = ${to},
-            generation = generation + 1,
-            task_state = coalesce(${task}::text, task_state),
-            task_deadline_at = case when ${task}::text is null then task_deadline_at
-                                    else now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds}) end
-           where id = ${inst.id}
-          returning *`;
-        const action = task ? actionName(inst.desired_power_state, to) : 'update';
-        await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action, requestId: ctx.requestId, userId: user.userId });
-        await enqueueReconcile(tx, 'instance', inst.id);
-        return row!;
-      });
-    },
-  }),
-  deleteInstance: t.field({
-    type: Instance,
-    description: 'Requests deletion; the row disappears once the host confirms and allocations are released.',
-    args: { id: t.arg.id({ required: true }) },
-    authScopes: { policy: 'instance:delete' },
-    errors: mutationErrors('DeleteInstance', 'instance'),
-    resolve: async (_r, { id }, ctx) => {
-      const user = requireUser(ctx);
-      return ctx.sql.begin(async (tx) => {
-        const inst = await lockOwnInstance(tx, ctx, String(id));
-        if (inst.delete_requested_at && inst.task_state === 'deleting') return inst;
-        const [row] = await tx<InstanceRow[]>`
-          update instances set delete_requested_at = now(), generation = generation + 1, task_state = 'deleting',
-                 task_deadline_at = now() + make_interval(secs => ${ctx.config.deleteTimeoutSeconds})
-           where id = ${inst.id}
-          returning *`;
-        await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action: 'delete', requestId: ctx.requestId, userId: user.userId });
-        await enqueueReconcile(tx, 'instance', inst.id);
         return row!;
       });
     },

@@ -16,6 +16,11 @@ export interface AgentInstanceRow {
   image_properties: Record<string, string>;
   user_data: string | null;
   metadata: Record<string, string>;
+  /** The operation the agent must carry out now (reboot), if any. */
+  operation_id: string | null;
+  operation_kind: string | null;
+  operation_params: Record<string, unknown> | null;
+  completed_operation_id: string | null;
   revision: number;
 }
 
@@ -37,10 +42,13 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
     select i.id, i.name, i.generation, i.observed_generation, i.delete_requested_at is not null as deleted,
            i.desired_power_state, f.vcpus, f.ram_mb as memory_mb, f.disk_gb, i.image_id,
            im.disk_format as image_disk_format, im.checksum as image_checksum, im.properties as image_properties,
-           i.user_data, i.metadata, i.revision
+           i.user_data, i.metadata, i.revision,
+           a.id as operation_id, a.action as operation_kind, a.params as operation_params,
+           i.agent_completed_action_id as completed_operation_id
       from instances i
       join flavors f on f.id = i.flavor_id
       join images im on im.id = i.image_id
+      left join instance_actions a on a.id = i.current_action_id
      where i.host_id = ${hostId}
      order by i.id`;
   const [rev] = await sql<{ revision: number }[]>`select last_value as revision from change_revision`;

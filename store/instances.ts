@@ -33,6 +33,11 @@ export interface InstanceRow {
   agent_fault: (Fault & { generation: number }) | null;
   agent_reported_at: Date | null;
   launched_at: Date | null;
+  current_action_id: string | null;
+  agent_completed_action_id: string | null;
+  locked: boolean;
+  locked_reason: string | null;
+  locked_by: 'owner' | 'admin' | null;
   revision: number;
   created_at: Date;
   updated_at: Date;

@@ -20,10 +20,10 @@ const HOST = `e2e-${process.pid}`;
 const BOOT_MS = 120_000;
 
 /** Uploads an image file through the API, as `orrery create image` does. */
-async function uploadImage(tcp: TestControlPlane, file: string, checksum: string): Promise<string> {
+async function uploadImage(tcp: TestControlPlane, file: string, checksum: string, name = 'tiny-guest'): Promise<string> {
   const d = await tcp.admin.request(
     `mutation($i: ImageInput!) { createImage(input: $i) { __typename ... on CreateImageSuccess { image { id } } ... on Error { message } } }`,
-    { i: { name: 'tiny-guest', diskFormat: 'qcow2', visibility: 'public', checksum } },
+    { i: { name, diskFormat: 'qcow2', visibility: 'public', checksum } },
   );
   expect(d.createImage.__typename).toBe('CreateImageSuccess');
   const id = d.createImage.image.id as string;
@@ -130,6 +130,29 @@ describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () =
     expect(await domstate()).toBe('running');
   });
 
+  it('soft-reboots through ACPI: the console shows a second boot', async () => {
+    const boots = async () => (await consoleOutput()).split(GUEST_BOOTED).length - 1;
+    const before = await boots();
+    const d = await tcp.admin.request(
+      `mutation($id: ID!) { rebootInstance(id: $id) { __typename ... on RebootInstanceSuccess { action { id } } } }`, { id });
+    expect(d.rebootInstance.__typename).toBe('RebootInstanceSuccess');
+    await waitFor('reboot succeeded', async () => (await tcp.db.sql<{ state: string }[]>`
+      select state from instance_actions where id = ${d.rebootInstance.action.id}`)[0]!.state, (s) => s === 'succeeded', BOOT_MS);
+    await waitFor('a second boot on the console', boots, (n) => n > before, BOOT_MS);
+    expect((await settled('active'))!.power_state).toBe('running');
+    expect(await domstate()).toBe('running');
+  });
+
+  it('rebuilds from another image: a fresh disk, the same domain, running', async () => {
+    const guest = await testGuest();
+    const other = await uploadImage(tcp, guest.imagePath, guest.checksum, 'tiny-guest-2');
+    expect((await updateInstance(tcp.admin, id, { image: 'tiny-guest-2' })).__typename).toBe('UpdateInstanceSuccess');
+    await settled('active', BOOT_MS);
+    expect(await domstate()).toBe('running');
+    expect(await virsh('dumpxml', id)).toContain(`<orrery:image>${other}</orrery:image>`);
+    await waitFor('boot line after the rebuild', consoleOutput, (o) => o.includes(GUEST_BOOTED), BOOT_MS);
+  });
+
   it('records a guest destroyed behind its back as STOPPED and leaves it off', async () => {
     await virsh('destroy', id);
     const r = await settled('stopped');
@@ -144,7 +167,7 @@ describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () =
     const byHand = new LibvirtDriver({ instancesDir: path.join(stateDir, 'by-hand') });
     await tcp.admin.request(`mutation { updateHost(ref: "${HOST}", input: {orphanPolicy: "keep"}) { __typename } }`);
     await byHand.create({
-      instanceId: stray, name: 'stray', generation: 1, vcpus: 1, memoryMb: GUEST_MEMORY_MB, diskGb: 1,
+      instanceId: stray, name: 'stray', generation: 1, imageId: 'hand-made', vcpus: 1, memoryMb: GUEST_MEMORY_MB, diskGb: 1,
       imagePath: guest.imagePath, imageFormat: 'qcow2', imageProperties: {}, userData: null, metadata: {},
     });
     const orphan = () => tcp.db.sql<{ action: string }[]>`select action from host_orphans where domain_uuid = ${stray}`;

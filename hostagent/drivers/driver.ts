@@ -22,6 +22,8 @@ export interface DomainSpec {
   instanceId: string;
   name: string;
   generation: number;
+  /** The catalogue image the disk is built from; a different one means a rebuild. */
+  imageId: string;
   vcpus: number;
   memoryMb: number;
   diskGb: number;
@@ -38,6 +40,8 @@ export interface DomainStatus {
   powerState: PowerState;
   /** The generation written into the domain's metadata when it was defined (0 when unknown). */
   generation: number;
+  /** The image recorded in the domain's metadata when it was defined (null when unknown). */
+  imageId: string | null;
   /** True when the domain carries Orrery's metadata element (so it is ours, possibly an orphan). */
   managed: boolean;
 }

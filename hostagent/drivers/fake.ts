@@ -13,6 +13,7 @@ export interface FakeDriverOptions {
 interface FakeDomain {
   powerState: PowerState;
   generation: number;
+  imageId: string;
   console: string[];
 }
 
@@ -35,7 +36,7 @@ export class FakeDriver implements HypervisorDriver {
 
   private get(id: string): FakeDomain {
     const d = this.domains.get(id);
-    if (!d) throw new DriverError(`domain ${id} does not exist`, 'DomainNotFound');
+    if (!d) throw new DriverError(`domain ${id} does not exist`, 'not_found');
     return d;
   }
 
@@ -63,20 +64,26 @@ export class FakeDriver implements HypervisorDriver {
       instanceId,
       powerState: d.powerState,
       generation: d.generation,
+      imageId: d.imageId,
       managed: true,
     }));
   }
 
   async create(spec: DomainSpec): Promise<void> {
     await this.step();
-    if (this.o.failCreate?.test(spec.name)) throw new DriverError(`fake driver refuses to build ${spec.name}`, 'SpawnFailed');
+    if (this.o.failCreate?.test(spec.name)) throw new DriverError(`fake driver refuses to build ${spec.name}`, 'spawn_failed');
     const d = this.domains.get(spec.instanceId);
     if (d) {
       d.generation = spec.generation;
       if (d.powerState === 'running') return;
       return this.set(spec.instanceId, d, 'running');
     }
-    const fresh: FakeDomain = { powerState: 'nostate', generation: spec.generation, console: [`[fake] boot ${spec.name}`] };
+    const fresh: FakeDomain = {
+      powerState: 'nostate',
+      generation: spec.generation,
+      imageId: spec.imageId,
+      console: [`[fake] boot ${spec.name}`],
+    };
     this.domains.set(spec.instanceId, fresh);
     this.set(spec.instanceId, fresh, 'running');
   }
@@ -91,14 +98,16 @@ export class FakeDriver implements HypervisorDriver {
     await this.step();
     const d = this.get(id);
     if (d.powerState === 'running') return;
-    if (d.powerState === 'paused') throw new DriverError('domain is paused; unpause it', 'InvalidState');
+    if (d.powerState === 'paused') throw new DriverError('domain is paused; unpause it', 'invalid_state');
     this.set(id, d, 'running');
   }
 
-  async reboot(id: string): Promise<void> {
+  /** Soft needs a running guest; hard boots it from whatever state it is in, as a reset does. */
+  async reboot(id: string, kind: 'soft' | 'hard'): Promise<void> {
     await this.step();
     const d = this.get(id);
-    if (d.powerState !== 'running') throw new DriverError(`cannot reboot a ${d.powerState} domain`, 'InvalidState');
+    if (kind === 'soft' && d.powerState !== 'running') throw new DriverError(`cannot soft-reboot a ${d.powerState} domain`, 'invalid_state');
+    d.console.push('[fake] reboot');
     this.set(id, d, 'running');
   }
 
@@ -106,7 +115,7 @@ export class FakeDriver implements HypervisorDriver {
     await this.step();
     const d = this.get(id);
     if (d.powerState === 'paused') return;
-    if (d.powerState !== 'running') throw new DriverError(`cannot pause a ${d.powerState} domain`, 'InvalidState');
+    if (d.powerState !== 'running') throw new DriverError(`cannot pause a ${d.powerState} domain`, 'invalid_state');
     this.set(id, d, 'paused');
   }
 
@@ -114,7 +123,7 @@ export class FakeDriver implements HypervisorDriver {
     await this.step();
     const d = this.get(id);
     if (d.powerState === 'running') return;
-    if (d.powerState !== 'paused') throw new DriverError(`cannot unpause a ${d.powerState} domain`, 'InvalidState');
+    if (d.powerState !== 'paused') throw new DriverError(`cannot unpause a ${d.powerState} domain`, 'invalid_state');
     this.set(id, d, 'running');
   }
 
@@ -123,7 +132,7 @@ export class FakeDriver implements HypervisorDriver {
     const d = this.get(id);
     if (d.powerState === 'suspended') return;
     if (d.powerState !== 'running' && d.powerState !== 'paused') {
-      throw new DriverError(`cannot suspend a ${d.powerState} domain`, 'InvalidState');
+      throw new DriverError(`cannot suspend a ${d.powerState} domain`, 'invalid_state');
     }
     this.set(id, d, 'suspended');
   }
@@ -132,7 +141,7 @@ export class FakeDriver implements HypervisorDriver {
     await this.step();
     const d = this.get(id);
     if (d.powerState === 'running') return;
-    if (d.powerState !== 'suspended') throw new DriverError(`cannot resume a ${d.powerState} domain`, 'InvalidState');
+    if (d.powerState !== 'suspended') throw new DriverError(`cannot resume a ${d.powerState} domain`, 'invalid_state');
     this.set(id, d, 'running');
   }
 

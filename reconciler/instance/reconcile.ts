@@ -1,15 +1,11 @@
 import type { Sql, TxSql } from '../../db/connect.ts';
 import { settledVmState } from '../../core/instance-status.ts';
 import { lockInstance, type InstanceRow } from '../../store/instances.ts';
-import { addActionEvent, finishActions, startAction } from '../../store/actions.ts';
+import { abandonActions, addActionEvent, finishActions, startAction } from '../../store/actions.ts';
 import { releaseClaims } from '../placement/claim.ts';
+import { followOperation, startNextOperation, type HostState } from './operations.ts';
 import { place } from './place.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
-
-interface HostState {
-  name: string;
-  up: boolean;
-}
 
 const WAIT_POLL_SECONDS = 30;
 
@@ -28,7 +24,7 @@ export async function reconcileInstance(sql: Sql, id: string, deps: ReconcileDep
       return place(tx, inst, deps);
     }
     if (inst.vm_state === 'building') return reconcileBuild(tx, inst, host!, deps);
-    return reconcileRunning(tx, inst, host!);
+    return reconcileRunning(tx, inst, host!, deps);
   });
 }
 
@@ -37,6 +33,11 @@ async function hostState(tx: TxSql, hostId: string, downSeconds: number): Promis
     select name, not forced_down and coalesce(last_heartbeat_at > now() - make_interval(secs => ${downSeconds}), false) as up
       from hosts where id = ${hostId}`;
   return h!;
+}
+
+async function hasPendingOperation(tx: TxSql, id: string): Promise<boolean> {
+  const rows = await tx`select 1 from instance_actions where instance_id = ${id} and state = 'pending' limit 1`;
+  return rows.length > 0;
 }
 
 function agentFailed(inst: InstanceRow): boolean {
@@ -59,6 +60,8 @@ function secondsToDeadline(inst: InstanceRow): number {
 
 async function removeInstance(tx: TxSql, inst: InstanceRow, how: string): Promise<ReconcileResult> {
   await releaseClaims(tx, inst.id);
+  await tx`update instances set current_action_id = null where id = ${inst.id}`;
+  await abandonActions(tx, inst.id, 'the instance was deleted');
   await addActionEvent(tx, inst.id, { event: 'delete', result: 'success', details: how });
   await finishActions(tx, inst.id, 'succeeded');
   await tx`delete from instances where id = ${inst.id}`;
@@ -138,17 +141,24 @@ async function rescheduleAfterFailure(
   return { requeueAfter: 0, outcome: 'rescheduling' };
 }
 
-async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState): Promise<ReconcileResult> {
+async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
   if (agentFailed(inst)) {
     if (inst.task_state === null) return { outcome: 'failed-change-recorded' };
     const f = fault(inst.agent_fault!.code, inst.agent_fault!.message, inst.agent_fault!.details);
-    await tx`update instances set task_state = null, task_deadline_at = null, fault = ${tx.json(f as never)}
+    // A failed rebuild leaves no trustworthy disk behind: ERROR, as Nova does.
+    await tx`update instances set task_state = null, task_deadline_at = null, fault = ${tx.json(f as never)},
+                    vm_state = case when task_state = 'rebuilding' then 'error' else vm_state end
               where id = ${inst.id}`;
     await addActionEvent(tx, inst.id, { event: 'apply', result: 'error', hostName: host.name, details: f.message });
     await finishActions(tx, inst.id, 'failed', f.message);
     return { outcome: 'change-failed' };
   }
-  if (converged(inst)) return syncPowerState(tx, inst, host);
+  if (inst.current_action_id) return followOperation(tx, inst, host, deps);
+  if (converged(inst)) {
+    const synced = await syncPowerState(tx, inst, host);
+    if (synced.outcome !== 'in-sync') return { ...synced, requeueAfter: (await hasPendingOperation(tx, inst.id)) ? 0 : undefined };
+    return (await startNextOperation(tx, inst, host, deps)) ?? synced;
+  }
   if (deadlinePassed(inst)) {
     const f = fault('TaskTimeout', `host ${host.name} did not apply generation ${inst.generation} in time`);
     await tx`update instances set task_state = null, task_deadline_at = null, fault = ${tx.json(f as never)}

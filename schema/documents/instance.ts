@@ -30,6 +30,7 @@ export const instancePatchSchema = {
     name,
     powerState: { enum: desiredPowerStates },
     metadata: stringMap,
+    image: reference,
   },
 } as const;
 

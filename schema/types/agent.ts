@@ -11,6 +11,15 @@ export const AgentImage = builder.objectRef<AgentInstanceRow>('AgentImage').impl
   }),
 });
 
+const AgentOperation = builder.objectRef<AgentInstanceRow>('AgentOperation').implement({
+  description: 'A one-shot request the agent carries out once, then reports as completed.',
+  fields: (t) => ({
+    id: t.id({ resolve: (i) => i.operation_id! }),
+    kind: t.string({ resolve: (i) => i.operation_kind! }),
+    hard: t.boolean({ resolve: (i) => i.operation_params?.hard === true }),
+  }),
+});
+
 export const AgentInstance = builder.objectRef<AgentInstanceRow>('AgentInstance').implement({
   description: 'What a host agent must make true for one instance bound to its host.',
   fields: (t) => ({
@@ -25,6 +34,8 @@ export const AgentInstance = builder.objectRef<AgentInstanceRow>('AgentInstance'
     diskGb: t.exposeInt('disk_gb'),
     image: t.field({ type: AgentImage, resolve: (i) => i }),
     userData: t.exposeString('user_data', { nullable: true }),
+    operation: t.field({ type: AgentOperation, nullable: true, resolve: (i) => (i.operation_id ? i : null) }),
+    completedOperationId: t.exposeID('completed_operation_id', { nullable: true }),
     metadata: t.field({ type: [KeyValue], resolve: (i) => toPairs(i.metadata) }),
   }),
 });

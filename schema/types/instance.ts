@@ -6,6 +6,10 @@ import { builder } from '../builder.ts';
 import { KeyValue, toPairs } from '../scalars.ts';
 import { Flavor } from './flavor.ts';
 
+export const PowerStateEnum = builder.enumType('DesiredPowerState', {
+  values: ['running', 'stopped', 'paused', 'suspended'] as const,
+});
+
 export const Fault = builder.objectRef<FaultRow>('Fault').implement({
   description: 'Why an instance is in ERROR or why its last change failed.',
   fields: (t) => ({
@@ -70,12 +74,15 @@ export const Instance = builder.objectRef<InstanceRow>('Instance').implement({
     metadata: t.field({ type: [KeyValue], resolve: (i) => toPairs(i.metadata) }),
     generation: t.exposeInt('generation'),
     observedGeneration: t.exposeInt('observed_generation'),
-    status: t.string({ description: 'Derived as Nova derives it (ACTIVE, BUILD, SHUTOFF, ERROR, …)', resolve: (i) => (i.delete_requested_at && i.vm_state !== 'error' ? 'DELETING' : deriveStatus(i.vm_state)) }),
+    status: t.string({ description: 'Derived as Nova derives it (ACTIVE, BUILD, SHUTOFF, ERROR, …)', resolve: (i) => deriveStatus(i.vm_state, i.task_state) }),
     vmState: t.exposeString('vm_state'),
     taskState: t.exposeString('task_state', { nullable: true }),
     powerState: t.exposeString('power_state'),
     fault: t.expose('fault', { type: Fault, nullable: true }),
     deleting: t.boolean({ resolve: (i) => i.delete_requested_at !== null }),
+    locked: t.exposeBoolean('locked'),
+    lockedReason: t.exposeString('locked_reason', { nullable: true }),
+    lockedBy: t.exposeString('locked_by', { nullable: true, description: 'owner or admin; an admin lock binds the owner too' }),
     hostId: t.string({
       nullable: true,
       description: "An opaque per-project host identifier (Nova's hostId): equal for instances that share a host",

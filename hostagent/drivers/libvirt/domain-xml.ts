@@ -26,6 +26,7 @@ export function buildDomainXml(spec: DomainSpec, files: DomainFiles, virtType: V
       <orrery:id>${spec.instanceId}</orrery:id>
       <orrery:name>${esc(spec.name)}</orrery:name>
       <orrery:generation>${spec.generation}</orrery:generation>
+      <orrery:image>${esc(spec.imageId)}</orrery:image>
     </orrery:instance>
   </metadata>
   <memory unit='MiB'>${spec.memoryMb}</memory>

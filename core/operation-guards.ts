@@ -1,0 +1,36 @@
+import type { VmState } from './instance-status.ts';
+
+/** What a guard needs to know of an instance. */
+export interface GuardedInstance {
+  name: string;
+  vm_state: VmState;
+  task_state: string | null;
+  host_id: string | null;
+  delete_requested_at: Date | null;
+}
+
+/** The vm_states each operation may start from (nova/compute/api.py's check_instance_state). */
+const ALLOWED: Record<string, VmState[]> = {
+  'reboot-soft': ['active'],
+  'reboot-hard': ['active', 'stopped', 'paused', 'suspended', 'error'],
+  rebuild: ['active', 'stopped', 'error'],
+};
+
+export function describeState(i: GuardedInstance): string {
+  return `vm_state=${i.vm_state}, task_state=${i.task_state ?? 'none'}`;
+}
+
+/**
+ * Why the operation cannot start on the instance now, or null. Checked when it is requested (a
+ * conflict error to the caller) and again when its turn comes (the operation fails with this).
+ */
+export function operationRefusal(op: keyof typeof ALLOWED, i: GuardedInstance, opts: { ignoreTask?: boolean } = {}): string | null {
+  const verb = op.replace('-', ' ');
+  if (i.delete_requested_at) return `cannot ${verb} instance ${i.name}: it is being deleted`;
+  if (!opts.ignoreTask && i.task_state !== null) return `cannot ${verb} instance ${i.name} while task ${i.task_state} runs`;
+  if (!ALLOWED[op]!.includes(i.vm_state)) {
+    return `cannot ${verb} instance ${i.name} in vm_state ${i.vm_state} (allowed from ${ALLOWED[op]!.join(', ')})`;
+  }
+  if (i.host_id === null) return `cannot ${verb} instance ${i.name}: it is not on any host`;
+  return null;
+}

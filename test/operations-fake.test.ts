@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrreryClient } from '../client/graphql.ts';
+import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
+import { startFakeHosts } from './support/fake-agents.ts';
+import { createFlavor, createInstance, deleteInstance, instanceRow, seedImage, updateInstance, waitFor } from './support/fixtures.ts';
+
+let tcp: TestControlPlane;
+let hosts: Awaited<ReturnType<typeof startFakeHosts>>;
+let member: OrreryClient;
+
+beforeAll(async () => {
+  tcp = await startTestControlPlane();
+  await createFlavor(tcp.admin, 'm1.small', 1, 512, 1);
+  await seedImage(tcp.db.sql, tcp.adminProjectId, 'image-a');
+  await seedImage(tcp.db.sql, tcp.adminProjectId, 'image-b');
+  hosts = await startFakeHosts(tcp.url, tcp.admin, [{ name: 'ops-1' }]);
+  member = (await tcp.userClient('ops', 'olga', ['member'])).client;
+});
+afterAll(async () => {
+  await hosts?.stop();
+  await tcp?.stop();
+});
+
+const row = (id: string) => instanceRow(tcp.db.sql, id);
+const driver = () => hosts[0]!.driver;
+const settled = (id: string, vm: string) => waitFor(`vm_state ${vm}`, () => row(id), (r) => r?.vm_state === vm && r.task_state === null);
+
+async function active(client: OrreryClient, name: string, image = 'image-a'): Promise<string> {
+  const made = await createInstance(client, { name, flavor: 'm1.small', image });
+  expect(made.__typename).toBe('CreateInstanceSuccess');
+  await settled(made.instance.id, 'active');
+  return made.instance.id;
+}
+
+async function reboot(client: OrreryClient, id: string, hard = false) {
+  const d = await client.request(
+    `mutation($id: ID!, $hard: Boolean) { rebootInstance(id: $id, hard: $hard) { __typename
+       ... on RebootInstanceSuccess { action { id action state } } ... on ConflictError { message currentState } ... on Error { message } } }`,
+    { id, hard },
+  );
+  return d.rebootInstance;
+}
+
+const actionLog = async (id: string) =>
+  (await tcp.db.sql<{ action: string; state: string }[]>`
+    select action, state from instance_actions where instance_id = ${id} order by started_at, id`).map((a) => `${a.action}:${a.state}`);
+
+const waitAction = (actionId: string, state: string) =>
+  waitFor(`action ${state}`, async () => (await tcp.db.sql<{ state: string }[]>`select state from instance_actions where id = ${actionId}`)[0]?.state, (s) => s === state);
+
+describe('operations on the fake driver', () => {
+  it('soft-reboots an active instance as a queued operation the agent carries out once', async () => {
+    const id = await active(tcp.admin, 'rebooter');
+    const r = await reboot(tcp.admin, id);
+    expect(r.__typename).toBe('RebootInstanceSuccess');
+    expect(r.action.state).toBe('pending');
+    await waitAction(r.action.id, 'succeeded');
+    const after = await settled(id, 'active');
+    expect(after!.power_state).toBe('running');
+    expect(driver().domains.get(id)!.console.filter((l) => l === '[fake] reboot')).toHaveLength(1);
+    expect(await actionLog(id)).toEqual(['create:succeeded', 'reboot:succeeded']);
+    const events = await tcp.db.sql<{ event: string; result: string }[]>`
+      select event, result from instance_action_events where action_id = ${r.action.id} order by id`;
+    expect(events.map((e) => `${e.event}:${e.result}`)).toEqual(['reboot:running', 'done:success']);
+  });
+
+  it('refuses a soft reboot of a stopped instance, naming the state, and hard-reboots it to ACTIVE', async () => {
+    const id = await active(tcp.admin, 'sleeper');
+    await updateInstance(tcp.admin, id, { powerState: 'stopped' });
+    await settled(id, 'stopped');
+    const soft = await reboot(tcp.admin, id);
+    expect(soft.__typename).toBe('ConflictError');
+    expect(soft.currentState).toBe('vm_state=stopped, task_state=none');
+    expect(soft.message).toMatch(/cannot reboot soft instance sleeper in vm_state stopped \(allowed from active\)/);
+    const hard = await reboot(tcp.admin, id, true);
+    expect(hard.__typename).toBe('RebootInstanceSuccess');
+    await waitAction(hard.action.id, 'succeeded');
+    const r = await settled(id, 'active');
+    expect([r!.power_state, r!.desired_power_state]).toEqual(['running', 'running']);
+    expect(driver().domains.get(id)!.powerState).toBe('running');
+  });
+
+  it('rebuilds on another image when the spec image changes, keeping the host and allocation', async () => {
+    const id = await active(tcp.admin, 'rebuilt');
+    const before = await row(id);
+    const u = await updateInstance(tcp.admin, id, { image: 'image-b' });
+    expect(u.__typename).toBe('UpdateInstanceSuccess');
+    const r = await settled(id, 'active');
+    const [img] = await tcp.db.sql<{ name: string }[]>`select im.name from instances i join images im on im.id = i.image_id where i.id = ${id}`;
+    expect(img!.name).toBe('image-b');
+    expect(r!.host_id).toBe(before!.host_id);
+    const [b] = await tcp.db.sql<{ id: string }[]>`select id from images where name = 'image-b'`;
+    expect(driver().domains.get(id)!.imageId).toBe(b!.id);
+    expect(await actionLog(id)).toEqual(['create:succeeded', 'rebuild:succeeded']);
+  });
+
+  it('refuses a rebuild from a state Nova refuses it from', async () => {
+    const id = await active(tcp.admin, 'paused-one');
+    await updateInstance(tcp.admin, id, { powerState: 'paused' });
+    await settled(id, 'paused');
+    const u = await updateInstance(tcp.admin, id, { image: 'image-b' });
+    expect(u.__typename).toBe('ConflictError');
+    expect(u.message).toMatch(/cannot rebuild instance paused-one in vm_state paused/);
+  });
+
+  it("locks: the owner's own lock stops changes until lifted; an admin's lock binds the owner", async () => {
+    const id = await active(member, 'locked-one');
+    const lock = await member.request(
+      `mutation($id: ID!) { updateInstance(id: $id, input: {locked: true, lockedReason: "audit"}) { __typename } }`, { id });
+    expect(lock.updateInstance.__typename).toBe('UpdateInstanceSuccess');
+    const stop = await updateInstance(member, id, { powerState: 'stopped' });
+    expect(stop.__typename).toBe('ConflictError');
+    expect(stop.message).toBe('cannot change instance locked-one: it is locked (audit)');
+    expect((await deleteInstance(member, id)).__typename).toBe('ConflictError');
+    expect((await row(id))!.desired_power_state).toBe('running');
+    // An admin may act on a locked instance, and take the lock over.
+    const adminLock = await tcp.admin.request(`mutation($id: ID!) { updateInstance(id: $id, input: {locked: true, lockedReason: "legal hold"}) { __typename } }`, { id });
+    expect(adminLock.updateInstance.__typename).toBe('UpdateInstanceSuccess');
+    const unlock = await member.request(`mutation($id: ID!) { updateInstance(id: $id, input: {locked: false}) { __typename ... on Error { message } } }`, { id });
+    expect(unlock.updateInstance).toEqual({ __typename: 'ForbiddenError', message: 'instance locked-one was locked by an admin; only an admin can unlock it' });
+    const [l] = await tcp.db.sql<{ locked: boolean; locked_by: string }[]>`select locked, locked_by from instances where id = ${id}`;
+    expect(l).toEqual({ locked: true, locked_by: 'admin' });
+    expect((await updateInstance(tcp.admin, id, { powerState: 'stopped' })).__typename).toBe('UpdateInstanceSuccess');
+    await settled(id, 'stopped');
+  });
+
+  it('abandons a queued operation when the instance is deleted', async () => {
+    const id = await active(tcp.admin, 'short');
+    await tcp.db.sql`update hosts set forced_down = true where name = 'ops-1'`;
+    const r = await reboot(tcp.admin, id, true);
+    expect((await deleteInstance(tcp.admin, id)).__typename).toBe('DeleteInstanceSuccess');
+    await waitFor('row gone', () => row(id), (x) => x === undefined);
+    await tcp.db.sql`update hosts set forced_down = false where name = 'ops-1'`;
+    const [a] = await tcp.db.sql<{ state: string; message: string }[]>`select state, message from instance_actions where id = ${r.action.id}`;
+    expect(a!.state).toBe('failed');
+  });
+});
