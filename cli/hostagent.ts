@@ -4,6 +4,7 @@ import { HostAgent, type HostAgentOptions } from '../hostagent/agent.ts';
 import { cachedImages } from '../hostagent/instance-images.ts';
 import type { HypervisorDriver } from '../hostagent/drivers/driver.ts';
 import { FakeDriver } from '../hostagent/drivers/fake.ts';
+import { startHollowHosts } from '../hostagent/hollow.ts';
 
 export interface HostAgentCliOptions {
   api: string;
@@ -17,6 +18,11 @@ export interface HostAgentCliOptions {
   reservedVcpus: string;
   reservedMemoryMb: string;
   reservedDiskGb: string;
+  /** Hollow hosts: this many complete agents over fake hypervisors in this process. */
+  hosts?: string;
+  namePrefix: string;
+  startConcurrency: string;
+  resync: string;
 }
 
 interface DriverSetup {
@@ -43,8 +49,9 @@ async function makeDriver(o: HostAgentCliOptions): Promise<DriverSetup> {
   throw new Error(`unknown driver ${JSON.stringify(o.driver)} (use libvirt or fake)`);
 }
 
-/** `orrery hostagent`: runs the agent for this host until SIGINT/SIGTERM. */
+/** `orrery hostagent`: runs the agent for this host (or N hollow hosts) until SIGINT/SIGTERM. */
 export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
+  if (o.hosts !== undefined) return runHollowHosts(o);
   const log = rootLog().child({ component: 'hostagent', host: o.name });
   const { driver, imagePath, pruneImages } = await makeDriver(o);
   const agent = new HostAgent({
@@ -57,11 +64,49 @@ export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
     stateDir: path.resolve(o.stateDir),
     enrollmentToken: o.enrollmentToken,
     heartbeatSeconds: Number(o.heartbeat),
+    resyncSeconds: positive('--resync', o.resync),
   });
   await agent.start();
   const stop = async () => {
     await agent.stop();
     await driver.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+function positive(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive whole number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** `--hosts N`: hollow hosts for scale tests, each its own enrolled host with its own credential. */
+async function runHollowHosts(o: HostAgentCliOptions): Promise<void> {
+  if (o.driver !== 'fake') throw new Error('--hosts runs hollow hosts and needs --driver fake');
+  const log = rootLog().child({ component: 'hollow-hosts' });
+  const count = positive('--hosts', o.hosts!);
+  const started = performance.now();
+  const fleet = await startHollowHosts({
+    apiUrl: o.api,
+    count,
+    namePrefix: o.namePrefix,
+    enrollmentToken: o.enrollmentToken,
+    stateDir: path.resolve(o.stateDir),
+    heartbeatSeconds: positive('--heartbeat', o.heartbeat),
+    resyncSeconds: positive('--resync', o.resync),
+    // Console tails of fake guests say nothing new; push them rarely.
+    consoleSeconds: 60,
+    startConcurrency: positive('--start-concurrency', o.startConcurrency),
+    log,
+    onStarted: (n) => {
+      if (n % 1000 === 0 || n === count) log.info({ started: n, of: count }, 'hollow hosts running');
+    },
+  });
+  log.info({ hosts: fleet.length, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'all hollow hosts enrolled and watching');
+  const stop = async () => {
+    await fleet.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

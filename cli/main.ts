@@ -33,6 +33,10 @@ program
   .option('--reserved-vcpus <n>', 'vCPUs kept for the host itself', '0')
   .option('--reserved-memory-mb <n>', 'memory kept for the host itself (MiB)', '512')
   .option('--reserved-disk-gb <n>', 'disk kept for the host itself (GiB)', '0')
+  .option('--hosts <n>', 'run N hollow hosts (complete agents over fake hypervisors) in this process; needs --driver fake')
+  .option('--name-prefix <prefix>', 'with --hosts: host names are the prefix and a number', 'hollow-')
+  .option('--start-concurrency <n>', 'with --hosts: agents enrolling at once', '20')
+  .option('--resync <seconds>', 'full resync period (the safety net under the watch stream)', '60')
   .action((o) => runHostAgent(o));
 program
   .command('print-schema')

@@ -41,3 +41,15 @@ export class ConflictError extends OrreryError {
 }
 
 export class ForbiddenError extends OrreryError {}
+
+/** A write would take a project past one of its quotas; nothing was written. */
+export class QuotaExceededError extends OrreryError {
+  constructor(
+    readonly resource: string,
+    readonly requested: number,
+    readonly inUse: number,
+    readonly limit: number,
+  ) {
+    super(`quota exceeded for ${resource}: requested ${requested}, in use ${inUse} of ${limit}`);
+  }
+}

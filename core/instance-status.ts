@@ -1,9 +1,11 @@
 /** Nova's state vocabulary and the API status it derives from vm_state and task_state. */
 
-export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted';
+export type VmState =
+  | 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted' | 'shelved' | 'shelved_offloaded';
 export type TaskState =
   | 'scheduling' | 'spawning' | 'powering-off' | 'powering-on' | 'pausing' | 'unpausing'
-  | 'suspending' | 'resuming' | 'deleting' | 'rebooting' | 'rebooting_hard' | 'rebuilding';
+  | 'suspending' | 'resuming' | 'deleting' | 'rebooting' | 'rebooting_hard' | 'rebuilding'
+  | 'image_snapshot' | 'shelving' | 'shelving_offloading' | 'unshelving';
 export type DesiredPowerState = 'running' | 'stopped' | 'paused' | 'suspended';
 
 /** As nova/api/openstack/common.py maps them for the states this release has. */
@@ -24,6 +26,10 @@ export function deriveStatus(vm: VmState, task: TaskState | null = null): string
       return 'ERROR';
     case 'deleted':
       return 'DELETED';
+    case 'shelved':
+      return 'SHELVED';
+    case 'shelved_offloaded':
+      return 'SHELVED_OFFLOADED';
   }
 }
 

@@ -10,11 +10,20 @@ export interface GuardedInstance {
 }
 
 /** The vm_states each operation may start from (nova/compute/api.py's check_instance_state). */
-const ALLOWED: Record<string, VmState[]> = {
+const ALLOWED = {
   'reboot-soft': ['active'],
   'reboot-hard': ['active', 'stopped', 'paused', 'suspended', 'error'],
   rebuild: ['active', 'stopped', 'error'],
-};
+  snapshot: ['active', 'stopped', 'paused', 'suspended'],
+  shelve: ['active', 'stopped', 'paused', 'suspended'],
+  unshelve: ['shelved_offloaded'],
+  evacuate: ['active', 'stopped', 'error'],
+} satisfies Record<string, VmState[]>;
+
+export type GuardedOperation = keyof typeof ALLOWED;
+
+/** Operations that start from an instance with no host (everything else needs one). */
+const HOSTLESS: GuardedOperation[] = ['unshelve'];
 
 export function describeState(i: GuardedInstance): string {
   return `vm_state=${i.vm_state}, task_state=${i.task_state ?? 'none'}`;
@@ -24,13 +33,14 @@ export function describeState(i: GuardedInstance): string {
  * Why the operation cannot start on the instance now, or null. Checked when it is requested (a
  * conflict error to the caller) and again when its turn comes (the operation fails with this).
  */
-export function operationRefusal(op: keyof typeof ALLOWED, i: GuardedInstance, opts: { ignoreTask?: boolean } = {}): string | null {
+export function operationRefusal(op: GuardedOperation, i: GuardedInstance): string | null {
   const verb = op.replace('-', ' ');
+  const allowed: readonly VmState[] = ALLOWED[op];
   if (i.delete_requested_at) return `cannot ${verb} instance ${i.name}: it is being deleted`;
-  if (!opts.ignoreTask && i.task_state !== null) return `cannot ${verb} instance ${i.name} while task ${i.task_state} runs`;
-  if (!ALLOWED[op]!.includes(i.vm_state)) {
-    return `cannot ${verb} instance ${i.name} in vm_state ${i.vm_state} (allowed from ${ALLOWED[op]!.join(', ')})`;
+  if (i.task_state !== null) return `cannot ${verb} instance ${i.name} while task ${i.task_state} runs`;
+  if (!allowed.includes(i.vm_state)) {
+    return `cannot ${verb} instance ${i.name} in vm_state ${i.vm_state} (allowed from ${allowed.join(', ')})`;
   }
-  if (i.host_id === null) return `cannot ${verb} instance ${i.name}: it is not on any host`;
+  if (i.host_id === null && !HOSTLESS.includes(op)) return `cannot ${verb} instance ${i.name}: it is not on any host`;
   return null;
 }

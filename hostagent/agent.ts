@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../core/log.ts';
 import { GraphqlRequestError } from '../client/graphql.ts';
+import { Batcher } from '../core/batcher.ts';
 import { AgentApi, type AssignedInstance, type Assignments, type InstanceReport } from './api.ts';
 import { ConsoleReporter } from './console-reporter.ts';
 import { converge } from './converge.ts';
@@ -57,6 +58,14 @@ export class HostAgent {
   private readonly orphans: OrphanHandler;
   private readonly consoles: ConsoleReporter;
   private reportedInventory = '';
+  /** Reports of instances converging at once travel together: one call instead of one each. */
+  private readonly reports = new Batcher<InstanceReport, void>(
+    async (rs) => {
+      await this.api.reportInstances(rs);
+      return rs.map(() => undefined);
+    },
+    { lingerMs: 5, maxBatch: 200, maxInFlight: 1 },
+  );
 
   constructor(private readonly o: HostAgentOptions) {
     this.orphans = new OrphanHandler(o.driver, o.log);
@@ -213,6 +222,8 @@ export class HostAgent {
           driver: this.o.driver,
           stopTimeoutMs: this.o.stopTimeoutMs ?? 60_000,
           imagePath: (i) => this.o.imagePath?.(i, this.api) ?? Promise.resolve(null),
+          snapshotDir: path.join(this.o.stateDir, 'snapshots'),
+          upload: (imageId, file) => this.api.uploadImage(imageId, file),
         },
         inst,
         dom,
@@ -230,7 +241,7 @@ export class HostAgent {
     const key = JSON.stringify(r);
     if (this.lastReport.get(r.id) === key) return;
     try {
-      await this.api.reportInstances([r]);
+      await this.reports.add(r);
       this.lastReport.set(r.id, key);
     } catch (e) {
       this.o.log.warn({ instance: r.id, err: (e as Error).message }, 'report failed; will retry on next pass');

@@ -1,3 +1,6 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { OrreryClient } from '../client/graphql.ts';
 import type { HostInfo, PowerState } from './drivers/driver.ts';
 
@@ -15,7 +18,7 @@ export interface AssignedInstance {
   image: { id: string; diskFormat: 'qcow2' | 'raw'; checksum: string | null; properties: { key: string; value: string }[] };
   userData: string | null;
   metadata: { key: string; value: string }[];
-  operation: { id: string; kind: string; hard: boolean } | null;
+  operation: { id: string; kind: string; hard: boolean; imageId: string | null } | null;
   completedOperationId: string | null;
 }
 
@@ -25,6 +28,7 @@ export interface Assignments {
   epoch: number;
   enabled: boolean;
   orphanPolicy: 'remove' | 'keep';
+  fenced: string[];
   revision: string;
   instances: AssignedInstance[];
 }
@@ -37,10 +41,10 @@ export interface InstanceReport {
   completedOperation?: string;
 }
 
-const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy revision
+const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced revision
   instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
     image { id diskFormat checksum properties { key value } } metadata { key value }
-    operation { id kind hard } completedOperationId }`;
+    operation { id kind hard imageId } completedOperationId }`;
 
 function inventoryInput(info: HostInfo) {
   return {
@@ -117,6 +121,18 @@ export class AgentApi {
   /** Domains carrying Orrery's metadata that are not bound to this host, and what was done with them. */
   async reportOrphans(orphans: { id: string; powerState: PowerState; action: 'removed' | 'kept' }[]): Promise<void> {
     await this.client.request(`mutation($o: [OrphanReportInput!]!) { reportOrphans(orphans: $o) }`, { o: orphans });
+  }
+
+  /** Sends a snapshot's bytes as the file of image `imageId` (the API checks this host is snapshotting into it). */
+  async uploadImage(imageId: string, file: string): Promise<void> {
+    const { size } = await stat(file);
+    const res = await fetch(`${this.baseUrl}/images/${encodeURIComponent(imageId)}/file`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${this.client.token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+      duplex: 'half',
+    } as RequestInit);
+    if (!res.ok) throw new Error(`snapshot upload to image ${imageId} failed: HTTP ${res.status} ${await res.text().catch(() => '')}`);
   }
 
   /** Streams an image file from the control plane; the image cache verifies its checksum. */

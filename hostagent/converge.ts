@@ -1,11 +1,10 @@
 import type { AssignedInstance, InstanceReport } from './api.ts';
 import { DriverError, type DomainSpec, type DomainStatus, type HypervisorDriver, type PowerState } from './drivers/driver.ts';
+import { carryOut, type OperationDeps } from './operations.ts';
 
-export interface ConvergeDeps {
-  driver: HypervisorDriver;
+export interface ConvergeDeps extends Omit<OperationDeps, 'rebuild'> {
   /** Local path of the instance's image, downloaded and verified; null when the driver needs no image. */
   imagePath(inst: AssignedInstance): Promise<string | null>;
-  stopTimeoutMs: number;
 }
 
 function specOf(inst: AssignedInstance, imagePath: string | null): DomainSpec {
@@ -57,20 +56,16 @@ function faultOf(e: unknown): NonNullable<InstanceReport['fault']> {
   return { code: e instanceof DriverError ? e.code : 'AgentError', message: err.message, details: err.details };
 }
 
-/** Makes the domain match the spec: build it (or rebuild it on another image), then its power state. */
+/** Builds the domain from the instance's image, then brings it to the desired power state. */
+async function build(d: ConvergeDeps, inst: AssignedInstance): Promise<void> {
+  await d.driver.create(specOf(inst, await d.imagePath(inst)));
+  if (inst.powerState !== 'running') await applyPower(d, inst.id, await observe(d.driver, inst.id), inst.powerState);
+}
+
+/** Makes the domain match the spec: build it if missing, else change its power state. */
 async function applySpec(d: ConvergeDeps, inst: AssignedInstance, dom: DomainStatus | undefined): Promise<void> {
-  const { driver } = d;
-  // A different image is a rebuild: the old disk goes, a fresh one is made from the new image.
-  if (dom && dom.imageId !== null && dom.imageId !== inst.image.id) {
-    await driver.destroy(inst.id);
-    dom = undefined;
-  }
-  if (!dom) {
-    await driver.create(specOf(inst, await d.imagePath(inst)));
-    if (inst.powerState !== 'running') await applyPower(d, inst.id, await observe(driver, inst.id), inst.powerState);
-  } else {
-    await applyPower(d, inst.id, dom.powerState, inst.powerState);
-  }
+  if (!dom) return build(d, inst);
+  return applyPower(d, inst.id, dom.powerState, inst.powerState);
 }
 
 /**
@@ -97,8 +92,7 @@ export async function converge(d: ConvergeDeps, inst: AssignedInstance, dom: Dom
   if (op && op.id !== inst.completedOperationId) {
     const report = { id: inst.id, observedGeneration: inst.observedGeneration, completedOperation: op.id };
     try {
-      if (op.kind !== 'reboot') throw new DriverError(`this agent cannot carry out ${op.kind}`, 'unsupported');
-      await driver.reboot(inst.id, op.hard ? 'hard' : 'soft', d.stopTimeoutMs);
+      await carryOut({ ...d, rebuild: (i) => build(d, i) }, inst);
       return { ...report, powerState: await observed() };
     } catch (e) {
       return { ...report, powerState: await observed(), fault: faultOf(e) };

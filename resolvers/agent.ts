@@ -1,9 +1,10 @@
-import { ValidationError } from '../core/errors.ts';
+import { ForbiddenError, ValidationError } from '../core/errors.ts';
 import { builder } from '../schema/builder.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { AgentAssignments } from '../schema/types/agent.ts';
 import { agentView, type AgentView } from '../store/agent-view.ts';
-import { enqueueReconcileMany } from '../store/jobs.ts';
+import { agentBatches } from '../server/agent-batches.ts';
+import { isUuid } from '../store/instances.ts';
 import { issueToken } from '../store/tokens.ts';
 import { requireHost } from './scope.ts';
 
@@ -125,9 +126,9 @@ builder.mutationFields((t) => ({
     authScopes: { policy: 'agent:report' },
     resolve: async (_r, _a, ctx) => {
       const host = requireHost(ctx);
-      const [row] = await ctx.sql<{ epoch: number; enabled: boolean }[]>`
-        update hosts set last_heartbeat_at = now(), down_since = null where id = ${host.hostId} returning epoch, enabled`;
-      return row!;
+      const lease = await agentBatches(ctx.sql).heartbeats.add(host.hostId);
+      if (!lease) throw new ForbiddenError('the host of this credential no longer exists');
+      return lease;
     },
   }),
   reportInstances: t.field({
@@ -139,52 +140,27 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { reports }, ctx) => {
       const host = requireHost(ctx);
       if (reports.length > 1000) throw ValidationError.field('reports', 'at most 1000 reports per call');
-      const ids = reports.map((r) => String(r.id));
-      return ctx.sql.begin(async (tx) => {
-        // A fault sticks to the generation it belongs to: a later fault-free report of the same
-        // generation (the agent re-observing a domain it failed to build) must not erase it.
-        const updated = await tx<{ id: string }[]>`
-          with r as (
-            select * from jsonb_to_recordset(${tx.json(
-              reports.map((r) => ({
-                id: String(r.id),
-                observed_generation: r.observedGeneration,
-                power_state: r.powerState,
-                fault: r.fault ? { code: r.fault.code, message: r.fault.message, details: r.fault.details ?? undefined } : null,
-                completed_operation: r.completedOperation ? String(r.completedOperation) : null,
-              })) as never,
-            )}) as x(id uuid, observed_generation int, power_state text, fault jsonb, completed_operation uuid)
-          ), next as (
-            select r.id, r.observed_generation, r.power_state,
-                   coalesce(r.completed_operation, i.agent_completed_action_id) as completed_operation,
-                   case when r.fault is not null and r.completed_operation is not null
-                          then r.fault || jsonb_build_object('action', r.completed_operation, 'time', now())
-                        when r.fault is not null
-                          then r.fault || jsonb_build_object('generation', r.observed_generation, 'time', now())
-                        when (i.agent_fault->>'generation')::int >= r.observed_generation then i.agent_fault
-                        when (i.agent_fault->>'action')::uuid = i.current_action_id then i.agent_fault
-                   end as agent_fault
-              from r join instances i on i.id = r.id and i.host_id = ${host.hostId}
-          )
-          update instances i set
-            observed_generation = n.observed_generation,
-            power_state = n.power_state,
-            agent_fault = n.agent_fault,
-            agent_completed_action_id = n.completed_operation,
-            agent_reported_at = now()
-          from next n
-          where i.id = n.id
-            and (i.observed_generation is distinct from n.observed_generation
-                 or i.power_state is distinct from n.power_state
-                 or i.agent_completed_action_id is distinct from n.completed_operation
-                 or (i.agent_fault - 'time') is distinct from (n.agent_fault - 'time'))
-          returning i.id`;
-        const [{ bound }] = (await tx<{ bound: string[] }[]>`
-          select coalesce(array_agg(id::text), '{}') as bound from instances
-           where host_id = ${host.hostId} and id::text = any(${ids}::text[])`) as unknown as [{ bound: string[] }];
-        await enqueueReconcileMany(tx, 'instance', updated.map((u) => u.id));
-        return { accepted: ids.filter((id) => bound.includes(id)), rejected: ids.filter((id) => !bound.includes(id)) };
+      reports.forEach((r, i) => {
+        if (r.completedOperation && !isUuid(String(r.completedOperation))) {
+          throw ValidationError.field(`reports[${i}].completedOperation`, 'must be an operation id');
+        }
       });
+      // Each report joins this process's next batch; together they are one statement per flush.
+      const batch = agentBatches(ctx.sql).reports;
+      const verdicts = await Promise.all(
+        reports.map((r) =>
+          batch.add({
+            hostId: host.hostId,
+            id: String(r.id),
+            observedGeneration: r.observedGeneration,
+            powerState: r.powerState,
+            fault: r.fault ?? null,
+            completedOperation: r.completedOperation ? String(r.completedOperation) : null,
+          }),
+        ),
+      );
+      const ids = reports.map((r) => String(r.id));
+      return { accepted: ids.filter((_, i) => verdicts[i]), rejected: ids.filter((_, i) => !verdicts[i]) };
     },
   }),
 }));
@@ -205,7 +181,7 @@ builder.subscriptionField('agentAssignments', (t) =>
     authScopes: { policy: 'agent:watch' },
     subscribe: async function* (_r, _a, ctx): AsyncGenerator<AgentView> {
       const { hostId } = requireHost(ctx);
-      const changes = ctx.changes.subscribe((c) => c.hostId === hostId || c.previousHostId === hostId);
+      const changes = ctx.changes.subscribeHost(hostId);
       let pending = true;
       let wake: (() => void) | undefined;
       // Collapse a burst of changes into one re-read: the view is complete each time.

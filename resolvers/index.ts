@@ -13,3 +13,8 @@ import './zones.ts';
 import './aggregates.ts';
 import './images.ts';
 import './identity.ts';
+import './scheduler.ts';
+import './scheduler-explain.ts';
+import './server-groups.ts';
+import './quotas.ts';
+import './keypairs.ts';

@@ -1,15 +1,97 @@
-import { ConflictError } from '../core/errors.ts';
-import { describeState, operationRefusal } from '../core/operation-guards.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { describeState, operationRefusal, type GuardedOperation } from '../core/operation-guards.ts';
+import { validate } from '../core/validate.ts';
+import type { TxSql } from '../db/connect.ts';
 import { builder } from '../schema/builder.ts';
+import type { Context } from '../schema/context.ts';
+import { name as nameSchema } from '../schema/documents/common.ts';
 import { mutationErrors } from '../schema/errors.ts';
-import { InstanceAction } from '../schema/types/instance.ts';
+import { Instance, InstanceAction } from '../schema/types/instance.ts';
 import { startAction } from '../store/actions.ts';
+import type { InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
+import { findZone } from '../store/references.ts';
 import type { ActionRow } from '../store/rows.ts';
 import { checkNotLocked, lockOwnInstance } from './instance-access.ts';
 import { requireUser } from './scope.ts';
 
+const imageNameSchema = { $id: 'orrery/snapshot-name', ...nameSchema } as const;
+
+/** Refuses the operation now, as Nova would, or when another one already waits its turn. */
+async function guard(tx: TxSql, ctx: Context, inst: InstanceRow, op: GuardedOperation, verb: string): Promise<void> {
+  checkNotLocked(ctx, inst, verb);
+  const refusal = operationRefusal(op, inst);
+  if (refusal) throw new ConflictError(refusal, describeState(inst));
+  const queued = await tx`select 1 from instance_actions where instance_id = ${inst.id} and state = 'pending'`;
+  if (queued.length > 0) throw new ConflictError(`instance ${inst.name} already has an operation waiting`, describeState(inst));
+}
+
+/** Queues an operation for the reconciler and returns its action record. */
+async function queue(tx: TxSql, ctx: Context, inst: InstanceRow, action: string, params: Record<string, unknown>): Promise<ActionRow> {
+  const actionId = await startAction(tx, {
+    instanceId: inst.id, projectId: inst.project_id, action, requestId: ctx.requestId,
+    userId: requireUser(ctx).userId, state: 'pending', params,
+  });
+  await enqueueReconcile(tx, 'instance', inst.id);
+  const [row] = await tx<ActionRow[]>`select * from instance_actions where id = ${actionId}`;
+  return row!;
+}
+
+/** The catalogue entry a snapshot fills: queued until the agent uploads the disk into it. */
+async function snapshotImage(tx: TxSql, inst: InstanceRow, name: string, type: 'snapshot' | 'shelved'): Promise<string> {
+  const [source] = await tx<{ disk_format: string; min_disk_gb: number; min_ram_mb: number }[]>`
+    select disk_format, min_disk_gb, min_ram_mb from images where id = ${inst.image_id}`;
+  const [row] = await tx<{ id: string }[]>`
+    insert into images (name, owner_project_id, visibility, disk_format, min_disk_gb, min_ram_mb, properties)
+    values (${name}, ${inst.project_id}, 'private', 'qcow2', ${source!.min_disk_gb}, ${source!.min_ram_mb},
+            ${tx.json({ image_type: type, instance_uuid: inst.id, base_image_ref: inst.image_id })})
+    returning id`;
+  return row!.id;
+}
+
+/** Whether the host is down now: forced down, or its heartbeat lease expired. */
+async function hostIsDown(tx: TxSql, ctx: Context, hostId: string): Promise<{ name: string; down: boolean }> {
+  const [h] = await tx<{ name: string; down: boolean }[]>`
+    select name, forced_down or last_heartbeat_at is null
+                 or last_heartbeat_at < now() - make_interval(secs => ${ctx.config.serviceDownSeconds}) as down
+      from hosts where id = ${hostId} for update`;
+  return h!;
+}
+
 builder.mutationFields((t) => ({
+  evacuateInstance: t.field({
+    type: Instance,
+    description:
+      'Rebuilds the instance from its image on another host because its own host is down. The old host is fenced: when its agent returns it destroys the stale domain.',
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: { policy: 'instance:evacuate' },
+    errors: mutationErrors('EvacuateInstance', 'instance'),
+    resolve: (_r, { id }, ctx) =>
+      ctx.sql.begin(async (tx) => {
+        const inst = await lockOwnInstance(tx, ctx, String(id));
+        if (!inst.host_id) throw new ConflictError(`instance ${inst.name} is not on any host`, describeState(inst));
+        const host = await hostIsDown(tx, ctx, inst.host_id);
+        if (!host.down) throw new ConflictError(`host ${host.name} is up; evacuate only moves instances off a host that is down (migrate instead)`, describeState(inst));
+        // A task the dead host never finished does not block its way out.
+        const refusal = operationRefusal('evacuate', { ...inst, task_state: null });
+        if (refusal) throw new ConflictError(refusal, describeState(inst));
+        await tx`delete from allocations where instance_id = ${inst.id}`;
+        await tx`insert into evacuations (instance_id, source_host_id) values (${inst.id}, ${inst.host_id}) on conflict do nothing`;
+        await tx`update hosts set epoch = epoch + 1 where id = ${inst.host_id}`;
+        await tx`update instance_actions set state = 'failed', message = 'the host went down; the instance was evacuated', finished_at = now()
+                  where instance_id = ${inst.id} and state in ('pending', 'running')`;
+        const [row] = await tx<InstanceRow[]>`
+          update instances set host_id = null, vm_state = 'building', task_state = 'rebuilding', current_action_id = null,
+                 generation = generation + 1, observed_generation = 0, power_state = 'nostate', agent_fault = null,
+                 failed_host_ids = array[host_id], schedule_attempts = 0,
+                 task_deadline_at = now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds})
+           where id = ${inst.id}
+          returning *`;
+        await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action: 'evacuate', requestId: ctx.requestId, userId: requireUser(ctx).userId });
+        await enqueueReconcile(tx, 'instance', inst.id);
+        return row!;
+      }),
+  }),
   rebootInstance: t.field({
     type: InstanceAction,
     description:
@@ -17,23 +99,65 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), hard: t.arg.boolean({ description: 'Default false' }) },
     authScopes: { policy: 'instance:reboot' },
     errors: mutationErrors('RebootInstance', 'action'),
-    resolve: async (_r, { id, hard }, ctx) => {
-      const user = requireUser(ctx);
+    resolve: (_r, { id, hard }, ctx) =>
+      ctx.sql.begin(async (tx) => {
+        const inst = await lockOwnInstance(tx, ctx, String(id));
+        await guard(tx, ctx, inst, hard ? 'reboot-hard' : 'reboot-soft', 'reboot');
+        return queue(tx, ctx, inst, 'reboot', { hard: hard ?? false });
+      }),
+  }),
+  snapshotInstance: t.field({
+    type: InstanceAction,
+    description: "Copies the instance's disk into a new private image (`imageId` of the returned action), uploaded by its host.",
+    args: { id: t.arg.id({ required: true }), name: t.arg.string({ required: true, description: 'Name of the new image' }) },
+    authScopes: { policy: 'instance:snapshot' },
+    errors: mutationErrors('SnapshotInstance', 'action'),
+    resolve: (_r, { id, name }, ctx) => {
+      validate<string>(imageNameSchema, name, 'name');
       return ctx.sql.begin(async (tx) => {
         const inst = await lockOwnInstance(tx, ctx, String(id));
-        checkNotLocked(ctx, inst, 'reboot');
-        const refusal = operationRefusal(hard ? 'reboot-hard' : 'reboot-soft', inst);
-        if (refusal) throw new ConflictError(refusal, describeState(inst));
-        const queued = await tx`select 1 from instance_actions where instance_id = ${inst.id} and state = 'pending'`;
-        if (queued.length > 0) throw new ConflictError(`instance ${inst.name} already has an operation waiting`, describeState(inst));
-        const actionId = await startAction(tx, {
-          instanceId: inst.id, projectId: inst.project_id, action: 'reboot', requestId: ctx.requestId,
-          userId: user.userId, state: 'pending', params: { hard: hard ?? false },
-        });
-        await enqueueReconcile(tx, 'instance', inst.id);
-        const [row] = await tx<ActionRow[]>`select * from instance_actions where id = ${actionId}`;
-        return row!;
+        await guard(tx, ctx, inst, 'snapshot', 'snapshot');
+        return queue(tx, ctx, inst, 'snapshot', { imageId: await snapshotImage(tx, inst, name, 'snapshot') });
       });
     },
+  }),
+  shelveInstance: t.field({
+    type: InstanceAction,
+    description:
+      'Shuts the instance down, snapshots it to `<name>-shelved`, and frees its host (SHELVED_OFFLOADED). Unshelve boots it again, anywhere.',
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: { policy: 'instance:shelve' },
+    errors: mutationErrors('ShelveInstance', 'action'),
+    resolve: (_r, { id }, ctx) =>
+      ctx.sql.begin(async (tx) => {
+        const inst = await lockOwnInstance(tx, ctx, String(id));
+        await guard(tx, ctx, inst, 'shelve', 'shelve');
+        const imageId = await snapshotImage(tx, inst, `${inst.name.slice(0, 247)}-shelved`, 'shelved');
+        return queue(tx, ctx, inst, 'shelve', { imageId });
+      }),
+  }),
+  unshelveInstance: t.field({
+    type: Instance,
+    description: 'Places a shelved-offloaded instance again (optionally in another zone) and boots it from its shelve snapshot.',
+    args: { id: t.arg.id({ required: true }), zone: t.arg.string({ description: 'Availability zone to unshelve into' }) },
+    authScopes: { policy: 'instance:unshelve' },
+    errors: mutationErrors('UnshelveInstance', 'instance'),
+    resolve: (_r, { id, zone }, ctx) =>
+      ctx.sql.begin(async (tx) => {
+        const inst = await lockOwnInstance(tx, ctx, String(id));
+        await guard(tx, ctx, inst, 'unshelve', 'unshelve');
+        if (zone === '') throw ValidationError.field('zone', 'must not be empty');
+        const z = zone ? await findZone(tx, zone) : null;
+        if (zone && !z) throw new NotFoundError('availability zone', zone, 'zone');
+        const [row] = await tx<InstanceRow[]>`
+          update instances set task_state = 'unshelving', generation = generation + 1, desired_power_state = 'running',
+                 requested_zone = coalesce(${z?.name ?? null}::text, requested_zone), fault = null,
+                 task_deadline_at = now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds})
+           where id = ${inst.id}
+          returning *`;
+        await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action: 'unshelve', requestId: ctx.requestId, userId: requireUser(ctx).userId });
+        await enqueueReconcile(tx, 'instance', inst.id);
+        return row!;
+      }),
   }),
 }));

@@ -38,6 +38,8 @@ interface Change {
   /** Task shown while the host carries it out, and the action-log name. */
   task: TaskState | null;
   action: string;
+  /** A rebuild is queued as an operation: the agent rebuilds once, after the spec is applied. */
+  queued: boolean;
 }
 
 /** The image to rebuild from, checked as createInstance checks it. */
@@ -68,8 +70,9 @@ async function planChange(tx: TxSql, ctx: Context, inst: InstanceRow, patch: Ins
     metadata: patch.metadata ?? inst.metadata,
     powerState,
     imageId,
-    task: rebuild ? 'rebuilding' : power,
+    task: rebuild ? null : power,
     action: rebuild ? 'rebuild' : power ? actionName(inst.desired_power_state, powerState) : 'update',
+    queued: rebuild,
   };
   const same =
     change.name === inst.name && JSON.stringify(change.metadata) === JSON.stringify(inst.metadata) &&
@@ -126,7 +129,10 @@ builder.mutationFields((t) => ({
                                     else now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds}) end
            where id = ${inst.id}
           returning *`;
-        await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action: change.action, requestId: ctx.requestId, userId: user.userId });
+        await startAction(tx, {
+          instanceId: inst.id, projectId: inst.project_id, action: change.action, requestId: ctx.requestId, userId: user.userId,
+          ...(change.queued ? { state: 'pending' as const, params: { imageId: change.imageId } } : {}),
+        });
         await enqueueReconcile(tx, 'instance', inst.id);
         return row!;
       });

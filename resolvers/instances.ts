@@ -11,6 +11,8 @@ import { startAction } from '../store/actions.ts';
 import { isUuid, type InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
 import { findFlavor, findImage, findZone } from '../store/references.ts';
+import { enforceCreateQuota, joinServerGroup, resolveSchedulingSpec } from './scheduler-instance-spec.ts';
+import { SchedulerHintsInput } from '../schema/types/scheduler.ts';
 import { readScope, requireUser } from './scope.ts';
 
 const InstanceFilter = builder.inputType('InstanceFilter', {
@@ -32,6 +34,9 @@ const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
     powerState: t.field({ type: PowerStateEnum, description: 'Default running' }),
     metadata: t.field({ type: [KeyValueInput] }),
     userData: t.string(),
+    serverGroup: t.string({ description: 'Server group name or ID (your project)' }),
+    schedulerHints: t.field({ type: SchedulerHintsInput }),
+    keyName: t.string({ description: 'One of your key pairs; its public key reaches the guest as metadata public_key' }),
   }),
 });
 
@@ -98,7 +103,8 @@ builder.mutationFields((t) => ({
     errors: mutationErrors('CreateInstance', 'instance'),
     resolve: async (_r, { input }, ctx) => {
       const user = requireUser(ctx);
-      const spec = validate<InstanceSpec>(instanceSpecSchema, compact(input, ['metadata']));
+      const hints = input.schedulerHints ? compact(input.schedulerHints) : undefined;
+      const spec = validate<InstanceSpec>(instanceSpecSchema, compact({ ...input, schedulerHints: hints }, ['metadata']));
       const flavor = await findFlavor(ctx.sql, spec.flavor, user.projectId);
       if (!flavor) throw new NotFoundError('flavor', spec.flavor, 'input.flavor');
       const image = await findImage(ctx.sql, spec.image, user.projectId);
@@ -114,14 +120,21 @@ builder.mutationFields((t) => ({
       }
       const zone = spec.zone ? await findZone(ctx.sql, spec.zone) : null;
       if (spec.zone && !zone) throw new NotFoundError('availability zone', spec.zone, 'input.zone');
+      const scheduling = await resolveSchedulingSpec(ctx, spec, user);
       return ctx.sql.begin(async (tx) => {
+        await enforceCreateQuota(tx, scheduling, {
+          projectId: user.projectId, vcpus: flavor.vcpus, ramMb: flavor.ram_mb, metadataItems: Object.keys(spec.metadata ?? {}).length,
+        });
         const [row] = await tx<InstanceRow[]>`
           insert into instances (project_id, user_id, name, flavor_id, image_id, requested_zone,
-                                 desired_power_state, metadata, user_data, task_deadline_at)
+                                 desired_power_state, metadata, user_data, task_deadline_at,
+                                 scheduler_hints, key_name, key_data)
           values (${user.projectId}, ${user.userId}, ${spec.name}, ${flavor.id}, ${image.id}, ${zone?.name ?? null},
                   ${spec.powerState ?? 'running'}, ${tx.json(spec.metadata ?? {})}, ${spec.userData ?? null},
-                  now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds}))
+                  now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds}),
+                  ${tx.json(scheduling.hints as never)}, ${scheduling.keyName}, ${scheduling.keyData})
           returning *`;
+        await joinServerGroup(tx, scheduling, row!.id);
         await startAction(tx, { instanceId: row!.id, projectId: user.projectId, action: 'create', requestId: ctx.requestId, userId: user.userId });
         await enqueueReconcile(tx, 'instance', row!.id);
         return row!;

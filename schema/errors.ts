@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, QuotaExceededError, ValidationError } from '../core/errors.ts';
 import { builder } from './builder.ts';
 
 const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -45,7 +45,19 @@ builder.objectType(ForbiddenError, {
   fields: () => ({}),
 });
 
-const ALL = [ValidationError, NotFoundError, ConflictError, ForbiddenError];
+builder.objectType(QuotaExceededError, {
+  name: 'QuotaExceededError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (o) => o instanceof QuotaExceededError,
+  fields: (t) => ({
+    resource: t.exposeString('resource', { description: 'e.g. cores, instances, server_group_members' }),
+    requested: t.exposeInt('requested'),
+    inUse: t.exposeInt('inUse'),
+    limit: t.exposeInt('limit'),
+  }),
+});
+
+const ALL = [ValidationError, NotFoundError, ConflictError, ForbiddenError, QuotaExceededError];
 
 /** The typed-error options of a mutation: `<Name>Result = <Name>Success | ValidationError | …`. */
 export function mutationErrors(name: string, dataField: string) {

@@ -18,9 +18,12 @@ type Listener = (c: Change) => void;
 /**
  * One LISTEN connection per process fanned out to every subscription in it. Subscribers get only
  * keys; they re-read rows, so a missed or merged notification never shows stale state.
+ * Host agents' subscriptions are indexed by host id: with ten thousand agents watching, one
+ * notification costs a map lookup, not a call per agent.
  */
 export class ChangeFeed {
   private readonly listeners = new Set<Listener>();
+  private readonly byHost = new Map<string, Set<Listener>>();
   private unlisten?: () => Promise<void>;
 
   constructor(private readonly log: Log) {}
@@ -36,7 +39,7 @@ export class ChangeFeed {
           this.log.warn({ payload }, 'ignoring malformed change notification');
           return;
         }
-        for (const l of this.listeners) l(change);
+        this.dispatch(change);
       },
       () => onReconnect?.(),
     );
@@ -47,22 +50,43 @@ export class ChangeFeed {
     await this.unlisten?.();
   }
 
+  /** Delivers one change to every general listener and to the listeners of the host(s) it touches. */
+  dispatch(change: Change): void {
+    for (const l of this.listeners) l(change);
+    const hosts = [change.hostId, change.previousHostId].filter((h, i, a): h is string => !!h && a.indexOf(h) === i);
+    for (const h of hosts) for (const l of this.byHost.get(h) ?? []) l(change);
+  }
+
   /** An async stream of the changes `accept` keeps; ends when the consumer returns. */
   subscribe(accept: (c: Change) => boolean): AsyncIterableIterator<Change> {
+    return this.stream((l) => {
+      const listener: Listener = (c) => accept(c) && l(c);
+      this.listeners.add(listener);
+      return () => this.listeners.delete(listener);
+    });
+  }
+
+  /** The changes that touch one host (bound to it, moved off it, or the host row itself). */
+  subscribeHost(hostId: string): AsyncIterableIterator<Change> {
+    return this.stream((l) => {
+      const set = this.byHost.get(hostId) ?? new Set<Listener>();
+      this.byHost.set(hostId, set);
+      set.add(l);
+      return () => {
+        set.delete(l);
+        if (set.size === 0 && this.byHost.get(hostId) === set) this.byHost.delete(hostId);
+      };
+    });
+  }
+
+  private stream(register: (l: Listener) => () => void): AsyncIterableIterator<Change> {
     const queue: Change[] = [];
     let wake: (() => void) | undefined;
     let done = false;
-    const listener: Listener = (c) => {
-      if (!accept(c)) return;
+    const unregister = register((c) => {
       queue.push(c);
       wake?.();
-    };
-    this.listeners.add(listener);
-    const finish = () => {
-      done = true;
-      this.listeners.delete(listener);
-      wake?.();
-    };
+    });
     const iterator: AsyncIterableIterator<Change> = {
       [Symbol.asyncIterator]: () => iterator,
       next: async () => {
@@ -72,7 +96,9 @@ export class ChangeFeed {
         return { value: queue.shift()!, done: false };
       },
       return: async () => {
-        finish();
+        done = true;
+        unregister();
+        wake?.();
         return { value: undefined, done: true };
       },
     };

@@ -5,7 +5,7 @@ import type { Express, Request, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { Principal } from '../core/principal.ts';
 import { imageFile, receiveFile, type ReceivedFile } from '../store/image-blobs.ts';
-import { claimUpload, finishUpload, releaseUpload } from '../store/image-uploads.ts';
+import { claimUpload, finishUpload, releaseUpload, snapshotProjectOnHost } from '../store/image-uploads.ts';
 import { isUuid } from '../store/instances.ts';
 import type { ImageRow } from '../store/rows.ts';
 import { principalFor } from './authenticate.ts';
@@ -74,16 +74,33 @@ async function visibleImage(base: BaseContext, id: string, projectId: string): P
   return image;
 }
 
+/**
+ * The project an upload is for: a user's own; for a host, the project of the instance whose
+ * snapshot (or shelve) it is carrying out right now, and nothing else.
+ */
+async function uploadProject(base: BaseContext, principal: Principal, imageId: string): Promise<string> {
+  if (principal.kind === 'user') {
+    requireRule(base, principal, 'image:upload');
+    return principal.projectId;
+  }
+  if (principal.kind === 'host') {
+    requireRule(base, principal, 'agent:upload_snapshot');
+    const project = await snapshotProjectOnHost(base.sql, principal.hostId, imageId);
+    if (!project) throw new HttpError(403, `no snapshot of an instance on this host targets image ${imageId}`);
+    return project;
+  }
+  throw new HttpError(403, 'an enrollment token cannot upload images');
+}
+
 /** PUT: the file of a queued image of the caller's project, verified against its declared checksum. */
 async function upload(base: BaseContext, req: Request, res: Response): Promise<void> {
   const principal = await principalOf(base, req);
-  if (principal.kind !== 'user') throw new HttpError(403, 'uploading an image needs a user token');
-  requireRule(base, principal, 'image:upload');
   const id = imageIdOf(req);
-  const claimed = await claimUpload(base.sql, id, principal.projectId);
+  const projectId = await uploadProject(base, principal, id);
+  const claimed = await claimUpload(base.sql, id, projectId);
   if (!claimed) {
-    const image = await visibleImage(base, id, principal.projectId);
-    if (image.owner_project_id !== principal.projectId) throw new HttpError(403, `image ${image.name} belongs to another project`);
+    const image = await visibleImage(base, id, projectId);
+    if (image.owner_project_id !== projectId) throw new HttpError(403, `image ${image.name} belongs to another project`);
     throw new HttpError(409, image.status === 'saving'
       ? `an upload to image ${image.name} is already running`
       : `image ${image.name} is ${image.status}; its file cannot be replaced (create a new image)`, { status: image.status });
@@ -121,7 +138,8 @@ async function download(base: BaseContext, req: Request, res: Response): Promise
   } else if (principal.kind === 'host') {
     requireRule(base, principal, 'agent:download_image');
     const [row] = await base.sql<(ImageRow & { bound: boolean })[]>`
-      select i.*, exists (select 1 from instances n where n.image_id = i.id and n.host_id = ${principal.hostId}) as bound
+      select i.*, exists (select 1 from instances n where (n.image_id = i.id or n.shelved_image_id = i.id)
+                                                        and n.host_id = ${principal.hostId}) as bound
         from images i where i.id = ${id}`;
     if (!row) throw new HttpError(404, `image ${id} not found`);
     if (!row.bound) throw new HttpError(403, `no instance bound to this host uses image ${id}`);

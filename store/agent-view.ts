@@ -30,6 +30,8 @@ export interface AgentView {
   epoch: number;
   enabled: boolean;
   orphanPolicy: string;
+  /** Instances evacuated away from this host: their domains here must go, whatever the orphan policy. */
+  fenced: string[];
   revision: number;
   instances: AgentInstanceRow[];
 }
@@ -39,18 +41,23 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
   const [host] = await sql<{ name: string; epoch: number; enabled: boolean; orphan_policy: string }[]>`
     select name, epoch, enabled, orphan_policy from hosts where id = ${hostId}`;
   const instances = await sql<AgentInstanceRow[]>`
-    select i.id, i.name, i.generation, i.observed_generation, i.delete_requested_at is not null as deleted,
-           i.desired_power_state, f.vcpus, f.ram_mb as memory_mb, f.disk_gb, i.image_id,
+    select i.id, i.name, i.generation, i.observed_generation,
+           (i.delete_requested_at is not null or i.task_state is not distinct from 'shelving_offloading') as deleted,
+           i.desired_power_state, f.vcpus, f.ram_mb as memory_mb, f.disk_gb, im.id as image_id,
            im.disk_format as image_disk_format, im.checksum as image_checksum, im.properties as image_properties,
-           i.user_data, i.metadata, i.revision,
+           i.user_data, i.revision,
+           -- The key pair chosen at creation reaches the guest as metadata public_key (cloud-init reads it).
+           case when i.key_data is null then i.metadata else i.metadata || jsonb_build_object('public_key', i.key_data) end as metadata,
            a.id as operation_id, a.action as operation_kind, a.params as operation_params,
            i.agent_completed_action_id as completed_operation_id
       from instances i
       join flavors f on f.id = i.flavor_id
-      join images im on im.id = i.image_id
+      -- A shelved instance boots from its shelve snapshot.
+      join images im on im.id = coalesce(i.shelved_image_id, i.image_id)
       left join instance_actions a on a.id = i.current_action_id
      where i.host_id = ${hostId}
      order by i.id`;
+  const fenced = await sql<{ instance_id: string }[]>`select instance_id from evacuations where source_host_id = ${hostId}`;
   const [rev] = await sql<{ revision: number }[]>`select last_value as revision from change_revision`;
   return {
     hostId,
@@ -58,6 +65,7 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
     epoch: host?.epoch ?? 0,
     enabled: host?.enabled ?? false,
     orphanPolicy: host?.orphan_policy ?? 'remove',
+    fenced: fenced.map((f) => f.instance_id),
     revision: rev!.revision,
     instances: [...instances],
   };

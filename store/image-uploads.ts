@@ -36,6 +36,14 @@ export async function finishUpload(sql: Sql, dataDir: string, imageId: string, f
   });
 }
 
+/** The project of the instance on this host whose running snapshot or shelve writes `imageId`. */
+export async function snapshotProjectOnHost(sql: Sql, hostId: string, imageId: string): Promise<string | undefined> {
+  const [row] = await sql<{ project_id: string }[]>`
+    select i.project_id from instances i join instance_actions a on a.id = i.current_action_id
+     where i.host_id = ${hostId} and a.action in ('snapshot', 'shelve') and a.params->>'imageId' = ${imageId}`;
+  return row?.project_id;
+}
+
 /** A failed upload leaves nothing behind: the image is queued again for the next try. */
 export async function releaseUpload(sql: Sql, imageId: string): Promise<void> {
   await sql`update images set status = 'queued', updated_at = now() where id = ${imageId} and status = 'saving'`;

@@ -34,6 +34,7 @@ export interface InstanceRow {
   agent_reported_at: Date | null;
   launched_at: Date | null;
   current_action_id: string | null;
+  shelved_image_id: string | null;
   agent_completed_action_id: string | null;
   locked: boolean;
   locked_reason: string | null;

@@ -97,6 +97,7 @@ export interface ActionRow {
   user_id: string | null;
   state: string;
   message: string | null;
+  params: Record<string, unknown>;
   started_at: Date;
   finished_at: Date | null;
 }

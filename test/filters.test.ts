@@ -5,18 +5,14 @@ import { coreFilter } from '../reconciler/placement/filters/core.ts';
 import { diskFilter } from '../reconciler/placement/filters/disk.ts';
 import { ramFilter } from '../reconciler/placement/filters/ram.ts';
 import { retryFilter } from '../reconciler/placement/filters/retry.ts';
-import { defaultFilters, defaultWeighers } from '../reconciler/placement/defaults.ts';
+import { defaultSchedulerConfig } from '../reconciler/placement/config.ts';
+import { allWeighers, enabledFilters } from '../reconciler/placement/registry.ts';
 import { schedule, summariseRejections } from '../reconciler/placement/schedule.ts';
 import type { Filter, HostView, PlacementRequest } from '../reconciler/placement/types.ts';
 
-const host = (over: Partial<HostView> = {}): HostView => ({
-  id: 'h1', name: 'h1', zone: 'az1', enabled: true, disabledReason: null, forcedDown: false, up: true,
-  secondsSinceHeartbeat: 1, capacityVcpus: 64, usedVcpus: 0, capacityMemoryMb: 6144, usedMemoryMb: 0,
-  capacityDiskGb: 100, usedDiskGb: 0, ...over,
-});
-const req = (over: Partial<PlacementRequest> = {}): PlacementRequest => ({
-  vcpus: 2, memoryMb: 2048, diskGb: 20, zone: null, failedHostIds: [], ...over,
-});
+import { hostView as host, placementReq as req } from './support/placement-views.ts';
+
+const defaultFilters = enabledFilters(defaultSchedulerConfig);
 
 describe.each<[Filter, [string, Partial<PlacementRequest>, Partial<HostView>, string | null][]]>([
   [computeFilter, [
@@ -33,15 +29,15 @@ describe.each<[Filter, [string, Partial<PlacementRequest>, Partial<HostView>, st
   ]],
   [ramFilter, [
     ['exactly enough RAM', { memoryMb: 6144 }, {}, null],
-    ['RAM used up to the ratio', {}, { usedMemoryMb: 5000 }, 'lacks RAM (need 2048 MiB, free 1144 MiB)'],
+    ['RAM used up to the ratio', {}, { usedMemoryMb: 5000 }, 'lacks RAM (need 2048 MiB, free 1144 MiB at ratio 1.5)'],
   ]],
   [diskFilter, [
     ['enough disk', {}, {}, null],
-    ['too little disk', { diskGb: 101 }, {}, 'lacks disk (need 101 GiB, free 100 GiB)'],
+    ['too little disk', { diskGb: 101 }, {}, 'lacks disk (need 101 GiB, free 100 GiB at ratio 1)'],
   ]],
   [coreFilter, [
     ['enough vCPUs', {}, { usedVcpus: 62 }, null],
-    ['too few vCPUs', {}, { usedVcpus: 63 }, 'lacks vCPUs (need 2, free 1)'],
+    ['too few vCPUs', {}, { usedVcpus: 63 }, 'lacks vCPUs (need 2, free 1 at ratio 16)'],
   ]],
   [retryFilter, [
     ['a fresh host', { failedHostIds: ['other'] }, {}, null],
@@ -61,16 +57,16 @@ describe('schedule', () => {
       host({ id: 'c', name: 'c', enabled: false, usedMemoryMb: 6144 }),
       host({ id: 'd', name: 'd', usedMemoryMb: 6000 }),
     ];
-    const { ranked, rejected } = schedule(req(), hosts, defaultFilters, defaultWeighers);
+    const { ranked, rejected } = schedule(req(), hosts, defaultFilters, allWeighers);
     expect(ranked.map((r) => r.host.name)).toEqual(['b', 'a']);
-    expect(rejected).toEqual([
-      { host: 'c', filter: 'Compute', reason: 'disabled' },
-      { host: 'd', filter: 'RAM', reason: 'lacks RAM (need 2048 MiB, free 144 MiB)' },
+    expect(rejected.map((r) => [r.host.name, r.filter.name, r.reason])).toEqual([
+      ['c', 'Compute', 'disabled'],
+      ['d', 'RAM', 'lacks RAM (need 2048 MiB, free 144 MiB at ratio 1.5)'],
     ]);
-    expect(summariseRejections(4, rejected)).toBe('4 hosts: 1 rejected by Compute (disabled); 1 rejected by RAM (lacks RAM (need 2048 MiB, free 144 MiB))');
+    expect(summariseRejections(req(), 4, rejected)).toBe('4 hosts: 1 rejected by Compute: disabled; 1 rejected by RAM: lack RAM (need 2048 MiB, best has 144)');
   });
 
   it('says so when no host is enrolled', () => {
-    expect(summariseRejections(0, [])).toBe('no hosts are enrolled');
+    expect(summariseRejections(req(), 0, [])).toBe('no hosts are enrolled');
   });
 });

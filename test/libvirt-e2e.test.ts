@@ -147,10 +147,44 @@ describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () =
     const guest = await testGuest();
     const other = await uploadImage(tcp, guest.imagePath, guest.checksum, 'tiny-guest-2');
     expect((await updateInstance(tcp.admin, id, { image: 'tiny-guest-2' })).__typename).toBe('UpdateInstanceSuccess');
+    await waitFor('rebuild done', async () => (await tcp.db.sql<{ state: string }[]>`
+      select state from instance_actions where instance_id = ${id} and action = 'rebuild'`)[0]?.state, (st) => st === 'succeeded', BOOT_MS);
     await settled('active', BOOT_MS);
     expect(await domstate()).toBe('running');
     expect(await virsh('dumpxml', id)).toContain(`<orrery:image>${other}</orrery:image>`);
     await waitFor('boot line after the rebuild', consoleOutput, (o) => o.includes(GUEST_BOOTED), BOOT_MS);
+  });
+
+  it('snapshots the running guest into an image that boots a second instance', async () => {
+    const d = await tcp.admin.request(
+      `mutation($id: ID!) { snapshotInstance(id: $id, name: "real-snap") { __typename ... on SnapshotInstanceSuccess { action { id imageId } } ... on Error { message } } }`,
+      { id });
+    expect(d.snapshotInstance.__typename).toBe('SnapshotInstanceSuccess');
+    const { imageId } = d.snapshotInstance.action;
+    await waitFor('snapshot image active', async () => (await tcp.db.sql<{ status: string }[]>`
+      select status from images where id = ${imageId}`)[0]!.status, (st) => st === 'active', BOOT_MS);
+    expect(await domstate()).toBe('running');
+    const made = await createInstance(tcp.admin, { name: 'from-snap', flavor: 'tiny', image: 'real-snap' });
+    const second = made.instance.id as string;
+    await waitFor('second instance active', () => instanceRow(tcp.db.sql, second), (r) => r?.vm_state === 'active', BOOT_MS);
+    const out = async () => (await tcp.admin.request(`query($id: ID!) { consoleOutput(instanceId: $id, lines: 200) { output } }`, { id: second })).consoleOutput?.output ?? '';
+    await waitFor('the snapshot boots', out, (o) => o.includes(GUEST_BOOTED), BOOT_MS);
+    await deleteInstance(tcp.admin, second);
+    await waitFor('second instance gone', () => instanceRow(tcp.db.sql, second), (r) => r === undefined, 60_000);
+  });
+
+  it('shelves (domain and allocation gone) and unshelves (booted again from the shelve snapshot)', async () => {
+    const d = await tcp.admin.request(`mutation($id: ID!) { shelveInstance(id: $id) { __typename } }`, { id });
+    expect(d.shelveInstance.__typename).toBe('ShelveInstanceSuccess');
+    const r = await settled('shelved_offloaded', BOOT_MS);
+    expect(r!.host_id).toBeNull();
+    await expect(virsh('dominfo', id)).rejects.toThrow();
+    expect((await tcp.db.sql`select 1 from allocations where instance_id = ${id}`).length).toBe(0);
+    const u = await tcp.admin.request(`mutation($id: ID!) { unshelveInstance(id: $id) { __typename } }`, { id });
+    expect(u.unshelveInstance.__typename).toBe('UnshelveInstanceSuccess');
+    await settled('active', BOOT_MS);
+    expect(await domstate()).toBe('running');
+    await waitFor('boot line after unshelve', consoleOutput, (o) => o.includes(GUEST_BOOTED), BOOT_MS);
   });
 
   it('records a guest destroyed behind its back as STOPPED and leaves it off', async () => {

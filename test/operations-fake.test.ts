@@ -61,7 +61,7 @@ describe('operations on the fake driver', () => {
     expect(await actionLog(id)).toEqual(['create:succeeded', 'reboot:succeeded']);
     const events = await tcp.db.sql<{ event: string; result: string }[]>`
       select event, result from instance_action_events where action_id = ${r.action.id} order by id`;
-    expect(events.map((e) => `${e.event}:${e.result}`)).toEqual(['reboot:running', 'done:success']);
+    expect(events.map((e) => `${e.event}:${e.result}`)).toEqual(['reboot:running', 'reboot:success']);
   });
 
   it('refuses a soft reboot of a stopped instance, naming the state, and hard-reboots it to ACTIVE', async () => {
@@ -85,6 +85,8 @@ describe('operations on the fake driver', () => {
     const before = await row(id);
     const u = await updateInstance(tcp.admin, id, { image: 'image-b' });
     expect(u.__typename).toBe('UpdateInstanceSuccess');
+    const [rebuild] = await tcp.db.sql<{ id: string }[]>`select id from instance_actions where instance_id = ${id} and action = 'rebuild'`;
+    await waitAction(rebuild!.id, 'succeeded');
     const r = await settled(id, 'active');
     const [img] = await tcp.db.sql<{ name: string }[]>`select im.name from instances i join images im on im.id = i.image_id where i.id = ${id}`;
     expect(img!.name).toBe('image-b');
@@ -133,5 +135,60 @@ describe('operations on the fake driver', () => {
     await tcp.db.sql`update hosts set forced_down = false where name = 'ops-1'`;
     const [a] = await tcp.db.sql<{ state: string; message: string }[]>`select state, message from instance_actions where id = ${r.action.id}`;
     expect(a!.state).toBe('failed');
+  });
+});
+
+describe('snapshot and shelve on the fake driver', () => {
+  const op = async (mutation: string, id: string, extra = '') => {
+    const d = await tcp.admin.request(
+      `mutation($id: ID!) { ${mutation}(id: $id${extra}) { __typename ... on Error { message } ... on ${mutation[0]!.toUpperCase()}${mutation.slice(1)}Success { action { id imageId state } } } }`,
+      { id },
+    );
+    return d[mutation];
+  };
+  const image = async (imageId: string) =>
+    (await tcp.db.sql<{ name: string; status: string; checksum: string | null; owner_project_id: string }[]>`
+      select name, status, checksum, owner_project_id from images where id = ${imageId}`)[0];
+
+  it('snapshots a running instance into a new private image uploaded by its host', async () => {
+    const id = await active(tcp.admin, 'snapper');
+    const r = await op('snapshotInstance', id, ', name: "snapper-snap"');
+    expect(r.__typename).toBe('SnapshotInstanceSuccess');
+    await waitAction(r.action.id, 'succeeded');
+    const img = await image(r.action.imageId);
+    expect(img).toMatchObject({ name: 'snapper-snap', status: 'active', owner_project_id: tcp.adminProjectId });
+    expect(img!.checksum).toMatch(/^[0-9a-f]{64}$/);
+    const after = await settled(id, 'active');
+    expect(after!.power_state).toBe('running');
+  });
+
+  it('shelves: snapshot, host released, domain gone; unshelve boots it elsewhere from the snapshot and drops it', async () => {
+    const id = await active(tcp.admin, 'shelver');
+    const r = await op('shelveInstance', id);
+    expect(r.__typename).toBe('ShelveInstanceSuccess');
+    const shelved = await waitFor('offloaded', () => row(id), (x) => x?.vm_state === 'shelved_offloaded' && x.task_state === null);
+    expect(shelved!.host_id).toBeNull();
+    expect((await tcp.db.sql`select 1 from allocations where instance_id = ${id}`).length).toBe(0);
+    expect(driver().domains.has(id)).toBe(false);
+    const img = await image(r.action.imageId);
+    expect(img).toMatchObject({ name: 'shelver-shelved', status: 'active' });
+    const [shelveAction] = await tcp.db.sql<{ state: string }[]>`select state from instance_actions where id = ${r.action.id}`;
+    expect(shelveAction!.state).toBe('succeeded');
+
+    const u = await tcp.admin.request(`mutation($id: ID!) { unshelveInstance(id: $id) { __typename ... on Error { message } } }`, { id });
+    expect(u.unshelveInstance.__typename).toBe('UnshelveInstanceSuccess');
+    const back = await settled(id, 'active');
+    expect(back!.host_id).not.toBeNull();
+    expect(await image(r.action.imageId)).toBeUndefined();
+    const [i] = await tcp.db.sql<{ shelved_image_id: string | null; name: string }[]>`
+      select i.shelved_image_id, im.name from instances i join images im on im.id = i.image_id where i.id = ${id}`;
+    expect(i).toEqual({ shelved_image_id: null, name: 'image-a' });
+    expect(driver().domains.get(id)!.powerState).toBe('running');
+  });
+
+  it('refuses to unshelve an instance that is not shelved', async () => {
+    const id = await active(tcp.admin, 'not-shelved');
+    const u = await tcp.admin.request(`mutation($id: ID!) { unshelveInstance(id: $id) { __typename ... on ConflictError { message } } }`, { id });
+    expect(u.unshelveInstance.message).toMatch(/cannot unshelve instance not-shelved in vm_state active \(allowed from shelved_offloaded\)/);
   });
 });

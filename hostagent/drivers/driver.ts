@@ -40,8 +40,6 @@ export interface DomainStatus {
   powerState: PowerState;
   /** The generation written into the domain's metadata when it was defined (0 when unknown). */
   generation: number;
-  /** The image recorded in the domain's metadata when it was defined (null when unknown). */
-  imageId: string | null;
   /** True when the domain carries Orrery's metadata element (so it is ours, possibly an orphan). */
   managed: boolean;
 }
@@ -63,6 +61,11 @@ export interface HypervisorDriver {
   resume(instanceId: string): Promise<void>;
   /** Destroys and undefines the domain and removes its files; a missing domain is success. */
   destroy(instanceId: string): Promise<void>;
+  /**
+   * Writes a standalone copy of the instance's disk (no backing file) to `destPath` as qcow2,
+   * consistent: a running guest is paused for the copy and resumed after.
+   */
+  snapshot(instanceId: string, destPath: string): Promise<void>;
   /** The last `lines` lines of the serial console. */
   consoleOutput(instanceId: string, lines: number): Promise<string>;
   /** Lifecycle events, so the agent does not wait for its next poll; optional. */

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { DriverError, type DomainSpec, type DomainStatus, type HostInfo, type HypervisorDriver, type PowerState } from './driver.ts';
 
 export interface FakeDriverOptions {
@@ -64,7 +65,6 @@ export class FakeDriver implements HypervisorDriver {
       instanceId,
       powerState: d.powerState,
       generation: d.generation,
-      imageId: d.imageId,
       managed: true,
     }));
   }
@@ -149,6 +149,13 @@ export class FakeDriver implements HypervisorDriver {
     await this.step();
     this.domains.delete(id);
     for (const l of this.listeners) l(id);
+  }
+
+  /** A small file that stands for the disk: enough for the snapshot's upload and checksum path. */
+  async snapshot(id: string, destPath: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    await writeFile(destPath, JSON.stringify({ fakeDisk: id, image: d.imageId, generation: d.generation }));
   }
 
   async consoleOutput(id: string, lines: number): Promise<string> {

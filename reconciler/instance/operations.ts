@@ -1,18 +1,49 @@
 import type { TxSql } from '../../db/connect.ts';
-import { operationRefusal } from '../../core/operation-guards.ts';
+import type { TaskState } from '../../core/instance-status.ts';
+import { operationRefusal, type GuardedOperation } from '../../core/operation-guards.ts';
 import type { InstanceRow } from '../../store/instances.ts';
 import { addEventTo, finishAction } from '../../store/actions.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
+interface OperationParams {
+  hard?: boolean;
+  imageId?: string;
+}
+
 interface PendingOperation {
   id: string;
   action: string;
-  params: { hard?: boolean };
+  params: OperationParams;
 }
 
 export interface HostState {
   name: string;
   up: boolean;
+}
+
+/** What each queued operation is checked against and shows while the agent carries it out. */
+function shapeOf(op: PendingOperation): { guard: GuardedOperation; task: TaskState } | null {
+  switch (op.action) {
+    case 'reboot':
+      return op.params.hard ? { guard: 'reboot-hard', task: 'rebooting_hard' } : { guard: 'reboot-soft', task: 'rebooting' };
+    case 'rebuild':
+      return { guard: 'rebuild', task: 'rebuilding' };
+    case 'snapshot':
+      return { guard: 'snapshot', task: 'image_snapshot' };
+    case 'shelve':
+      return { guard: 'shelve', task: 'shelving' };
+    default:
+      return null;
+  }
+}
+
+async function failOperation(tx: TxSql, op: PendingOperation, why: string): Promise<void> {
+  await addEventTo(tx, op.id, { event: op.action, result: 'error', details: why });
+  await finishAction(tx, op.id, 'failed', why);
+  // A snapshot that will never be written must not sit in the catalogue as if it might be.
+  if (op.params.imageId) {
+    await tx`update images set status = 'killed', updated_at = now() where id = ${op.params.imageId} and status in ('queued', 'saving')`;
+  }
 }
 
 /**
@@ -29,17 +60,17 @@ export async function startNextOperation(
     select id, action, params from instance_actions
      where instance_id = ${inst.id} and state = 'pending' order by started_at, id limit 1`;
   if (!op) return null;
-  const hard = op.params.hard === true;
-  const refusal = operationRefusal(hard ? 'reboot-hard' : 'reboot-soft', inst);
-  if (refusal) {
-    await addEventTo(tx, op.id, { event: op.action, result: 'error', details: refusal });
-    await finishAction(tx, op.id, 'failed', refusal);
+  const shape = shapeOf(op);
+  const refusal = shape ? operationRefusal(shape.guard, inst) : `unknown operation ${op.action}`;
+  if (!shape || refusal) {
+    await failOperation(tx, op, refusal!);
     return { requeueAfter: 0, outcome: `refused ${op.action}` };
   }
   // A hard reboot boots whatever state the guest was in; the desired power state follows.
+  const boots = op.action === 'reboot' && op.params.hard === true;
   await tx`
-    update instances set current_action_id = ${op.id}, task_state = ${hard ? 'rebooting_hard' : 'rebooting'},
-           desired_power_state = case when ${hard} then 'running' else desired_power_state end,
+    update instances set current_action_id = ${op.id}, task_state = ${shape.task},
+           desired_power_state = case when ${boots} then 'running' else desired_power_state end,
            task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
      where id = ${inst.id}`;
   await tx`update instance_actions set state = 'running' where id = ${op.id}`;
@@ -54,11 +85,11 @@ export async function followOperation(
   host: HostState,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
-  const opId = inst.current_action_id!;
+  const [op] = await tx<PendingOperation[]>`select id, action, params from instance_actions where id = ${inst.current_action_id}`;
   let failure: string | null = null;
-  if (inst.agent_completed_action_id === opId) {
-    const f = inst.agent_fault as ({ action?: string; message: string } | null);
-    failure = f?.action === opId ? f.message : null;
+  if (inst.agent_completed_action_id === op!.id) {
+    const f = inst.agent_fault as { action?: string; message: string } | null;
+    failure = f?.action === op!.id ? f.message : null;
   } else if (!host.up) {
     failure = `host ${host.name} went down during the operation`;
   } else if (inst.task_deadline_at && inst.task_deadline_at.getTime() <= Date.now()) {
@@ -66,12 +97,53 @@ export async function followOperation(
   } else {
     return { requeueAfter: 30, outcome: 'waiting-operation' };
   }
-  await addEventTo(tx, opId, { event: 'done', result: failure ? 'error' : 'success', hostName: host.name, details: failure ?? undefined });
-  await finishAction(tx, opId, failure ? 'failed' : 'succeeded', failure ?? undefined);
-  const f = failure ? fault('OperationFailed', failure) : null;
+  if (failure) {
+    await failOperation(tx, op!, failure);
+    const f = fault('OperationFailed', failure);
+    await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null,
+                    fault = ${tx.json(f as never)} where id = ${inst.id}`;
+    return { requeueAfter: 0, outcome: 'operation-failed' };
+  }
+  await addEventTo(tx, op!.id, { event: op!.action, result: 'success', hostName: host.name });
+  if (op!.action === 'shelve') return beginOffload(tx, inst, op!, deps);
+  await finishAction(tx, op!.id, 'succeeded');
+  await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null where id = ${inst.id}`;
+  return { requeueAfter: 0, outcome: 'operation-done' };
+}
+
+/**
+ * Shelving, second half: the snapshot is safe, so the host lets go. The agent sees the instance
+ * as gone from its host and removes the domain; the reconciler then releases the allocations.
+ */
+async function beginOffload(tx: TxSql, inst: InstanceRow, op: PendingOperation, deps: ReconcileDeps): Promise<ReconcileResult> {
   await tx`
-    update instances set current_action_id = null, task_state = null, task_deadline_at = null,
-           fault = coalesce(${f ? tx.json(f as never) : null}::jsonb, fault)
+    update instances set vm_state = 'shelved', task_state = 'shelving_offloading', shelved_image_id = ${op.params.imageId!},
+           generation = generation + 1,
+           task_deadline_at = now() + make_interval(secs => ${deps.config.deleteTimeoutSeconds})
      where id = ${inst.id}`;
-  return { requeueAfter: 0, outcome: failure ? 'operation-failed' : 'operation-done' };
+  return { requeueAfter: 30, outcome: 'offloading' };
+}
+
+/** Offload finishes when the agent confirms the domain is gone (or at once if the host is down). */
+export async function followOffload(tx: TxSql, inst: InstanceRow, host: HostState): Promise<ReconcileResult> {
+  const gone = inst.observed_generation >= inst.generation && inst.power_state === 'nostate';
+  if (!gone && host.up) {
+    if (inst.task_deadline_at && inst.task_deadline_at.getTime() <= Date.now()) {
+      const why = `host ${host.name} did not remove the shelved domain in time`;
+      await finishAction(tx, inst.current_action_id!, 'failed', why);
+      await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null,
+                      fault = ${tx.json(fault('OffloadTimeout', why) as never)} where id = ${inst.id}`;
+      return { outcome: 'offload-timeout' };
+    }
+    return { requeueAfter: 30, outcome: 'waiting-offload' };
+  }
+  await tx`delete from allocations where instance_id = ${inst.id}`;
+  await addEventTo(tx, inst.current_action_id!, { event: 'offload', result: 'success', hostName: host.name });
+  await finishAction(tx, inst.current_action_id!, 'succeeded');
+  await tx`
+    update instances set vm_state = 'shelved_offloaded', task_state = null, task_deadline_at = null, host_id = null,
+           current_action_id = null, power_state = 'nostate', observed_generation = 0, failed_host_ids = '{}',
+           schedule_attempts = 0
+     where id = ${inst.id}`;
+  return { outcome: 'offloaded' };
 }

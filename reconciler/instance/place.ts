@@ -1,66 +1,78 @@
 import type { TxSql } from '../../db/connect.ts';
 import type { InstanceRow } from '../../store/instances.ts';
 import { addActionEvent, finishActions } from '../../store/actions.ts';
+import { currentSchedulerConfig } from '../../store/scheduler-config.ts';
+import { lockGroupOfInstance } from '../../store/server-groups.ts';
 import { tryClaim } from '../placement/claim.ts';
-import { defaultFilters, defaultWeighers } from '../placement/defaults.ts';
 import { loadAllHosts, loadCandidates } from '../placement/hosts.ts';
-import { schedule, summariseRejections } from '../placement/schedule.ts';
+import { allWeighers, enabledFilters } from '../placement/registry.ts';
+import { placementRequest, type SchedulerHints } from '../placement/request.ts';
+import { claimOrder, schedule, summariseRejections, type Ranked, type Rejection } from '../placement/schedule.ts';
 import type { PlacementRequest } from '../placement/types.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
-interface FlavorNeeds {
-  vcpus: number;
-  ram_mb: number;
-  disk_gb: number;
+/** The instance's request; its server group is locked here until the reconcile transaction ends. */
+async function requestFor(tx: TxSql, inst: InstanceRow): Promise<PlacementRequest> {
+  const config = await currentSchedulerConfig(tx);
+  const group = (await lockGroupOfInstance(tx, inst.id)) ?? null;
+  const [h] = await tx<{ scheduler_hints: SchedulerHints }[]>`select scheduler_hints from instances where id = ${inst.id}`;
+  return placementRequest(tx, {
+    projectId: inst.project_id,
+    flavorId: inst.flavor_id,
+    imageId: inst.image_id,
+    zone: inst.requested_zone,
+    group,
+    hints: h!.scheduler_hints,
+    failedHostIds: inst.failed_host_ids,
+    instanceId: inst.id,
+    config,
+  });
 }
 
-/** Nova counts root + ephemeral + swap (rounded up to GiB) as the instance's DISK_GB. */
-export async function placementRequest(tx: TxSql, inst: InstanceRow): Promise<PlacementRequest> {
-  const [f] = await tx<FlavorNeeds[]>`
-    select vcpus, ram_mb, disk_gb + ephemeral_gb + ceil(swap_mb / 1024.0)::integer as disk_gb
-      from flavors where id = ${inst.flavor_id}`;
-  return {
-    vcpus: f!.vcpus,
-    memoryMb: f!.ram_mb,
-    diskGb: f!.disk_gb,
-    zone: inst.requested_zone,
-    failedHostIds: inst.failed_host_ids,
-  };
+/** Claims the first host of `order` that still has room (alternates on a lost race); null if none. */
+async function claimFirst(tx: TxSql, inst: InstanceRow, req: PlacementRequest, order: Ranked[]): Promise<Ranked | null> {
+  for (const r of order) {
+    const claim = { instanceId: inst.id, hostId: r.host.id, vcpus: req.vcpus, memoryMb: req.memoryMb, diskGb: req.diskGb };
+    if (await tryClaim(tx, claim)) return r;
+  }
+  return null;
 }
 
 /**
  * Filters, weighs and claims a host, all inside the reconcile transaction: the claim, the binding
- * and the action event commit together or not at all.
+ * and the action event commit together or not at all. The fast path sees only the coarse SQL
+ * candidates; when the precise filters reject all of them, the whole fleet is scheduled, which
+ * both finds a host the candidates missed and explains a refusal.
  */
 export async function place(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<ReconcileResult> {
-  const req = await placementRequest(tx, inst);
-  const candidates = await loadCandidates(tx, req, deps.config.serviceDownSeconds);
-  const { ranked } = schedule(req, candidates, defaultFilters, defaultWeighers);
-  for (const { host } of ranked) {
-    const claimed = await tryClaim(tx, {
-      instanceId: inst.id,
-      hostId: host.id,
-      vcpus: req.vcpus,
-      memoryMb: req.memoryMb,
-      diskGb: req.diskGb,
-    });
-    if (!claimed) continue;
-    await tx`update instances set host_id = ${host.id}, task_state = 'spawning', agent_fault = null,
-                    schedule_attempts = schedule_attempts + 1,
-                    task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
-              where id = ${inst.id}`;
-    await addActionEvent(tx, inst.id, { event: 'schedule', result: 'success', hostName: host.name });
-    return { outcome: `placed on ${host.name}` };
+  const req = await requestFor(tx, inst);
+  const filters = enabledFilters(req.config);
+  const down = deps.config.serviceDownSeconds;
+  const fast = schedule(req, await loadCandidates(tx, req, down), filters, allWeighers);
+  let chosen = await claimFirst(tx, inst, req, claimOrder(fast.ranked, req.config.hostSubsetSize));
+  if (!chosen) {
+    const all = await loadAllHosts(tx, down);
+    const full = schedule(req, all, filters, allWeighers);
+    chosen = await claimFirst(tx, inst, req, claimOrder(full.ranked, req.config.hostSubsetSize));
+    if (!chosen) {
+      // Hosts passed every filter yet every claim lost a race: retry on fresh numbers rather than fail.
+      if (full.ranked.length > 0) return { requeueAfter: 1, outcome: 'retry-placement' };
+      return noValidHost(tx, inst, summariseRejections(req, all.length, full.rejected), full.rejected);
+    }
   }
-  // The slow path explains the refusal over the whole fleet, with every filter's reason.
-  const all = await loadAllHosts(tx, deps.config.serviceDownSeconds);
-  const { rejected, ranked: stillFits } = schedule(req, all, defaultFilters, defaultWeighers);
-  if (stillFits.length > 0) {
-    // Concurrent placements took our candidates but room remains elsewhere: try again, don't fail.
-    return { requeueAfter: 1, outcome: 'retry-placement' };
-  }
-  const summary = summariseRejections(all.length, rejected);
-  const f = fault('NoValidHost', `No valid host was found. ${summary}`, JSON.stringify(rejected.slice(0, 100)));
+  const host = chosen.host;
+  await tx`update instances set host_id = ${host.id}, task_state = 'spawning', agent_fault = null,
+                  schedule_attempts = schedule_attempts + 1,
+                  task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
+            where id = ${inst.id}`;
+  await addActionEvent(tx, inst.id, { event: 'schedule', result: 'success', hostName: host.name });
+  return { outcome: `placed on ${host.name}` };
+}
+
+/** ERROR with the per-filter summary in the fault, and each host's reason (the first 100) in its details. */
+async function noValidHost(tx: TxSql, inst: InstanceRow, summary: string, rejected: Rejection[]): Promise<ReconcileResult> {
+  const details = rejected.slice(0, 100).map((r) => ({ host: r.host.name, filter: r.filter.name, reason: r.reason }));
+  const f = fault('NoValidHost', `No valid host was found. ${summary}`, JSON.stringify(details));
   await tx`update instances set vm_state = 'error', task_state = null, task_deadline_at = null,
                   fault = ${tx.json(f as never)} where id = ${inst.id}`;
   await addActionEvent(tx, inst.id, { event: 'schedule', result: 'error', details: f.message });

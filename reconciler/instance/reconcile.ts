@@ -3,7 +3,8 @@ import { settledVmState } from '../../core/instance-status.ts';
 import { lockInstance, type InstanceRow } from '../../store/instances.ts';
 import { abandonActions, addActionEvent, finishActions, startAction } from '../../store/actions.ts';
 import { releaseClaims } from '../placement/claim.ts';
-import { followOperation, startNextOperation, type HostState } from './operations.ts';
+import { followOffload, followOperation, startNextOperation, type HostState } from './operations.ts';
+import { dropShelvedImage } from './shelved-image.ts';
 import { place } from './place.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
@@ -21,9 +22,11 @@ export async function reconcileInstance(sql: Sql, id: string, deps: ReconcileDep
     if (inst.delete_requested_at) return reconcileDelete(tx, inst, host, deps);
     if (!inst.host_id) {
       if (inst.vm_state === 'error') return { outcome: 'error-unplaced' };
+      if (inst.vm_state === 'shelved_offloaded' && inst.task_state !== 'unshelving') return { outcome: 'shelved' };
       return place(tx, inst, deps);
     }
-    if (inst.vm_state === 'building') return reconcileBuild(tx, inst, host!, deps);
+    // Unshelving is a build on a new host, from the shelve snapshot.
+    if (inst.vm_state === 'building' || inst.vm_state === 'shelved_offloaded') return reconcileBuild(tx, inst, host!, deps);
     return reconcileRunning(tx, inst, host!, deps);
   });
 }
@@ -58,8 +61,9 @@ function secondsToDeadline(inst: InstanceRow): number {
   return Math.max(1, Math.min(WAIT_POLL_SECONDS, s));
 }
 
-async function removeInstance(tx: TxSql, inst: InstanceRow, how: string): Promise<ReconcileResult> {
+async function removeInstance(tx: TxSql, inst: InstanceRow, how: string, deps: ReconcileDeps): Promise<ReconcileResult> {
   await releaseClaims(tx, inst.id);
+  await dropShelvedImage(tx, inst, deps);
   await tx`update instances set current_action_id = null where id = ${inst.id}`;
   await abandonActions(tx, inst.id, 'the instance was deleted');
   await addActionEvent(tx, inst.id, { event: 'delete', result: 'success', details: how });
@@ -74,11 +78,11 @@ async function reconcileDelete(
   host: HostState | null,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
-  if (!host) return removeInstance(tx, inst, 'never placed');
-  if (converged(inst) && inst.power_state === 'nostate') return removeInstance(tx, inst, `destroyed on ${host.name}`);
+  if (!host) return removeInstance(tx, inst, 'never placed', deps);
+  if (converged(inst) && inst.power_state === 'nostate') return removeInstance(tx, inst, `destroyed on ${host.name}`, deps);
   // Nova's "local delete": a down host cannot confirm, and its agent removes the domain as an
   // orphan when it comes back.
-  if (!host.up) return removeInstance(tx, inst, `host ${host.name} down; local delete`);
+  if (!host.up) return removeInstance(tx, inst, `host ${host.name} down; local delete`, deps);
   if (deadlinePassed(inst)) {
     const f = fault('DeleteTimeout', `host ${host.name} did not confirm deletion within ${deps.config.deleteTimeoutSeconds} s`);
     await tx`update instances set vm_state = 'error', task_state = null, fault = ${tx.json(f as never)},
@@ -110,6 +114,7 @@ async function reconcileBuild(
     const vm = settledVmState(inst.desired_power_state);
     await tx`update instances set vm_state = ${vm}, task_state = null, fault = null, task_deadline_at = null,
                     launched_at = coalesce(launched_at, now()) where id = ${inst.id}`;
+    await dropShelvedImage(tx, inst, deps);
     await addActionEvent(tx, inst.id, { event: 'spawn', result: 'success', hostName: host.name });
     await finishActions(tx, inst.id, 'succeeded');
     return { outcome: `built (${vm})` };
@@ -129,7 +134,9 @@ async function rescheduleAfterFailure(
   await addActionEvent(tx, inst.id, { event: 'spawn', result: 'error', hostName: host.name, details: why });
   if (inst.schedule_attempts >= deps.config.maxScheduleAttempts) {
     const f = fault('BuildFailed', `build failed on ${inst.schedule_attempts} host(s); last: ${why}`);
-    await tx`update instances set host_id = null, vm_state = 'error', task_state = null, task_deadline_at = null,
+    // An unshelve that finds no host to boot on stays shelved, as in Nova; a new build is an ERROR.
+    await tx`update instances set host_id = null, task_state = null, task_deadline_at = null,
+                    vm_state = case when vm_state = 'shelved_offloaded' then 'shelved_offloaded' else 'error' end,
                     fault = ${tx.json(f as never)}, agent_fault = null,
                     failed_host_ids = array_append(failed_host_ids, host_id) where id = ${inst.id}`;
     await finishActions(tx, inst.id, 'failed', f.message);
@@ -153,6 +160,7 @@ async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState, d
     await finishActions(tx, inst.id, 'failed', f.message);
     return { outcome: 'change-failed' };
   }
+  if (inst.task_state === 'shelving_offloading') return followOffload(tx, inst, host);
   if (inst.current_action_id) return followOperation(tx, inst, host, deps);
   if (converged(inst)) {
     const synced = await syncPowerState(tx, inst, host);

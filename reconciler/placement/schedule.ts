@@ -1,61 +1,87 @@
+import { aggregateMinimum } from './aggregate-values.ts';
 import type { Filter, HostView, PlacementRequest, Weigher } from './types.ts';
 
 export interface Rejection {
-  host: string;
-  filter: string;
+  host: HostView;
+  filter: Filter;
   reason: string;
+}
+
+export interface Ranked {
+  host: HostView;
+  weight: number;
 }
 
 export interface ScheduleResult {
   /** Hosts that passed every filter, best first. */
-  ranked: { host: HostView; weight: number }[];
+  ranked: Ranked[];
   rejected: Rejection[];
 }
 
 /** Runs filters in order (a host stops at the first that says no), then the weighers, Nova-style. */
-export function schedule(
-  req: PlacementRequest,
-  hosts: HostView[],
-  filters: Filter[],
-  weighers: Weigher[],
-): ScheduleResult {
+export function schedule(req: PlacementRequest, hosts: HostView[], filters: Filter[], weighers: Weigher[]): ScheduleResult {
   const rejected: Rejection[] = [];
   const passed: HostView[] = [];
   for (const host of hosts) {
     let ok = true;
-    for (const f of filters) {
-      const reason = f.check(req, host);
+    for (const filter of filters) {
+      const reason = filter.check(req, host);
       if (reason !== null) {
-        rejected.push({ host: host.name, filter: f.name, reason });
+        rejected.push({ host, filter, reason });
         ok = false;
         break;
       }
     }
     if (ok) passed.push(host);
   }
-  const weights = new Map<HostView, number>(passed.map((h) => [h, 0]));
+  const weights = passed.map(() => 0);
   for (const w of weighers) {
+    const base = req.config.weighers[w.name as keyof PlacementRequest['config']['weighers']] ?? 0;
+    // Per host: the smallest multiplier its aggregates set, else the configured one (Nova).
+    const multipliers = passed.map((h) => aggregateMinimum(h, w.multiplierKey) ?? base);
+    if (multipliers.every((m) => m === 0)) continue;
     const raw = passed.map((h) => w.weigh(req, h));
-    const min = Math.min(...raw);
-    const max = Math.max(...raw);
-    passed.forEach((h, i) => {
-      const normalised = max === min ? 0 : (raw[i]! - min) / (max - min);
-      weights.set(h, weights.get(h)! + w.multiplier * normalised);
-    });
+    let min = Infinity;
+    let max = -Infinity;
+    for (const r of raw) {
+      if (r < min) min = r;
+      if (r > max) max = r;
+    }
+    if (max === min) continue; // every host alike: normalised to 0, as in Nova
+    raw.forEach((r, i) => (weights[i]! += multipliers[i]! * ((r - min) / (max - min))));
   }
   const ranked = passed
-    .map((host) => ({ host, weight: weights.get(host)! }))
+    .map((host, i) => ({ host, weight: weights[i]! }))
     .sort((a, b) => b.weight - a.weight || a.host.name.localeCompare(b.host.name));
   return { ranked, rejected };
 }
 
-/** "3 hosts: 2 RAM (lacks RAM ...), 1 Compute (disabled)" — the answer "No valid host" never gives. */
-export function summariseRejections(total: number, rejected: Rejection[]): string {
+/**
+ * The order claims are tried in: one host chosen at random among the best `subsetSize` (so
+ * concurrent placements do not all race for the top host), then the others as alternates.
+ */
+export function claimOrder(ranked: Ranked[], subsetSize: number, random: () => number = Math.random): Ranked[] {
+  const n = Math.min(subsetSize, ranked.length);
+  if (n <= 1) return ranked;
+  const pick = Math.floor(random() * n);
+  return [ranked[pick]!, ...ranked.slice(0, pick), ...ranked.slice(pick + 1)];
+}
+
+/**
+ * "3 hosts: 2 rejected by RAM: lack RAM (need 4096 MiB, best has 2048); 1 rejected by Compute:
+ * disabled" — the answer "No valid host" never gives, naming the filters that emptied the list.
+ */
+export function summariseRejections(req: PlacementRequest, total: number, rejected: Rejection[]): string {
   if (total === 0) return 'no hosts are enrolled';
-  const byFilter = new Map<string, Rejection[]>();
+  const byFilter = new Map<Filter, Rejection[]>();
   for (const r of rejected) byFilter.set(r.filter, [...(byFilter.get(r.filter) ?? []), r]);
   const parts = [...byFilter.entries()]
     .sort((a, b) => b[1].length - a[1].length)
-    .map(([filter, rs]) => `${rs.length} rejected by ${filter} (${rs[0]!.reason}${rs.length > 1 ? ', …' : ''})`);
+    .map(([filter, rs]) => {
+      const phrase = filter.summarise
+        ? filter.summarise(req, rs.map((r) => r.host))
+        : rs[0]!.reason + (rs.some((r) => r.reason !== rs[0]!.reason) ? ', …' : '');
+      return `${rs.length} rejected by ${filter.name}: ${phrase}`;
+    });
   return `${total} host${total === 1 ? '' : 's'}: ${parts.join('; ')}`;
 }

@@ -11,3 +11,8 @@ export const stringMap = {
 
 /** A reference to another object, by name or UUID. */
 export const reference = { type: 'string', minLength: 1, maxLength: 255 } as const;
+
+export const uuid = {
+  type: 'string',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+} as const;

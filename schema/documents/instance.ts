@@ -1,5 +1,5 @@
 import type { FromSchema } from 'json-schema-to-ts';
-import { name, reference, stringMap } from './common.ts';
+import { name, reference, stringMap, uuid } from './common.ts';
 
 export const desiredPowerStates = ['running', 'stopped', 'paused', 'suspended'] as const;
 
@@ -16,6 +16,18 @@ export const instanceSpecSchema = {
     powerState: { enum: desiredPowerStates },
     metadata: stringMap,
     userData: { type: 'string', maxLength: 65535 },
+    serverGroup: reference,
+    schedulerHints: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        sameHost: { type: 'array', items: uuid, uniqueItems: true, maxItems: 100 },
+        differentHost: { type: 'array', items: uuid, uniqueItems: true, maxItems: 100 },
+        // Nova's JsonFilter query, as an array or its JSON text; checked further by the scheduler's parser.
+        query: { type: ['array', 'string'] },
+      },
+    },
+    keyName: name,
   },
 } as const;
 

@@ -17,6 +17,7 @@ const AgentOperation = builder.objectRef<AgentInstanceRow>('AgentOperation').imp
     id: t.id({ resolve: (i) => i.operation_id! }),
     kind: t.string({ resolve: (i) => i.operation_kind! }),
     hard: t.boolean({ resolve: (i) => i.operation_params?.hard === true }),
+    imageId: t.id({ nullable: true, description: 'The image a snapshot or shelve writes', resolve: (i) => (i.operation_params?.imageId as string | undefined) ?? null }),
   }),
 });
 
@@ -48,6 +49,7 @@ export const AgentAssignments = builder.objectRef<AgentView>('AgentAssignments')
     epoch: t.exposeInt('epoch'),
     enabled: t.exposeBoolean('enabled'),
     orphanPolicy: t.exposeString('orphanPolicy'),
+    fenced: t.exposeIDList('fenced', { description: 'Instances evacuated away from this host: destroy their domains here' }),
     revision: t.string({ resolve: (v) => String(v.revision) }),
     instances: t.field({ type: [AgentInstance], resolve: (v) => v.instances }),
   }),

@@ -41,6 +41,11 @@ export const InstanceAction = builder.objectRef<ActionRow>('InstanceAction').imp
     userId: t.exposeID('user_id', { nullable: true }),
     state: t.exposeString('state'),
     message: t.exposeString('message', { nullable: true }),
+    imageId: t.id({
+      nullable: true,
+      description: 'The image a snapshot or shelve writes, or a rebuild boots from',
+      resolve: (a) => (a.params.imageId as string | undefined) ?? null,
+    }),
     startedAt: t.expose('started_at', { type: 'DateTime' }),
     finishedAt: t.expose('finished_at', { type: 'DateTime', nullable: true }),
     events: t.field({

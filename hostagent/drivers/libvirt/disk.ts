@@ -35,6 +35,14 @@ export async function ensureOverlay(spec: OverlaySpec): Promise<void> {
   await rename(tmp, spec.path);
 }
 
+/** A standalone qcow2 copy of a disk and its backing chain, written under a temporary name first. */
+export async function copyDisk(source: string, destPath: string): Promise<void> {
+  const tmp = `${destPath}.tmp`;
+  await rm(tmp, { force: true });
+  await run('qemu-img', ['convert', '-U', '-q', '-f', 'qcow2', '-O', 'qcow2', source, tmp]);
+  await rename(tmp, destPath);
+}
+
 /** -U: the image is shared read-only by running guests; reading its header needs no lock. */
 async function virtualSize(file: string, format: string): Promise<number> {
   const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', '-f', format, file]);

@@ -9,7 +9,7 @@ import {
   type HypervisorDriver,
   type PowerState,
 } from '../driver.ts';
-import { ensureOverlay } from './disk.ts';
+import { copyDisk, ensureOverlay } from './disk.ts';
 import { buildDomainXml, type VirtType } from './domain-xml.ts';
 import { DomainEventStream } from './events.ts';
 import {
@@ -115,7 +115,6 @@ export class LibvirtDriver implements HypervisorDriver {
         instanceId: dom.uuid,
         powerState: powerStateOf(raw, saved.has(dom.uuid)),
         generation: dom.generation,
-        imageId: dom.imageId,
         managed: dom.managed,
       });
     }
@@ -196,6 +195,22 @@ export class LibvirtDriver implements HypervisorDriver {
     if (dom.power === 'running') return;
     if (dom.power !== 'paused') throw invalidState(id, 'unpause', dom.power);
     await this.virsh.run(['resume', id]);
+  }
+
+  /**
+   * qemu-img reads the overlay and its backing chain into one standalone qcow2 (-U: the running
+   * QEMU holds the image lock). The guest's vCPUs are paused meanwhile so the copy is consistent.
+   */
+  async snapshot(instanceId: string, destPath: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    const pauseFirst = dom.power === 'running';
+    if (pauseFirst) await this.virsh.run(['suspend', id]);
+    try {
+      await copyDisk(path.join(this.instanceDir(id), 'disk'), destPath);
+    } finally {
+      if (pauseFirst) await this.virsh.run(['resume', id]);
+    }
   }
 
   async suspend(instanceId: string): Promise<void> {

@@ -6,4 +6,5 @@ export const availabilityZoneFilter: Filter = {
     if (req.zone === null || host.zone === req.zone) return null;
     return `in zone ${host.zone ?? '(none)'}, not ${req.zone}`;
   },
+  summarise: (req) => `not in zone ${req.zone}`,
 };

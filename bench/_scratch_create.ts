@@ -1,0 +1,48 @@
+import { chmod, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { OrreryClient } from '../client/graphql.ts';
+import { loadConfig } from '../core/config.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { startControlPlane } from '../server/control-plane.ts';
+import { bootstrapAdmin } from '../store/bootstrap.ts';
+
+const work = await mkdtemp(path.join(os.tmpdir(), 'scratch-'));
+await chmod(work, 0o755);
+const db = await startEmbeddedPostgres(path.join(work, 'pg'), { durable: false });
+const cp = await startControlPlane({ config: loadConfig({ port: 0, dataDir: work }), databaseUrl: db.url, api: true, worker: false });
+const boot = await bootstrapAdmin(cp.sql);
+await cp.sql`insert into quota_limits (project_id, resource, hard_limit) select ${boot.projectId}, resource, -1 from quota_defaults`;
+await cp.sql`insert into images (name, owner_project_id, visibility, disk_format, status) values ('img', ${boot.projectId}, 'public', 'qcow2', 'active')`;
+const admin = new OrreryClient(cp.url!, boot.adminToken!);
+await admin.request(`mutation { createFlavor(input: {name: "f", vcpus: 1, ramMb: 512, diskGb: 1}) { __typename } }`);
+const q = `mutation($i: CreateInstanceInput!) { createInstance(input: $i) { __typename ... on Error { message } } }`;
+const times: number[] = [];
+for (let i = 0; i < 200; i++) {
+  const t = performance.now();
+  const r = await admin.request(q, { i: { name: `x${i}`, flavor: 'f', image: 'img' } });
+  if (i === 0) console.log(JSON.stringify(r));
+  times.push(performance.now() - t);
+}
+times.sort((a, b) => a - b);
+console.log('median ms', times[100], 'p90', times[180]);
+const t2 = performance.now();
+for (let i = 0; i < 200; i++) await admin.request(`{ __typename }`);
+console.log('trivial query ms', (performance.now() - t2) / 200);
+const t5 = performance.now();
+for (let i = 0; i < 200; i++) await (await fetch(cp.url + '/healthz')).json();
+console.log('healthz ms', (performance.now() - t5) / 200);
+const { principalFor } = await import('../server/authenticate.ts');
+const t6 = performance.now();
+for (let i = 0; i < 200; i++) await principalFor(cp.sql, 'Bearer ' + boot.adminToken);
+console.log('principalFor ms', (performance.now() - t6) / 200);
+const t3 = performance.now();
+for (let i = 0; i < 200; i++) await cp.sql`select 1`;
+console.log('select 1 ms', (performance.now() - t3) / 200);
+const t4 = performance.now();
+for (let i = 0; i < 100; i++) await cp.sql.begin(async (tx) => { await tx`select 1`; });
+console.log('begin/select/commit ms', (performance.now() - t4) / 100);
+await admin.close();
+await cp.stop();
+await db.stop();
+process.exit(0);

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { OrreryClient } from '../client/graphql.ts';
+import { connect, type Sql } from '../db/connect.ts';
+import { issueToken } from '../store/tokens.ts';
+import { freePort } from '../db/embedded.ts';
+import { startOrrery } from '../test/support/orrery-process.ts';
+import { dropDatabase, freshDatabase } from './fleet-db.ts';
+import { ProcessGroup, type ProcessStats } from './fleet-processes.ts';
+import type { Progress } from './fleet-progress.ts';
+import { submitInstances } from './fleet-submit.ts';
+import { WaitSampler } from './fleet-waits.ts';
+import { median, percentile } from './stats.ts';
+
+export interface RunOptions {
+  baseUrl: string;
+  workDir: string;
+  workers: number;
+  apis: number;
+  hosts: number;
+  instances: number;
+  batch: number;
+  clients: number;
+  /** Projects the clients submit into (round robin); quotas serialise creates within one project. */
+  projects: number;
+  timeoutSeconds: number;
+  progress: Progress;
+}
+
+export interface RunResult {
+  workers: number;
+  active: number;
+  errors: number;
+  hostsReadySeconds: number;
+  /** From the first createInstance sent to the last instance ACTIVE (or the time-out). */
+  seconds: number;
+  submitSeconds: number;
+  latencies: number[];
+  /** Placements per second between the first and the last placement. */
+  placementsPerSecond: number;
+  transactionsPerInstance: number;
+  /** Average busy database sessions per state while instances were submitted and built. */
+  waits: { what: string; sessions: number }[];
+  roles: Map<string, ProcessStats & { count: number }>;
+  dbSizeMb: number;
+}
+
+/** `n` projects with unlimited quotas, each with a member user; returns one token per project. */
+async function benchTenants(sql: Sql, n: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const [p] = await sql<{ id: string }[]>`insert into projects (name) values (${'bench-' + i}) returning id`;
+    const [u] = await sql<{ id: string }[]>`insert into users (name) values (${'bench-user-' + i}) returning id`;
+    await sql`insert into role_assignments (user_id, project_id, role) values (${u!.id}, ${p!.id}, 'member')`;
+    await sql`insert into quota_limits (project_id, resource, hard_limit) select ${p!.id}, resource, -1 from quota_defaults`;
+    tokens.push((await issueToken(sql, { kind: 'user', userId: u!.id, projectId: p!.id })).secret);
+  }
+  return tokens;
+}
+
+const secondsSince = (t: number) => (Date.now() - t) / 1000;
+
+async function counts(sql: Sql) {
+  const [c] = await sql<{ placed: number; active: number; error: number }[]>`
+    select count(*) filter (where host_id is not null)::int as placed,
+           count(*) filter (where vm_state = 'active')::int as active,
+           count(*) filter (where vm_state = 'error')::int as error
+      from instances`;
+  return c!;
+}
+
+async function commits(sql: Sql): Promise<number> {
+  const [r] = await sql<{ n: number }[]>`select xact_commit::int8 as n from pg_stat_database where datname = current_database()`;
+  return r!.n;
+}
+
+/**
+ * One measured run on a fresh database: API and worker processes, one hollow-host process per API,
+ * then instances submitted in bulk through GraphQL and followed until every one is ACTIVE.
+ */
+export async function fleetRun(o: RunOptions): Promise<RunResult> {
+  const tag = `w${o.workers}`;
+  const dbName = `fleet_${tag}`;
+  const url = await freshDatabase(o.baseUrl, dbName);
+  const token = `orr_u_${randomBytes(32).toString('base64url')}`;
+  const group = new ProcessGroup();
+  const env = (role: string) => ({ DATABASE_URL: url, ORRERY_ADMIN_TOKEN: token, ORRERY_DATA_DIR: path.join(o.workDir, tag, role) });
+  const sql = connect(url, { max: 3 });
+  const waits = new WaitSampler(sql);
+  try {
+    const apiUrls: string[] = [];
+    for (let a = 0; a < o.apis; a++) {
+      const port = await freePort();
+      const api = group.add('api', startOrrery(['api'], { ...env(`api-${a}`), ORRERY_PORT: String(port) }));
+      await api.waitForLog('Orrery API listening');
+      apiUrls.push(`http://127.0.0.1:${port}`);
+    }
+    const workers = Array.from({ length: o.workers }, (_, w) => group.add('worker', startOrrery(['worker'], env(`worker-${w}`))));
+    await Promise.all(workers.map((w) => w.waitForLog('Orrery worker running')));
+
+    const admin = new OrreryClient(apiUrls[0]!, token);
+    const [project] = await sql<{ id: string }[]>`select id from projects where name = 'admin'`;
+    const tenants = await benchTenants(sql, o.projects);
+    const tokens = Array.from({ length: o.clients }, (_, c) => tenants[c % tenants.length]!);
+    await sql`insert into images (name, owner_project_id, visibility, disk_format, status, checksum, size_bytes)
+              values ('bench-image', ${project!.id}, 'public', 'qcow2', 'active', ${'0'.repeat(64)}, 0)`;
+    await admin.request(`mutation { createFlavor(input: {name: "bench.small", vcpus: 1, ramMb: 512, diskGb: 1}) { __typename } }`);
+    const enroll = await admin.request(`mutation { createEnrollmentToken(description: "bench") {
+      ... on CreateEnrollmentTokenSuccess { token { secret } } } }`);
+    await admin.close();
+
+    const hostsStarted = Date.now();
+    const fleets = apiUrls.map((api, a) => {
+      const n = Math.floor(o.hosts / o.apis) + (a < o.hosts % o.apis ? 1 : 0);
+      const args = ['hostagent', '--driver', 'fake', '--hosts', String(n), '--name-prefix', `hollow-${a}-`, '--api', api,
+        '--enrollment-token', enroll.createEnrollmentToken.token.secret, '--state-dir', path.join(o.workDir, tag, `hosts-${a}`),
+        '--heartbeat', '10', '--resync', '120', '--start-concurrency', '25'];
+      return group.add('hosts', startOrrery(args, {}));
+    });
+    const ready = Promise.all(fleets.map((f) => f.waitForLog('all hollow hosts enrolled', 60_000 + o.hosts * 50)));
+    for (let done = false; !done; ) {
+      done = await Promise.race([ready.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
+      const [h] = await sql<{ n: number }[]>`select count(*)::int as n from hosts`;
+      o.progress.update(`[${tag}] hollow hosts enrolled ${h!.n}/${o.hosts} · ${secondsSince(hostsStarted).toFixed(0)} s`);
+    }
+    const hostsReadySeconds = secondsSince(hostsStarted);
+    o.progress.done(`[${tag}] ${o.hosts} hollow hosts enrolled and watching in ${hostsReadySeconds.toFixed(1)} s`);
+
+    const commitsBefore = await commits(sql);
+    waits.start();
+    const started = Date.now();
+    let submitted = 0;
+    let submitSeconds = NaN;
+    const submission = submitInstances({
+      apiUrls, tokens, count: o.instances, batch: o.batch, flavor: 'bench.small', image: 'bench-image',
+      onProgress: (n) => (submitted = n),
+    }).finally(() => (submitSeconds = secondsSince(started)));
+    let c = await counts(sql);
+    let failure: unknown = null;
+    submission.catch((e: unknown) => (failure = e));
+    while (c.active + c.error < o.instances && !failure && secondsSince(started) < o.timeoutSeconds) {
+      await new Promise((r) => setTimeout(r, 1000));
+      c = await counts(sql);
+      o.progress.update(
+        `[${tag}] submitted ${submitted}/${o.instances} · placed ${c.placed} · ACTIVE ${c.active} · error ${c.error} · ${secondsSince(started).toFixed(0)} s`,
+      );
+    }
+    if (failure) throw failure;
+    const seconds = secondsSince(started);
+    waits.stop();
+    await submission;
+    o.progress.done(`[${tag}] ${c.active}/${o.instances} ACTIVE (${c.error} error) after ${seconds.toFixed(1)} s`);
+
+    const roles = await group.stats();
+    // createInstance's own transaction wrote created_at; the reconcile that made it ACTIVE wrote launched_at.
+    const launched = await sql<{ ms: number }[]>`
+      select extract(epoch from launched_at - created_at)::float8 * 1000 as ms from instances where launched_at is not null`;
+    const latencies = launched.map((r) => r.ms);
+    const [p] = await sql<{ n: number; span: number }[]>`
+      select count(*)::int as n, extract(epoch from max(started_at) - min(started_at))::float8 as span
+        from instance_action_events where event = 'schedule' and result = 'success'`;
+    const [size] = await sql<{ mb: number }[]>`select pg_database_size(current_database())::float8 / 1048576 as mb`;
+    return {
+      workers: o.workers,
+      active: c.active,
+      errors: c.error,
+      hostsReadySeconds,
+      seconds,
+      submitSeconds,
+      latencies,
+      placementsPerSecond: p!.n / Math.max(p!.span, 0.001),
+      transactionsPerInstance: ((await commits(sql)) - commitsBefore) / o.instances,
+      waits: waits.top(),
+      roles,
+      dbSizeMb: size!.mb,
+    };
+  } finally {
+    waits.stop();
+    await group.stopAll();
+    await sql.end();
+    await dropDatabase(o.baseUrl, dbName);
+  }
+}
+
+export const latencySummary = (r: RunResult) => ({ median: median(r.latencies), p99: percentile(r.latencies, 99) });

@@ -1,0 +1,118 @@
+/**
+ * Fleet-scale benchmark: a fresh PostgreSQL, the control plane as separate `orrery api` and
+ * `orrery worker` processes (1, 2 and 4 workers), hollow hosts in their own process, and
+ * instances submitted in bulk through GraphQL until all are ACTIVE. Then the per-placement cost
+ * at 1k, 10k and 100k hosts, and pgbench simple-update TPS on the same server as the yardstick.
+ *
+ *   npm run bench:fleet                      1,000 hosts × 10,000 instances
+ *   npm run bench:fleet -- --large           10,000 hosts × 100,000 instances
+ *   options: --workers 1,2,4  --apis 1  --hosts N  --instances N  --batch 50  --clients 8  --projects 8
+ *            --timeout 900  --placement-samples 300
+ *
+ * DATABASE_URL (a server where it may create and drop databases) replaces the embedded PostgreSQL.
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { withDatabase } from './fleet-db.ts';
+import { pgbenchSimpleUpdate } from './fleet-pgbench.ts';
+import { placementCost } from './fleet-placement.ts';
+import { Progress } from './fleet-progress.ts';
+import { fleetRun, latencySummary, type RunResult } from './fleet-run.ts';
+import { median, percentile, printTable } from './stats.ts';
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+
+const large = process.argv.includes('--large');
+const settings = {
+  workers: option('--workers', '1,2,4').split(',').map(Number),
+  apis: Number(option('--apis', '1')),
+  hosts: Number(option('--hosts', large ? '10000' : '1000')),
+  instances: Number(option('--instances', large ? '100000' : '10000')),
+  batch: Number(option('--batch', '50')),
+  clients: Number(option('--clients', '8')),
+  projects: Number(option('--projects', '8')),
+  timeoutSeconds: Number(option('--timeout', large ? '1800' : '900')),
+  placementSamples: Number(option('--placement-samples', '300')),
+};
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+async function main() {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'orrery-bench-fleet-'));
+  const progress = new Progress();
+  let stopDb = async () => {};
+  const cleanup = async () => {
+    await stopDb();
+    await rm(work, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    let baseUrl = process.env.DATABASE_URL;
+    if (!baseUrl) {
+      await chmod(work, 0o755); // the embedded server runs as the postgres user when we are root
+      const db = await startEmbeddedPostgres(path.join(work, 'pg'), { durable: false });
+      stopDb = db.stop;
+      baseUrl = withDatabase(db.url, 'postgres');
+    }
+    console.log(`Fleet benchmark: ${settings.hosts} hollow hosts × ${settings.instances} instances; ` +
+      `workers ${settings.workers.join(', ')}; ${settings.apis} API process(es); ${os.cpus().length} cores, ` +
+      `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    const runs: RunResult[] = [];
+    for (const workers of settings.workers) {
+      runs.push(await fleetRun({ ...settings, baseUrl, workers, workDir: work, progress }));
+    }
+    const costs = [];
+    for (const hosts of [1_000, 10_000, 100_000]) {
+      progress.update(`per-placement cost at ${hosts} hosts…`);
+      costs.push(await placementCost(baseUrl, hosts, settings.placementSamples));
+    }
+    progress.update('pgbench -N, scale 10, 8 clients, 20 s…');
+    const tps = await pgbenchSimpleUpdate(baseUrl);
+    progress.done('measurements done');
+    report(runs, costs, tps);
+  } finally {
+    await cleanup();
+  }
+}
+
+function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[], tps: number): void {
+  printTable(`${settings.hosts} hosts × ${settings.instances} instances (latency: instance row written by createInstance → launched_at, both DB clock)`, [
+    ['workers', 'ACTIVE', 'error', 'all ACTIVE s', 'inst/s', 'submit s', 'lat p50 ms', 'lat p99 ms', 'placements/s', 'xacts/inst', 'hosts up s'],
+    ...runs.map((r) => {
+      const l = latencySummary(r);
+      return [String(r.workers), String(r.active), String(r.errors), fmt(r.seconds, 1), fmt(r.active / r.seconds), fmt(r.submitSeconds, 1),
+        fmt(l.median), fmt(l.p99), fmt(r.placementsPerSecond), fmt(r.transactionsPerInstance, 1), fmt(r.hostsReadySeconds, 1)];
+    }),
+  ]);
+  printTable('Processes (peak RSS summed per role, CPU seconds over the whole run) and database size', [
+    ['workers', 'api MiB', 'workers MiB', 'hosts MiB', 'api CPU s', 'workers CPU s', 'hosts CPU s', 'DB MiB'],
+    ...runs.map((r) => {
+      const g = (role: string) => r.roles.get(role) ?? { peakRssMb: NaN, cpuSeconds: NaN };
+      return [String(r.workers), fmt(g('api').peakRssMb), fmt(g('worker').peakRssMb), fmt(g('hosts').peakRssMb),
+        fmt(g('api').cpuSeconds), fmt(g('worker').cpuSeconds), fmt(g('hosts').cpuSeconds), fmt(r.dbSizeMb)];
+    }),
+  ]);
+  for (const r of runs) {
+    printTable(`Where the database sessions were, ${r.workers} worker(s) (average busy sessions, sampled 4×/s)`, [
+      ['application and wait', 'sessions'],
+      ...r.waits.map((w) => [w.what, fmt(w.sessions, 2)]),
+    ]);
+  }
+  const base = median(costs[0]!.samples);
+  printTable('Per-placement cost (one reconcileInstance at a time; hosts inserted by SQL)', [
+    ['hosts', 'median ms', 'p99 ms', '× 1k median'],
+    ...costs.map((c) => [String(c.hosts), fmt(median(c.samples), 2), fmt(percentile(c.samples, 99), 2), fmt(median(c.samples) / base, 2)]),
+  ]);
+  printTable('Yardstick: pgbench -N (scale 10, 8 clients, 20 s) on the same server', [
+    ['pgbench TPS', ...runs.map((r) => `placements/s ÷ TPS (${r.workers}w)`)],
+    [fmt(tps), ...runs.map((r) => fmt(r.placementsPerSecond / tps, 2))],
+  ]);
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,46 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { AssignedInstance } from './api.ts';
+import { DriverError, type HypervisorDriver } from './drivers/driver.ts';
+
+export interface OperationDeps {
+  driver: HypervisorDriver;
+  stopTimeoutMs: number;
+  /** Where snapshot files are written before their upload. */
+  snapshotDir: string;
+  /** Sends a snapshot file to the control plane as the bytes of image `imageId`. */
+  upload(imageId: string, file: string): Promise<void>;
+  /** Builds the domain afresh from the instance's image, in its desired power state. */
+  rebuild(inst: AssignedInstance): Promise<void>;
+}
+
+async function snapshotTo(d: OperationDeps, inst: AssignedInstance, imageId: string): Promise<void> {
+  await mkdir(d.snapshotDir, { recursive: true });
+  const file = path.join(d.snapshotDir, `${inst.id}-${imageId}.qcow2`);
+  try {
+    await d.driver.snapshot(inst.id, file);
+    await d.upload(imageId, file);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/** Carries out one operation; the caller reports it completed (with the fault when this throws). */
+export async function carryOut(d: OperationDeps, inst: AssignedInstance): Promise<void> {
+  const op = inst.operation!;
+  switch (op.kind) {
+    case 'reboot':
+      return d.driver.reboot(inst.id, op.hard ? 'hard' : 'soft', d.stopTimeoutMs);
+    case 'rebuild':
+      await d.driver.destroy(inst.id);
+      return d.rebuild(inst);
+    case 'snapshot':
+      return snapshotTo(d, inst, op.imageId!);
+    case 'shelve':
+      // Shut down cleanly first: the snapshot is what the instance boots from when unshelved.
+      await d.driver.stop(inst.id, d.stopTimeoutMs);
+      return snapshotTo(d, inst, op.imageId!);
+    default:
+      throw new DriverError(`this agent cannot carry out ${op.kind}`, 'unsupported');
+  }
+}

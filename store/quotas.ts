@@ -1,0 +1,85 @@
+import { QuotaExceededError } from '../core/errors.ts';
+import type { Sql, TxSql } from '../db/connect.ts';
+import { quotaResourceNames } from '../schema/documents/quota.ts';
+
+export type QuotaResource = (typeof quotaResourceNames)[number];
+
+export interface QuotaLine {
+  resource: QuotaResource;
+  /** -1: unlimited. */
+  limit: number;
+  /** Whether the limit is this project's own override rather than the default. */
+  overridden: boolean;
+  inUse: number;
+}
+
+/** Defaults overlaid with the project's own limits. */
+export async function quotaLimits(sql: Sql | TxSql, projectId: string): Promise<Map<QuotaResource, { limit: number; overridden: boolean }>> {
+  const rows = await sql<{ resource: QuotaResource; hard_limit: number; overridden: boolean }[]>`
+    select d.resource, coalesce(l.hard_limit, d.hard_limit) as hard_limit, l.hard_limit is not null as overridden
+      from quota_defaults d left join quota_limits l on l.resource = d.resource and l.project_id = ${projectId}`;
+  return new Map(rows.map((r) => [r.resource, { limit: r.hard_limit, overridden: r.overridden }]));
+}
+
+/**
+ * What a project holds now, counted from the rows themselves (Nova's counting quotas): nothing
+ * to drift. Key pairs belong to a user; members and metadata items are limits per group and per
+ * instance, so their project-wide use is 0.
+ */
+export async function quotaUsage(sql: Sql | TxSql, projectId: string, userId: string | null): Promise<Record<QuotaResource, number>> {
+  const [u] = await sql<{ instances: number; cores: number; ram: number; server_groups: number; key_pairs: number }[]>`
+    select (select count(*)::int from instances where project_id = ${projectId}) as instances,
+           (select coalesce(sum(f.vcpus), 0)::int from instances i join flavors f on f.id = i.flavor_id
+             where i.project_id = ${projectId}) as cores,
+           (select coalesce(sum(f.ram_mb), 0)::int from instances i join flavors f on f.id = i.flavor_id
+             where i.project_id = ${projectId}) as ram,
+           (select count(*)::int from server_groups where project_id = ${projectId}) as server_groups,
+           (select count(*)::int from key_pairs where user_id = ${userId}::uuid) as key_pairs`;
+  return { ...u!, server_group_members: 0, metadata_items: 0 };
+}
+
+/**
+ * Serialises every quota-checked write of one project (and key pairs of one user) on its row,
+ * until the transaction ends. "No key update" leaves foreign-key checks of other writers alone.
+ */
+export async function lockQuotaHolder(tx: TxSql, projectId: string, userId?: string): Promise<void> {
+  await tx`select 1 from projects where id = ${projectId} for no key update`;
+  if (userId) await tx`select 1 from users where id = ${userId} for no key update`;
+}
+
+export type QuotaRequest = Partial<Record<QuotaResource, { requested: number; inUse: number }>>;
+
+/** Throws QuotaExceededError for the first resource the request would take past its limit. */
+export async function checkQuota(tx: TxSql, projectId: string, request: QuotaRequest): Promise<void> {
+  const limits = await quotaLimits(tx, projectId);
+  for (const [resource, r] of Object.entries(request) as [QuotaResource, { requested: number; inUse: number }][]) {
+    const limit = limits.get(resource)!.limit;
+    if (limit >= 0 && r.inUse + r.requested > limit) throw new QuotaExceededError(resource, r.requested, r.inUse, limit);
+  }
+}
+
+export interface InstanceQuotaNeeds {
+  projectId: string;
+  vcpus: number;
+  ramMb: number;
+  metadataItems: number;
+  /** The server group the instance joins, if any (its member count is limited too). */
+  groupId: string | null;
+}
+
+/** Locks the project and checks everything one new instance takes, inside the creating transaction. */
+export async function enforceInstanceQuota(tx: TxSql, n: InstanceQuotaNeeds): Promise<void> {
+  await lockQuotaHolder(tx, n.projectId);
+  const use = await quotaUsage(tx, n.projectId, null);
+  const request: QuotaRequest = {
+    instances: { requested: 1, inUse: use.instances },
+    cores: { requested: n.vcpus, inUse: use.cores },
+    ram: { requested: n.ramMb, inUse: use.ram },
+    metadata_items: { requested: n.metadataItems, inUse: 0 },
+  };
+  if (n.groupId) {
+    const [m] = await tx<{ n: number }[]>`select count(*)::int as n from server_group_members where group_id = ${n.groupId}`;
+    request.server_group_members = { requested: 1, inUse: m!.n };
+  }
+  await checkQuota(tx, n.projectId, request);
+}

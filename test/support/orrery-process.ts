@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/orrery.js', import.meta.url));
+
+export interface OrreryProcess {
+  pid: number;
+  /** The last lines it wrote on stderr (its log), for a failure message. */
+  tail(): string;
+  /** Resolves with the first log record whose `msg` contains `text`. */
+  waitForLog(text: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `node bin/orrery.js <args>` as its own process (a separate API, worker or hollow-host fleet, as
+ * an operator would run it), with its JSON log read from stderr.
+ */
+export function startOrrery(args: string[], env: Record<string, string>): OrreryProcess {
+  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, VITEST: '', ORRERY_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: { text: string; resolve(r: Record<string, unknown>): void }[] = [];
+  let buffered = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      if (lines.length > 40) lines.shift();
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      for (const w of [...waiters]) {
+        if (String(rec.msg ?? '').includes(w.text)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(rec);
+        }
+      }
+    }
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const tail = () => lines.join('\n');
+  return {
+    pid: child.pid!,
+    tail,
+    waitForLog(text, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`orrery ${args[0]}: no "${text}" within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
+        void exited.then((code) => reject(new Error(`orrery ${args[0]} exited (${code}) before "${text}":\n${tail()}`)));
+        waiters.push({ text, resolve: (r) => (clearTimeout(timer), resolve(r)) });
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
