@@ -1,16 +1,20 @@
 /** Nova's state vocabulary and the API status it derives from vm_state and task_state. */
 
 export type VmState =
-  | 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted' | 'shelved' | 'shelved_offloaded';
+  | 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted' | 'shelved' | 'shelved_offloaded'
+  | 'resized';
 export type TaskState =
   | 'scheduling' | 'spawning' | 'powering-off' | 'powering-on' | 'pausing' | 'unpausing'
   | 'suspending' | 'resuming' | 'deleting' | 'rebooting' | 'rebooting_hard' | 'rebuilding'
-  | 'image_snapshot' | 'shelving' | 'shelving_offloading' | 'unshelving';
+  | 'image_snapshot' | 'shelving' | 'shelving_offloading' | 'unshelving'
+  | 'resize_prep' | 'resize_finish' | 'resize_reverting';
 export type DesiredPowerState = 'running' | 'stopped' | 'paused' | 'suspended';
 
 /** As nova/api/openstack/common.py maps them for the states this release has. */
 export function deriveStatus(vm: VmState, task: TaskState | null = null): string {
   if (task === 'rebuilding') return 'REBUILD';
+  if (task === 'resize_reverting') return 'REVERT_RESIZE';
+  if (task === 'resize_prep' || task === 'resize_finish') return 'RESIZE';
   switch (vm) {
     case 'building':
       return 'BUILD';
@@ -26,6 +30,8 @@ export function deriveStatus(vm: VmState, task: TaskState | null = null): string
       return 'ERROR';
     case 'deleted':
       return 'DELETED';
+    case 'resized':
+      return 'VERIFY_RESIZE';
     case 'shelved':
       return 'SHELVED';
     case 'shelved_offloaded':

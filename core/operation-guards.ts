@@ -18,6 +18,10 @@ const ALLOWED = {
   shelve: ['active', 'stopped', 'paused', 'suspended'],
   unshelve: ['shelved_offloaded'],
   evacuate: ['active', 'stopped', 'error'],
+  migrate: ['active', 'stopped'],
+  resize: ['active', 'stopped'],
+  'confirm-resize': ['resized'],
+  'revert-resize': ['resized'],
 } satisfies Record<string, VmState[]>;
 
 export type GuardedOperation = keyof typeof ALLOWED;

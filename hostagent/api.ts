@@ -29,6 +29,7 @@ export interface Assignments {
   enabled: boolean;
   orphanPolicy: 'remove' | 'keep';
   fenced: string[];
+  held: string[];
   revision: string;
   instances: AssignedInstance[];
 }
@@ -41,7 +42,7 @@ export interface InstanceReport {
   completedOperation?: string;
 }
 
-const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced revision
+const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced held revision
   instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
     image { id diskFormat checksum properties { key value } } metadata { key value }
     operation { id kind hard imageId } completedOperationId }`;

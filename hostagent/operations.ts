@@ -37,7 +37,9 @@ export async function carryOut(d: OperationDeps, inst: AssignedInstance): Promis
     case 'snapshot':
       return snapshotTo(d, inst, op.imageId!);
     case 'shelve':
-      // Shut down cleanly first: the snapshot is what the instance boots from when unshelved.
+    case 'migrate':
+    case 'resize':
+      // Shut down cleanly first: the copy is what the instance boots from, unshelved or on its new host.
       await d.driver.stop(inst.id, d.stopTimeoutMs);
       return snapshotTo(d, inst, op.imageId!);
     default:

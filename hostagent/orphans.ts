@@ -18,9 +18,10 @@ export class OrphanHandler {
   async handle(api: AgentApi, view: Assignments, domains: Iterable<DomainStatus>, busy: Set<string>): Promise<void> {
     const wanted = new Set(view.instances.map((i) => i.id));
     const fenced = new Set(view.fenced);
+    const held = new Set(view.held);
     const found: { id: string; powerState: PowerState; action: 'removed' | 'kept' }[] = [];
     for (const dom of domains) {
-      if (!dom.managed || wanted.has(dom.instanceId) || busy.has(dom.instanceId)) continue;
+      if (!dom.managed || wanted.has(dom.instanceId) || held.has(dom.instanceId) || busy.has(dom.instanceId)) continue;
       // An evacuated instance runs elsewhere now: its old domain must never run here again.
       if (view.orphanPolicy === 'keep' && !fenced.has(dom.instanceId)) {
         found.push({ id: dom.instanceId, powerState: dom.powerState, action: 'kept' });

@@ -18,12 +18,34 @@ create index instance_actions_pending on instance_actions (instance_id, started_
 -- Shelving: the snapshot a shelved instance boots from when it is unshelved (deleted after).
 alter table instances add column shelved_image_id uuid references images(id) on delete set null;
 
--- Evacuation fences the source host: its agent, when it comes back, must destroy these domains
--- (whatever its orphan policy) because the instances now run elsewhere.
-create table evacuations (
+-- Domains a host must destroy whatever its orphan policy, because the instance runs (or will run)
+-- elsewhere: the source of an evacuation (fencing) or of a confirmed move, the target of a revert.
+create table host_fences (
   -- No foreign key to instances: the stale domain must go even if the instance is deleted since.
   instance_id uuid not null,
-  source_host_id uuid not null references hosts(id) on delete cascade,
+  host_id uuid not null references hosts(id) on delete cascade,
+  reason text not null check (reason in ('evacuated', 'moved', 'reverted')),
   created_at timestamptz not null default now(),
-  primary key (instance_id, source_host_id)
+  primary key (instance_id, host_id)
 );
+
+-- Cold migrations and resizes (Nova's migration records). While one is unconfirmed the instance
+-- holds allocations on both hosts, and its source domain is kept, stopped, for a revert.
+create table migrations (
+  id uuid primary key default gen_random_uuid(),
+  instance_id uuid not null references instances(id) on delete cascade,
+  kind text not null check (kind in ('migration', 'resize')),
+  source_host_id uuid not null references hosts(id),
+  dest_host_id uuid not null references hosts(id),
+  old_flavor_id uuid not null references flavors(id),
+  new_flavor_id uuid not null references flavors(id),
+  -- The source disk, uploaded by the source agent, that the destination builds on.
+  transfer_image_id uuid references images(id) on delete set null,
+  status text not null default 'migrating'
+    check (status in ('migrating', 'finished', 'confirmed', 'reverting', 'reverted', 'error')),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create index migrations_instance on migrations (instance_id, created_at);
+
+alter table instances add column migration_id uuid references migrations(id) on delete set null;

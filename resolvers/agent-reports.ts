@@ -52,7 +52,7 @@ builder.mutationFields((t) => ({
         on conflict (host_id, domain_uuid) do update
           set power_state = excluded.power_state, action = excluded.action, last_seen_at = now()`;
       const removed = rows.filter((o) => o.action === 'removed').map((o) => o.id);
-      await ctx.sql`delete from evacuations where source_host_id = ${hostId} and instance_id = any(${removed}::uuid[])`;
+      await ctx.sql`delete from host_fences where host_id = ${hostId} and instance_id = any(${removed}::uuid[])`;
       return r.count;
     },
   }),

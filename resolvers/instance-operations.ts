@@ -7,7 +7,8 @@ import type { Context } from '../schema/context.ts';
 import { name as nameSchema } from '../schema/documents/common.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { Instance, InstanceAction } from '../schema/types/instance.ts';
-import { startAction } from '../store/actions.ts';
+import { finishAction, startAction } from '../store/actions.ts';
+import { confirmMove, startRevert } from '../reconciler/instance/move.ts';
 import type { InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
 import { findZone } from '../store/references.ts';
@@ -58,7 +59,55 @@ async function hostIsDown(tx: TxSql, ctx: Context, hostId: string): Promise<{ na
   return h!;
 }
 
+/** Confirm or revert: settles a move in VERIFY_RESIZE, as its own recorded action. */
+async function settleMove(ctx: Context, id: string, which: 'confirm' | 'revert'): Promise<InstanceRow> {
+  return ctx.sql.begin(async (tx) => {
+    const inst = await lockOwnInstance(tx, ctx, id);
+    await guard(tx, ctx, inst, which === 'confirm' ? 'confirm-resize' : 'revert-resize', `${which} the resize of`);
+    const actionId = await startAction(tx, {
+      instanceId: inst.id, projectId: inst.project_id, action: `${which}Resize`, requestId: ctx.requestId, userId: requireUser(ctx).userId,
+    });
+    if (which === 'confirm') {
+      await confirmMove(tx, inst);
+      await finishAction(tx, actionId, 'succeeded');
+    } else {
+      await startRevert(tx, inst, { config: ctx.config, log: ctx.log });
+    }
+    await enqueueReconcile(tx, 'instance', inst.id);
+    return (await tx<InstanceRow[]>`select * from instances where id = ${inst.id}`)[0]!;
+  });
+}
+
 builder.mutationFields((t) => ({
+  migrateInstance: t.field({
+    type: InstanceAction,
+    description: 'Cold-migrates the instance to another host (the scheduler picks it); ends in VERIFY_RESIZE: confirm or revert.',
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: { policy: 'instance:migrate' },
+    errors: mutationErrors('MigrateInstance', 'action'),
+    resolve: (_r, { id }, ctx) =>
+      ctx.sql.begin(async (tx) => {
+        const inst = await lockOwnInstance(tx, ctx, String(id));
+        await guard(tx, ctx, inst, 'migrate', 'migrate');
+        return queue(tx, ctx, inst, 'migrate', {});
+      }),
+  }),
+  confirmResize: t.field({
+    type: Instance,
+    description: 'Keeps the moved or resized instance where it is now and frees its old host.',
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: { policy: 'instance:resize' },
+    errors: mutationErrors('ConfirmResize', 'instance'),
+    resolve: (_r, { id }, ctx) => settleMove(ctx, String(id), 'confirm'),
+  }),
+  revertResize: t.field({
+    type: Instance,
+    description: 'Goes back to the old host and flavor; the new host lets go of the instance.',
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: { policy: 'instance:resize' },
+    errors: mutationErrors('RevertResize', 'instance'),
+    resolve: (_r, { id }, ctx) => settleMove(ctx, String(id), 'revert'),
+  }),
   evacuateInstance: t.field({
     type: Instance,
     description:
@@ -76,7 +125,7 @@ builder.mutationFields((t) => ({
         const refusal = operationRefusal('evacuate', { ...inst, task_state: null });
         if (refusal) throw new ConflictError(refusal, describeState(inst));
         await tx`delete from allocations where instance_id = ${inst.id}`;
-        await tx`insert into evacuations (instance_id, source_host_id) values (${inst.id}, ${inst.host_id}) on conflict do nothing`;
+        await tx`insert into host_fences (instance_id, host_id, reason) values (${inst.id}, ${inst.host_id}, 'evacuated') on conflict do nothing`;
         await tx`update hosts set epoch = epoch + 1 where id = ${inst.host_id}`;
         await tx`update instance_actions set state = 'failed', message = 'the host went down; the instance was evacuated', finished_at = now()
                   where instance_id = ${inst.id} and state in ('pending', 'running')`;

@@ -24,6 +24,7 @@ const UpdateInstanceInput = builder.inputType('UpdateInstanceInput', {
     powerState: t.field({ type: PowerStateEnum }),
     metadata: t.field({ type: [KeyValueInput], description: 'Replaces the whole metadata map' }),
     image: t.string({ description: 'Name or ID; a different image rebuilds the instance from it' }),
+    flavor: t.string({ description: 'Name or ID; a different flavor resizes the instance (to another host; confirm or revert after)' }),
     locked: t.boolean({ description: "Lock against changes by non-admins (Nova's server lock)" }),
     lockedReason: t.string(),
   }),
@@ -38,8 +39,8 @@ interface Change {
   /** Task shown while the host carries it out, and the action-log name. */
   task: TaskState | null;
   action: string;
-  /** A rebuild is queued as an operation: the agent rebuilds once, after the spec is applied. */
-  queued: boolean;
+  /** Rebuilds and resizes are queued as operations, carried out once the spec is applied. */
+  queued: Record<string, unknown> | null;
 }
 
 /** The image to rebuild from, checked as createInstance checks it. */
@@ -56,27 +57,41 @@ async function rebuildImage(tx: TxSql, ctx: Context, inst: InstanceRow, ref: str
   return image;
 }
 
+/** The flavor to resize to: visible, different, and not shrinking the root disk (Nova refuses that). */
+async function resizeFlavor(tx: TxSql, ctx: Context, inst: InstanceRow, ref: string) {
+  const flavor = await findFlavor(tx, ref, requireUser(ctx).projectId);
+  if (!flavor) throw new NotFoundError('flavor', ref, 'input.flavor');
+  if (flavor.id === inst.flavor_id) return null;
+  const current = (await findFlavor(tx, inst.flavor_id, null))!;
+  if (flavor.disk_gb < current.disk_gb) {
+    throw ValidationError.field('input.flavor', `flavor ${flavor.name} has a smaller disk (${flavor.disk_gb} GiB) than ${current.name} (${current.disk_gb} GiB)`);
+  }
+  const refusal = operationRefusal('resize', inst);
+  if (refusal) throw new ConflictError(refusal, describeState(inst));
+  return flavor;
+}
+
 async function planChange(tx: TxSql, ctx: Context, inst: InstanceRow, patch: InstancePatch): Promise<Change | null> {
   const powerState = patch.powerState ?? inst.desired_power_state;
   checkPowerChange(inst, powerState);
   const imageId = patch.image === undefined ? inst.image_id : (await rebuildImage(tx, ctx, inst, patch.image)).id;
   const rebuild = imageId !== inst.image_id;
-  if (rebuild && powerState !== inst.desired_power_state) {
-    throw ValidationError.field('input.image', 'change the image or the power state, not both in one update');
-  }
+  const resize = patch.flavor === undefined ? null : await resizeFlavor(tx, ctx, inst, patch.flavor);
+  const kinds = [rebuild, resize !== null, powerState !== inst.desired_power_state].filter(Boolean).length;
+  if (kinds > 1) throw ValidationError.field('input', 'change one of image, flavor and power state per update');
   const power = transitionTask(inst.desired_power_state, powerState);
   const change: Change = {
     name: patch.name ?? inst.name,
     metadata: patch.metadata ?? inst.metadata,
     powerState,
     imageId,
-    task: rebuild ? null : power,
-    action: rebuild ? 'rebuild' : power ? actionName(inst.desired_power_state, powerState) : 'update',
-    queued: rebuild,
+    task: rebuild || resize ? null : power,
+    action: rebuild ? 'rebuild' : resize ? 'resize' : power ? actionName(inst.desired_power_state, powerState) : 'update',
+    queued: rebuild ? { imageId } : resize ? { flavorId: resize.id } : null,
   };
   const same =
     change.name === inst.name && JSON.stringify(change.metadata) === JSON.stringify(inst.metadata) &&
-    change.powerState === inst.desired_power_state && change.imageId === inst.image_id;
+    change.powerState === inst.desired_power_state && change.imageId === inst.image_id && change.queued === null;
   return same ? null : change;
 }
 
@@ -131,7 +146,7 @@ builder.mutationFields((t) => ({
           returning *`;
         await startAction(tx, {
           instanceId: inst.id, projectId: inst.project_id, action: change.action, requestId: ctx.requestId, userId: user.userId,
-          ...(change.queued ? { state: 'pending' as const, params: { imageId: change.imageId } } : {}),
+          ...(change.queued ? { state: 'pending' as const, params: change.queued } : {}),
         });
         await enqueueReconcile(tx, 'instance', inst.id);
         return row!;

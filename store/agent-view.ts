@@ -32,6 +32,8 @@ export interface AgentView {
   orphanPolicy: string;
   /** Instances evacuated away from this host: their domains here must go, whatever the orphan policy. */
   fenced: string[];
+  /** Instances moving away from this host: keep their domains, neither run nor remove them. */
+  held: string[];
   revision: number;
   instances: AgentInstanceRow[];
 }
@@ -52,12 +54,16 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
            i.agent_completed_action_id as completed_operation_id
       from instances i
       join flavors f on f.id = i.flavor_id
-      -- A shelved instance boots from its shelve snapshot.
-      join images im on im.id = coalesce(i.shelved_image_id, i.image_id)
+      -- A moving instance builds on the disk its source uploaded; a shelved one boots from its snapshot.
+      left join migrations m on m.id = i.migration_id and m.status = 'migrating' and m.dest_host_id = i.host_id
+      join images im on im.id = coalesce(m.transfer_image_id, i.shelved_image_id, i.image_id)
       left join instance_actions a on a.id = i.current_action_id
      where i.host_id = ${hostId}
      order by i.id`;
-  const fenced = await sql<{ instance_id: string }[]>`select instance_id from evacuations where source_host_id = ${hostId}`;
+  const fenced = await sql<{ instance_id: string }[]>`select instance_id from host_fences where host_id = ${hostId}`;
+  // The source domain of an unconfirmed move stays, untouched, until the move is confirmed or reverted.
+  const held = await sql<{ instance_id: string }[]>`
+    select instance_id from migrations where source_host_id = ${hostId} and status in ('migrating', 'finished', 'reverting')`;
   const [rev] = await sql<{ revision: number }[]>`select last_value as revision from change_revision`;
   return {
     hostId,
@@ -66,6 +72,7 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
     enabled: host?.enabled ?? false,
     orphanPolicy: host?.orphan_policy ?? 'remove',
     fenced: fenced.map((f) => f.instance_id),
+    held: held.map((h) => h.instance_id),
     revision: rev!.revision,
     instances: [...instances],
   };

@@ -40,7 +40,7 @@ export async function finishUpload(sql: Sql, dataDir: string, imageId: string, f
 export async function snapshotProjectOnHost(sql: Sql, hostId: string, imageId: string): Promise<string | undefined> {
   const [row] = await sql<{ project_id: string }[]>`
     select i.project_id from instances i join instance_actions a on a.id = i.current_action_id
-     where i.host_id = ${hostId} and a.action in ('snapshot', 'shelve') and a.params->>'imageId' = ${imageId}`;
+     where i.host_id = ${hostId} and a.action in ('snapshot', 'shelve', 'migrate', 'resize') and a.params->>'imageId' = ${imageId}`;
   return row?.project_id;
 }
 

@@ -35,6 +35,7 @@ export interface InstanceRow {
   launched_at: Date | null;
   current_action_id: string | null;
   shelved_image_id: string | null;
+  migration_id: string | null;
   agent_completed_action_id: string | null;
   locked: boolean;
   locked_reason: string | null;

@@ -57,7 +57,7 @@ describe('evacuation', () => {
 
     await tcp.admin.request(`mutation { updateHost(ref: "evac-a", input: {forcedDown: false}) { __typename } }`);
     await waitFor('stale domain destroyed on a', async () => hosts[0]!.driver.domains.has(id), (has) => !has);
-    await waitFor('fence lifted', async () => (await tcp.db.sql`select 1 from evacuations where instance_id = ${id}`).length, (n) => n === 0);
+    await waitFor('fence lifted', async () => (await tcp.db.sql`select 1 from host_fences where instance_id = ${id}`).length, (n) => n === 0);
     const [action] = await tcp.db.sql<{ state: string }[]>`select state from instance_actions where instance_id = ${id} and action = 'evacuate'`;
     expect(action!.state).toBe('succeeded');
   });

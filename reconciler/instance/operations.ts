@@ -3,11 +3,13 @@ import type { TaskState } from '../../core/instance-status.ts';
 import { operationRefusal, type GuardedOperation } from '../../core/operation-guards.ts';
 import type { InstanceRow } from '../../store/instances.ts';
 import { addEventTo, finishAction } from '../../store/actions.ts';
+import { startMove, switchToDestination } from './move.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
 interface OperationParams {
   hard?: boolean;
   imageId?: string;
+  flavorId?: string;
 }
 
 interface PendingOperation {
@@ -32,6 +34,9 @@ function shapeOf(op: PendingOperation): { guard: GuardedOperation; task: TaskSta
       return { guard: 'snapshot', task: 'image_snapshot' };
     case 'shelve':
       return { guard: 'shelve', task: 'shelving' };
+    case 'migrate':
+    case 'resize':
+      return { guard: op.action, task: 'resize_prep' };
     default:
       return null;
   }
@@ -66,6 +71,7 @@ export async function startNextOperation(
     await failOperation(tx, op, refusal!);
     return { requeueAfter: 0, outcome: `refused ${op.action}` };
   }
+  if (op.action === 'migrate' || op.action === 'resize') return startMove(tx, inst, op, host, deps);
   // A hard reboot boots whatever state the guest was in; the desired power state follows.
   const boots = op.action === 'reboot' && op.params.hard === true;
   await tx`
@@ -106,6 +112,7 @@ export async function followOperation(
   }
   await addEventTo(tx, op!.id, { event: op!.action, result: 'success', hostName: host.name });
   if (op!.action === 'shelve') return beginOffload(tx, inst, op!, deps);
+  if (op!.action === 'migrate' || op!.action === 'resize') return switchToDestination(tx, inst, deps);
   await finishAction(tx, op!.id, 'succeeded');
   await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null where id = ${inst.id}`;
   return { requeueAfter: 0, outcome: 'operation-done' };

@@ -11,22 +11,54 @@ import { claimOrder, schedule, summariseRejections, type Ranked, type Rejection 
 import type { PlacementRequest } from '../placement/types.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
-/** The instance's request; its server group is locked here until the reconcile transaction ends. */
-async function requestFor(tx: TxSql, inst: InstanceRow): Promise<PlacementRequest> {
+/**
+ * The instance's request (for another flavor, or away from some hosts, when it moves); its server
+ * group is locked here until the reconcile transaction ends.
+ */
+export async function requestFor(
+  tx: TxSql,
+  inst: InstanceRow,
+  move: { flavorId: string; avoidHostIds: string[] } | null = null,
+): Promise<PlacementRequest> {
   const config = await currentSchedulerConfig(tx);
   const group = (await lockGroupOfInstance(tx, inst.id)) ?? null;
   const [h] = await tx<{ scheduler_hints: SchedulerHints }[]>`select scheduler_hints from instances where id = ${inst.id}`;
   return placementRequest(tx, {
     projectId: inst.project_id,
-    flavorId: inst.flavor_id,
+    flavorId: move?.flavorId ?? inst.flavor_id,
     imageId: inst.image_id,
     zone: inst.requested_zone,
     group,
     hints: h!.scheduler_hints,
-    failedHostIds: inst.failed_host_ids,
+    failedHostIds: move?.avoidHostIds ?? inst.failed_host_ids,
     instanceId: inst.id,
     config,
   });
+}
+
+export type Choice =
+  | { kind: 'claimed'; host: Ranked['host'] }
+  | { kind: 'retry' }
+  | { kind: 'none'; summary: string; rejected: Rejection[] };
+
+/**
+ * Filters, weighs and claims a host for the request. The fast path sees only the coarse SQL
+ * candidates; when the precise filters reject all of them, the whole fleet is scheduled, which
+ * both finds a host the candidates missed and explains a refusal.
+ */
+export async function chooseAndClaim(tx: TxSql, inst: InstanceRow, req: PlacementRequest, deps: ReconcileDeps): Promise<Choice> {
+  const filters = enabledFilters(req.config);
+  const down = deps.config.serviceDownSeconds;
+  const fast = schedule(req, await loadCandidates(tx, req, down), filters, allWeighers);
+  const chosen = await claimFirst(tx, inst, req, claimOrder(fast.ranked, req.config.hostSubsetSize));
+  if (chosen) return { kind: 'claimed', host: chosen.host };
+  const all = await loadAllHosts(tx, down);
+  const full = schedule(req, all, filters, allWeighers);
+  const second = await claimFirst(tx, inst, req, claimOrder(full.ranked, req.config.hostSubsetSize));
+  if (second) return { kind: 'claimed', host: second.host };
+  // Hosts passed every filter yet every claim lost a race: retry on fresh numbers rather than fail.
+  if (full.ranked.length > 0) return { kind: 'retry' };
+  return { kind: 'none', summary: summariseRejections(req, all.length, full.rejected), rejected: full.rejected };
 }
 
 /** Claims the first host of `order` that still has room (alternates on a lost race); null if none. */
@@ -39,28 +71,14 @@ async function claimFirst(tx: TxSql, inst: InstanceRow, req: PlacementRequest, o
 }
 
 /**
- * Filters, weighs and claims a host, all inside the reconcile transaction: the claim, the binding
- * and the action event commit together or not at all. The fast path sees only the coarse SQL
- * candidates; when the precise filters reject all of them, the whole fleet is scheduled, which
- * both finds a host the candidates missed and explains a refusal.
+ * Places the instance, all inside the reconcile transaction: the claim, the binding and the
+ * action event commit together or not at all.
  */
 export async function place(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<ReconcileResult> {
-  const req = await requestFor(tx, inst);
-  const filters = enabledFilters(req.config);
-  const down = deps.config.serviceDownSeconds;
-  const fast = schedule(req, await loadCandidates(tx, req, down), filters, allWeighers);
-  let chosen = await claimFirst(tx, inst, req, claimOrder(fast.ranked, req.config.hostSubsetSize));
-  if (!chosen) {
-    const all = await loadAllHosts(tx, down);
-    const full = schedule(req, all, filters, allWeighers);
-    chosen = await claimFirst(tx, inst, req, claimOrder(full.ranked, req.config.hostSubsetSize));
-    if (!chosen) {
-      // Hosts passed every filter yet every claim lost a race: retry on fresh numbers rather than fail.
-      if (full.ranked.length > 0) return { requeueAfter: 1, outcome: 'retry-placement' };
-      return noValidHost(tx, inst, summariseRejections(req, all.length, full.rejected), full.rejected);
-    }
-  }
-  const host = chosen.host;
+  const choice = await chooseAndClaim(tx, inst, await requestFor(tx, inst), deps);
+  if (choice.kind === 'retry') return { requeueAfter: 1, outcome: 'retry-placement' };
+  if (choice.kind === 'none') return noValidHost(tx, inst, choice.summary, choice.rejected);
+  const host = choice.host;
   await tx`update instances set host_id = ${host.id}, task_state = 'spawning', agent_fault = null,
                   schedule_attempts = schedule_attempts + 1,
                   task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})

@@ -3,8 +3,9 @@ import { settledVmState } from '../../core/instance-status.ts';
 import { lockInstance, type InstanceRow } from '../../store/instances.ts';
 import { abandonActions, addActionEvent, finishActions, startAction } from '../../store/actions.ts';
 import { releaseClaims } from '../placement/claim.ts';
+import { followMoveFinish, followRevert } from './move.ts';
 import { followOffload, followOperation, startNextOperation, type HostState } from './operations.ts';
-import { dropShelvedImage } from './shelved-image.ts';
+import { dropShelvedImage } from './served-images.ts';
 import { place } from './place.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
@@ -149,6 +150,9 @@ async function rescheduleAfterFailure(
 }
 
 async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
+  // Moves read their own faults: a failed build on the destination sends the instance home.
+  if (inst.task_state === 'resize_finish') return followMoveFinish(tx, inst, host, deps);
+  if (inst.task_state === 'resize_reverting') return followRevert(tx, inst, host);
   if (agentFailed(inst)) {
     if (inst.task_state === null) return { outcome: 'failed-change-recorded' };
     const f = fault(inst.agent_fault!.code, inst.agent_fault!.message, inst.agent_fault!.details);
@@ -190,6 +194,8 @@ async function syncPowerState(tx: TxSql, inst: InstanceRow, host: HostState): Pr
     observed === 'suspended' ? 'suspended' :
     observed === 'shutdown' || observed === 'crashed' ? 'stopped' : null;
   if (vm === null) return { requeueAfter: WAIT_POLL_SECONDS, outcome: 'unknown-power-state' };
+  // VERIFY_RESIZE lasts until the user confirms or reverts, whatever the guest's power state.
+  if (inst.vm_state === 'resized') return { outcome: 'verify-resize' };
   const expected = settledVmState(inst.desired_power_state);
   const drifted = vm !== expected;
   if (inst.vm_state === vm && inst.task_state === null && !drifted) return { outcome: 'in-sync' };

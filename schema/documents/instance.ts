@@ -43,6 +43,7 @@ export const instancePatchSchema = {
     powerState: { enum: desiredPowerStates },
     metadata: stringMap,
     image: reference,
+    flavor: reference,
   },
 } as const;
 

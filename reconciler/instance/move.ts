@@ -1,0 +1,168 @@
+import type { TxSql } from '../../db/connect.ts';
+import type { InstanceRow } from '../../store/instances.ts';
+import { addEventTo, finishAction, finishActions } from '../../store/actions.ts';
+import type { HostState } from './operations.ts';
+import { chooseAndClaim, requestFor } from './place.ts';
+import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
+import { dropServedImage } from './served-images.ts';
+
+/**
+ * Cold migration and resize, Nova's way but without compute-to-compute copies: the source agent
+ * stops the guest and uploads its disk as a transfer image; the destination builds on it (with the
+ * new flavor); until the user confirms, the source domain is kept stopped and both hosts'
+ * allocations are held, so a revert needs nothing but a start.
+ */
+
+interface MoveOperation {
+  id: string;
+  action: string;
+  params: { flavorId?: string; imageId?: string };
+}
+
+interface MigrationRow {
+  id: string;
+  source_host_id: string;
+  dest_host_id: string;
+  old_flavor_id: string;
+  new_flavor_id: string;
+  transfer_image_id: string | null;
+}
+
+async function migrationOf(tx: TxSql, inst: InstanceRow): Promise<MigrationRow> {
+  const [m] = await tx<MigrationRow[]>`select * from migrations where id = ${inst.migration_id}`;
+  return m!;
+}
+
+/** Chooses and claims the destination, then has the source agent start the transfer. */
+export async function startMove(
+  tx: TxSql,
+  inst: InstanceRow,
+  op: MoveOperation,
+  source: HostState,
+  deps: ReconcileDeps,
+): Promise<ReconcileResult> {
+  const newFlavorId = op.params.flavorId ?? inst.flavor_id;
+  const req = await requestFor(tx, inst, { flavorId: newFlavorId, avoidHostIds: [inst.host_id!] });
+  const choice = await chooseAndClaim(tx, inst, req, deps);
+  if (choice.kind === 'retry') return { requeueAfter: 1, outcome: 'retry-move-placement' };
+  if (choice.kind === 'none') {
+    const why = `No valid host was found. ${choice.summary}`;
+    await addEventTo(tx, op.id, { event: 'schedule', result: 'error', details: why });
+    await finishAction(tx, op.id, 'failed', why);
+    await tx`update instances set fault = ${tx.json(fault('NoValidHost', why) as never)} where id = ${inst.id}`;
+    return { requeueAfter: 0, outcome: 'move-no-valid-host' };
+  }
+  const [image] = await tx<{ id: string }[]>`
+    insert into images (name, owner_project_id, visibility, disk_format, properties)
+    values (${`${inst.name.slice(0, 230)}-${op.action}-transfer`}, ${inst.project_id}, 'private', 'qcow2',
+            ${tx.json({ image_type: 'migration', instance_uuid: inst.id })})
+    returning id`;
+  const [m] = await tx<{ id: string }[]>`
+    insert into migrations (instance_id, kind, source_host_id, dest_host_id, old_flavor_id, new_flavor_id, transfer_image_id)
+    values (${inst.id}, ${op.action === 'resize' ? 'resize' : 'migration'}, ${inst.host_id}, ${choice.host.id},
+            ${inst.flavor_id}, ${newFlavorId}, ${image!.id})
+    returning id`;
+  await tx`update instance_actions set state = 'running', params = params || ${tx.json({ imageId: image!.id })}
+            where id = ${op.id}`;
+  await tx`
+    update instances set current_action_id = ${op.id}, migration_id = ${m!.id}, task_state = 'resize_prep',
+           task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
+     where id = ${inst.id}`;
+  await addEventTo(tx, op.id, { event: 'schedule', result: 'success', hostName: choice.host.name });
+  await addEventTo(tx, op.id, { event: 'transfer', result: 'running', hostName: source.name });
+  return { requeueAfter: 30, outcome: `moving to ${choice.host.name}` };
+}
+
+/** The source uploaded the disk: the instance now belongs to its destination, which builds it. */
+export async function switchToDestination(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const m = await migrationOf(tx, inst);
+  await tx`
+    update instances set host_id = ${m.dest_host_id}, flavor_id = ${m.new_flavor_id}, generation = generation + 1,
+           observed_generation = 0, power_state = 'nostate', agent_fault = null, task_state = 'resize_finish',
+           task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
+     where id = ${inst.id}`;
+  return { requeueAfter: 30, outcome: 'move-transferred' };
+}
+
+/** Goes back to the source (its domain and allocation were kept): a revert, or a failed move. */
+async function backToSource(tx: TxSql, inst: InstanceRow, m: MigrationRow, status: 'reverting' | 'error', deps: ReconcileDeps) {
+  await tx`delete from allocations where instance_id = ${inst.id} and host_id = ${m.dest_host_id}`;
+  await tx`insert into host_fences (instance_id, host_id, reason) values (${inst.id}, ${m.dest_host_id}, 'reverted')
+           on conflict (instance_id, host_id) do update set reason = excluded.reason`;
+  await tx`update migrations set status = ${status}, updated_at = now() where id = ${m.id}`;
+  await tx`
+    update instances set host_id = ${m.source_host_id}, flavor_id = ${m.old_flavor_id}, generation = generation + 1,
+           observed_generation = 0, power_state = 'nostate', agent_fault = null, task_state = 'resize_reverting',
+           task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
+     where id = ${inst.id}`;
+}
+
+export async function startRevert(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<void> {
+  await backToSource(tx, inst, await migrationOf(tx, inst), 'reverting', deps);
+}
+
+function built(inst: InstanceRow): 'ok' | 'failed' | 'waiting' {
+  const f = inst.agent_fault as { generation?: number } | null;
+  if (f?.generation === inst.generation) return 'failed';
+  return inst.observed_generation >= inst.generation && inst.power_state !== 'nostate' ? 'ok' : 'waiting';
+}
+
+/** The destination finished building: VERIFY_RESIZE. A failure there sends the instance home. */
+export async function followMoveFinish(tx: TxSql, inst: InstanceRow, dest: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const m = await migrationOf(tx, inst);
+  const state = built(inst);
+  const expired = inst.task_deadline_at !== null && inst.task_deadline_at.getTime() <= Date.now();
+  if (state === 'failed' || !dest.up || (state === 'waiting' && expired)) {
+    const why = state === 'failed' ? `build on ${dest.name} failed` : `${dest.name} did not finish the build in time`;
+    await backToSource(tx, inst, m, 'error', deps);
+    await addEventTo(tx, inst.current_action_id!, { event: 'finish', result: 'error', hostName: dest.name, details: why });
+    await finishAction(tx, inst.current_action_id!, 'failed', why);
+    await tx`update instances set current_action_id = null, fault = ${tx.json(fault('MoveFailed', why) as never)} where id = ${inst.id}`;
+    return { requeueAfter: 0, outcome: 'move-failed' };
+  }
+  if (state === 'waiting') return { requeueAfter: 30, outcome: 'waiting-move-finish' };
+  await tx`update migrations set status = 'finished', updated_at = now() where id = ${m.id}`;
+  await addEventTo(tx, inst.current_action_id!, { event: 'finish', result: 'success', hostName: dest.name });
+  await finishAction(tx, inst.current_action_id!, 'succeeded');
+  await tx`update instances set vm_state = 'resized', task_state = null, task_deadline_at = null, current_action_id = null
+            where id = ${inst.id}`;
+  await dropTransferImage(tx, m, deps);
+  return { outcome: 'verify-resize' };
+}
+
+/** Confirming releases the source: its allocation now, its domain when its agent sees the fence. */
+export async function confirmMove(tx: TxSql, inst: InstanceRow): Promise<void> {
+  const m = await migrationOf(tx, inst);
+  await tx`delete from allocations where instance_id = ${inst.id} and host_id = ${m.source_host_id}`;
+  await tx`insert into host_fences (instance_id, host_id, reason) values (${inst.id}, ${m.source_host_id}, 'moved')
+           on conflict (instance_id, host_id) do update set reason = excluded.reason`;
+  await tx`update migrations set status = 'confirmed', updated_at = now() where id = ${m.id}`;
+  await tx`
+    update instances set migration_id = null,
+           vm_state = case desired_power_state when 'stopped' then 'stopped' else 'active' end
+     where id = ${inst.id}`;
+}
+
+/** The revert is done when the source runs the instance again as it was. */
+export async function followRevert(tx: TxSql, inst: InstanceRow, source: HostState): Promise<ReconcileResult> {
+  const state = built(inst);
+  if (state === 'waiting' && source.up) return { requeueAfter: 30, outcome: 'waiting-revert' };
+  const m = await migrationOf(tx, inst);
+  const reverted = state === 'ok';
+  await tx`update migrations set status = ${reverted ? 'reverted' : 'error'}, updated_at = now()
+            where id = ${m.id} and status = 'reverting'`;
+  const why = reverted ? null : `the source host ${source.name} could not start the instance again`;
+  await tx`
+    update instances set migration_id = null, task_state = null, task_deadline_at = null,
+           vm_state = case when ${reverted} then (case desired_power_state when 'stopped' then 'stopped' else 'active' end) else 'error' end,
+           fault = case when ${reverted} then fault else ${tx.json(fault('RevertFailed', why ?? '') as never)} end
+     where id = ${inst.id}`;
+  await finishActions(tx, inst.id, reverted ? 'succeeded' : 'failed', why ?? undefined);
+  return { outcome: reverted ? 'reverted' : 'revert-failed' };
+}
+
+async function dropTransferImage(tx: TxSql, m: MigrationRow, deps: ReconcileDeps): Promise<void> {
+  if (!m.transfer_image_id) return;
+  await tx`update migrations set transfer_image_id = null where id = ${m.id}`;
+  await dropServedImage(tx, m.transfer_image_id, deps);
+}

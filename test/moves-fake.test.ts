@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
+import { startFakeHosts } from './support/fake-agents.ts';
+import { createFlavor, createInstance, instanceRow, seedImage, updateInstance, waitFor } from './support/fixtures.ts';
+
+let tcp: TestControlPlane;
+let hosts: Awaited<ReturnType<typeof startFakeHosts>>;
+
+beforeAll(async () => {
+  tcp = await startTestControlPlane();
+  await createFlavor(tcp.admin, 'm1.small', 1, 512, 1);
+  await createFlavor(tcp.admin, 'm1.medium', 2, 1024, 2);
+  await createFlavor(tcp.admin, 'm1.diskless', 1, 512, 0);
+  await seedImage(tcp.db.sql, tcp.adminProjectId);
+  hosts = await startFakeHosts(tcp.url, tcp.admin, [{ name: 'move-a' }, { name: 'move-b' }]);
+});
+afterAll(async () => {
+  await hosts?.stop();
+  await tcp?.stop();
+});
+
+const row = (id: string) => instanceRow(tcp.db.sql, id);
+const hostId = async (name: string) => (await tcp.db.sql<{ id: string }[]>`select id from hosts where name = ${name}`)[0]!.id;
+const driverOf = (name: string) => hosts.find((h) => h.name === name)!.driver;
+const allocations = async (id: string) =>
+  (await tcp.db.sql<{ name: string; memory_mb: number }[]>`
+    select h.name, a.memory_mb from allocations a join hosts h on h.id = a.host_id where a.instance_id = ${id} order by h.name`)
+    .map((a) => `${a.name}:${a.memory_mb}`);
+const status = async (id: string) =>
+  (await tcp.admin.request(`query($id: ID!) { instance(id: $id) { status flavor { name } } }`, { id })).instance;
+
+/** An active instance on move-a (move-b is kept out of placement while it builds). */
+async function onA(name: string): Promise<string> {
+  await tcp.db.sql`update hosts set enabled = false where name = 'move-b'`;
+  const made = await createInstance(tcp.admin, { name, flavor: 'm1.small', image: 'test-image' });
+  const a = await hostId('move-a');
+  await waitFor('active on a', () => row(made.instance.id), (r) => r?.vm_state === 'active' && r.host_id === a);
+  await tcp.db.sql`update hosts set enabled = true where name = 'move-b'`;
+  return made.instance.id;
+}
+
+const mutate = async (name: string, id: string) =>
+  (await tcp.admin.request(`mutation($id: ID!) { ${name}(id: $id) { __typename ... on Error { message } } }`, { id }))[name];
+
+describe('cold migration and resize on the fake driver', () => {
+  it('migrates to another host, holds both allocations until confirmed, then frees the source', async () => {
+    const id = await onA('wanderer');
+    expect((await mutate('migrateInstance', id)).__typename).toBe('MigrateInstanceSuccess');
+    const b = await hostId('move-b');
+    await waitFor('VERIFY_RESIZE on b', () => row(id), (r) => r?.vm_state === 'resized' && r.host_id === b && r.task_state === null);
+    expect((await status(id)).status).toBe('VERIFY_RESIZE');
+    expect(await allocations(id)).toEqual(['move-a:512', 'move-b:512']);
+    expect(driverOf('move-b').domains.get(id)?.powerState).toBe('running');
+    expect(driverOf('move-a').domains.get(id)?.powerState).toBe('shutdown');
+
+    expect((await mutate('confirmResize', id)).__typename).toBe('ConfirmResizeSuccess');
+    expect((await status(id)).status).toBe('ACTIVE');
+    expect(await allocations(id)).toEqual(['move-b:512']);
+    await waitFor('source domain removed', async () => driverOf('move-a').domains.has(id), (has) => !has);
+    const [m] = await tcp.db.sql<{ status: string; transfer_image_id: string | null }[]>`
+      select status, transfer_image_id from migrations where instance_id = ${id}`;
+    expect(m).toEqual({ status: 'confirmed', transfer_image_id: null });
+    expect((await tcp.db.sql`select 1 from images where properties->>'image_type' = 'migration' and properties->>'instance_uuid' = ${id}`).length).toBe(0);
+  });
+
+  it('resizes to a bigger flavor, and a revert brings it back to its host and flavor', async () => {
+    const id = await onA('grower');
+    expect((await updateInstance(tcp.admin, id, { flavor: 'm1.medium' })).__typename).toBe('UpdateInstanceSuccess');
+    await waitFor('VERIFY_RESIZE', () => row(id), (r) => r?.vm_state === 'resized' && r.task_state === null);
+    expect(await status(id)).toEqual({ status: 'VERIFY_RESIZE', flavor: { name: 'm1.medium' } });
+    expect(await allocations(id)).toEqual(['move-a:512', 'move-b:1024']);
+
+    expect((await mutate('revertResize', id)).__typename).toBe('RevertResizeSuccess');
+    const a = await hostId('move-a');
+    const back = await waitFor('back on a', () => row(id), (r) => r?.vm_state === 'active' && r.task_state === null);
+    expect([back!.host_id, back!.power_state]).toEqual([a, 'running']);
+    expect(await status(id)).toEqual({ status: 'ACTIVE', flavor: { name: 'm1.small' } });
+    expect(await allocations(id)).toEqual(['move-a:512']);
+    expect(driverOf('move-a').domains.get(id)?.powerState).toBe('running');
+    await waitFor('destination domain removed', async () => driverOf('move-b').domains.has(id), (has) => !has);
+    const actions = await tcp.db.sql<{ action: string; state: string }[]>`
+      select action, state from instance_actions where instance_id = ${id} order by started_at`;
+    expect(actions.map((x) => `${x.action}:${x.state}`)).toEqual(['create:succeeded', 'resize:succeeded', 'revertResize:succeeded']);
+  });
+
+  it('refuses to shrink the root disk, naming the field, and to migrate a paused instance', async () => {
+    const id = await onA('shrinker');
+    const shrink = await tcp.admin.request(
+      `mutation($id: ID!) { updateInstance(id: $id, input: {flavor: "m1.diskless"}) { __typename ... on ValidationError { field message } } }`, { id });
+    expect(shrink.updateInstance).toMatchObject({ __typename: 'ValidationError', field: 'input.flavor' });
+    await updateInstance(tcp.admin, id, { powerState: 'paused' });
+    await waitFor('paused', () => row(id), (r) => r?.vm_state === 'paused' && r.task_state === null);
+    const m = await mutate('migrateInstance', id);
+    expect(m.__typename).toBe('ConflictError');
+    expect(m.message).toMatch(/cannot migrate instance shrinker in vm_state paused \(allowed from active, stopped\)/);
+    expect((await tcp.db.sql`select 1 from migrations where instance_id = ${id}`).length).toBe(0);
+  });
+});
