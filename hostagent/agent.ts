@@ -149,10 +149,21 @@ export class HostAgent {
       this.assignments = await this.api.assignments();
       this.lastReport.clear();
       this.kick();
-      await this.o.pruneImages?.(this.assignments.instances.map((i) => i.image.id));
+      await this.pruneImages(this.assignments);
     } catch (e) {
       this.o.log.warn({ err: (e as Error).message }, 'resync failed');
     }
+  }
+
+  /**
+   * Cached images no instance here needs any more go. A domain's disk reads its base image for
+   * its whole life, so every image a local domain was built on stays, bound here or not (a source
+   * kept for a revert, a guest unshelved from a snapshot the catalogue has since dropped).
+   */
+  private async pruneImages(view: Assignments): Promise<void> {
+    if (!this.o.pruneImages) return;
+    const built = (await this.o.driver.list()).map((d) => d.imageId).filter((i): i is string => i !== null);
+    await this.o.pruneImages([...view.instances.map((i) => i.image.id), ...built]);
   }
 
   /** The watch stream: a full desired state each time; the client reconnects on its own. */
@@ -182,7 +193,9 @@ export class HostAgent {
       this.passRunning = null;
       if (this.passQueued) {
         this.passQueued = false;
-        this.kick();
+        // Yield to I/O between passes: converges that finish without any (nothing to change) would
+        // otherwise chain passes in microtasks forever and starve every other agent in the process.
+        setImmediate(() => this.kick());
       }
     });
   }

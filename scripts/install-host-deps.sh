@@ -4,7 +4,7 @@
 # written with mtools, so it boots from its own disk).
 set -euo pipefail
 pkgs=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
-      busybox-static cpio syslinux syslinux-common mtools dosfstools)
+      busybox-static cpio syslinux syslinux-common mtools dosfstools iproute2)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

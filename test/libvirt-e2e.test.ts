@@ -1,13 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtDriver } from '../hostagent/drivers/libvirt/driver.ts';
+import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
+import { uploadImage } from './support/images.ts';
 import { enrollmentToken } from './support/fake-agents.ts';
 import { createFlavor, createInstance, deleteInstance, instanceRow, updateInstance, waitFor } from './support/fixtures.ts';
 import { GUEST_BOOTED, GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
@@ -19,29 +19,10 @@ if (unavailable) console.warn(`\n*** SKIPPING the end-to-end libvirt tests: ${un
 const HOST = `e2e-${process.pid}`;
 const BOOT_MS = 120_000;
 
-/** Uploads an image file through the API, as `orrery create image` does. */
-async function uploadImage(tcp: TestControlPlane, file: string, checksum: string, name = 'tiny-guest'): Promise<string> {
-  const d = await tcp.admin.request(
-    `mutation($i: ImageInput!) { createImage(input: $i) { __typename ... on CreateImageSuccess { image { id } } ... on Error { message } } }`,
-    { i: { name, diskFormat: 'qcow2', visibility: 'public', checksum } },
-  );
-  expect(d.createImage.__typename).toBe('CreateImageSuccess');
-  const id = d.createImage.image.id as string;
-  const res = await fetch(`${tcp.url}/images/${id}/file`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${tcp.admin.token}`, 'content-type': 'application/octet-stream', 'content-length': String((await stat(file)).size) },
-    body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-    duplex: 'half',
-  } as RequestInit);
-  expect(res.status).toBe(200);
-  return id;
-}
-
 describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () => {
   let tcp: TestControlPlane;
-  let agent: ChildProcess;
+  let agent: AgentProcess;
   let stateDir: string;
-  let agentLog = '';
   let id = '';
 
   const row = () => instanceRow(tcp.db.sql, id);
@@ -54,26 +35,17 @@ describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () =
   beforeAll(async () => {
     tcp = await startTestControlPlane();
     const guest = await testGuest();
-    await uploadImage(tcp, guest.imagePath, guest.checksum);
+    await uploadImage(tcp, guest.imagePath, guest.checksum, 'tiny-guest');
     await createFlavor(tcp.admin, 'tiny', 1, GUEST_MEMORY_MB, 1);
     stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-e2e-agent-'));
-    agent = spawn(
-      process.execPath,
-      ['bin/orrery.js', 'hostagent', '--driver', 'libvirt', '--name', HOST, '--api', tcp.url,
-        '--enrollment-token', await enrollmentToken(tcp.admin), '--state-dir', stateDir, '--heartbeat', '1',
-        '--reserved-memory-mb', '0'],
-      { env: { ...process.env, ORRERY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    agent.stderr!.on('data', (b: Buffer) => (agentLog = (agentLog + b.toString()).slice(-20_000)));
+    agent = startAgentProcess(['--driver', 'libvirt', '--name', HOST, '--api', tcp.url,
+      '--enrollment-token', await enrollmentToken(tcp.admin), '--state-dir', stateDir, '--heartbeat', '1', '--reserved-memory-mb', '0']);
     await waitFor('host enrolled and up', async () => (await tcp.db.sql`
       select 1 from hosts where name = ${HOST} and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`).length, (n) => n === 1, 60_000);
   }, 300_000);
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent.once('exit', r));
-    }
+    await agent?.stop();
     if (id) await virsh('destroy', id).catch(() => {});
     if (id) await virsh('undefine', '--managed-save', id).catch(() => {});
     await tcp?.stop();
@@ -85,7 +57,7 @@ describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () =
     expect(made.__typename).toBe('CreateInstanceSuccess');
     id = made.instance.id;
     const r = await settled('active', BOOT_MS).catch((e) => {
-      throw new Error(`${(e as Error).message}\nagent log:\n${agentLog}`);
+      throw new Error(`${(e as Error).message}\nagent log:\n${agent.log()}`);
     });
     expect(r!.power_state).toBe('running');
     expect(await domstate()).toBe('running');

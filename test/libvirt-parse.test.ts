@@ -58,9 +58,9 @@ describe('virsh output parsing', () => {
     const relabelled = ours.replace(`xmlns:orrery='${ORRERY_NS}'`, `xmlns:o="${ORRERY_NS}"`).replaceAll('orrery:', 'o:');
     const xmls = splitDomainXmls(`${ours}\n${stranger}\n${relabelled}\n`);
     expect(xmls.map(parseDomainXml)).toEqual([
-      { name: ID, uuid: ID, managed: true, generation: 12 },
-      { name: 'x&y', uuid: 'ab7a8c5e-0000-4000-8000-000000000001', managed: false, generation: 0 },
-      { name: ID, uuid: ID, managed: true, generation: 12 },
+      { name: ID, uuid: ID, managed: true, generation: 12, imageId: 'img-<1>' },
+      { name: 'x&y', uuid: 'ab7a8c5e-0000-4000-8000-000000000001', managed: false, generation: 0, imageId: null },
+      { name: ID, uuid: ID, managed: true, generation: 12, imageId: 'img-<1>' },
     ]);
   });
 

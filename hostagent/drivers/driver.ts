@@ -40,6 +40,8 @@ export interface DomainStatus {
   powerState: PowerState;
   /** The generation written into the domain's metadata when it was defined (0 when unknown). */
   generation: number;
+  /** The image the domain's disk was built on (from its metadata; null when unknown): keeps it in the cache. */
+  imageId: string | null;
   /** True when the domain carries Orrery's metadata element (so it is ours, possibly an orphan). */
   managed: boolean;
 }

@@ -65,6 +65,7 @@ export class FakeDriver implements HypervisorDriver {
       instanceId,
       powerState: d.powerState,
       generation: d.generation,
+      imageId: d.imageId,
       managed: true,
     }));
   }

@@ -115,6 +115,7 @@ export class LibvirtDriver implements HypervisorDriver {
         instanceId: dom.uuid,
         powerState: powerStateOf(raw, saved.has(dom.uuid)),
         generation: dom.generation,
+        imageId: dom.imageId,
         managed: dom.managed,
       });
     }

@@ -46,6 +46,8 @@ export interface DomainIdentity {
   managed: boolean;
   /** The generation in that element; 0 when absent. */
   generation: number;
+  /** The image id in that element; null when absent. */
+  imageId: string | null;
 }
 
 /** The parts of a `dumpxml` the driver needs. */
@@ -57,11 +59,13 @@ export function parseDomainXml(xml: string): DomainIdentity {
   const generation = prefix
     ? /^\d+$/.exec(new RegExp(`<${prefix}:generation>([^<]*)<`).exec(xml)?.[1] ?? '')?.[0]
     : undefined;
+  const image = prefix ? new RegExp(`<${prefix}:image>([^<]*)<`).exec(xml)?.[1] : undefined;
   return {
     name: unescapeXml(name),
     uuid: uuid.toLowerCase(),
     managed: prefix !== undefined,
     generation: generation === undefined ? 0 : Number(generation),
+    imageId: image === undefined ? null : unescapeXml(image),
   };
 }
 

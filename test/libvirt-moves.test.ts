@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
+import { enrollmentToken } from './support/fake-agents.ts';
+import { createFlavor, createInstance, instanceRow, updateInstance, waitFor } from './support/fixtures.ts';
+import { GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
+import { libvirtUnavailable } from './support/libvirt.ts';
+import { uploadImage } from './support/images.ts';
+
+const run = promisify(execFile);
+const FIXTURE = fileURLToPath(new URL('./support/two-libvirt-hosts.sh', import.meta.url));
+const BOOT_MS = 120_000;
+
+async function twoHosts(): Promise<{ uris: string[] } | { unavailable: string }> {
+  const why = await libvirtUnavailable();
+  if (why) return { unavailable: why };
+  try {
+    const { stdout } = await run('bash', [FIXTURE, 'up'], { timeout: 120_000 });
+    return { uris: stdout.trim().split('\n') };
+  } catch (e) {
+    return { unavailable: `two libvirt hosts could not start: ${(e as Error).message}` };
+  }
+}
+
+const fixture = await twoHosts();
+if ('unavailable' in fixture) console.warn(`\n*** SKIPPING the two-host libvirt tests: ${fixture.unavailable} ***\n`);
+
+describe.skipIf('unavailable' in fixture)('moves between two real libvirt hosts', () => {
+  const uris = 'uris' in fixture ? fixture.uris : [];
+  let tcp: TestControlPlane;
+  const agents: AgentProcess[] = [];
+  let stateDir: string;
+  let id = '';
+  const virsh = async (host: 1 | 2, ...args: string[]) =>
+    (await run('virsh', ['-q', '-c', uris[host - 1]!, ...args])).stdout.trim();
+  const hostId = async (n: 1 | 2) => (await tcp.db.sql<{ id: string }[]>`select id from hosts where name = ${'mv-h' + n}`)[0]!.id;
+  const row = () => instanceRow(tcp.db.sql, id);
+  const verify = (host: 1 | 2) => async () => {
+    const h = await hostId(host);
+    return waitFor(`VERIFY_RESIZE on mv-h${host}`, row, (r) => r?.vm_state === 'resized' && r.host_id === h && r.task_state === null, BOOT_MS)
+      .catch((e) => { throw new Error(`${(e as Error).message}\n${agents.map((a) => a.log()).join('\n---\n')}`); });
+  };
+  const gone = (host: 1 | 2) => waitFor(`domain gone from mv-h${host}`, () => virsh(host, 'list', '--all', '--uuid'), (out) => !out.includes(id), 60_000);
+
+  beforeAll(async () => {
+    tcp = await startTestControlPlane();
+    const guest = await testGuest();
+    await uploadImage(tcp, guest.imagePath, guest.checksum, 'tiny-guest');
+    await createFlavor(tcp.admin, 'tiny', 1, GUEST_MEMORY_MB, 1);
+    await createFlavor(tcp.admin, 'tiny-plus', 1, GUEST_MEMORY_MB + 64, 1);
+    stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-moves-'));
+    const token = await enrollmentToken(tcp.admin);
+    for (const n of [1, 2] as const) {
+      agents.push(startAgentProcess(['--driver', 'libvirt', '--uri', uris[n - 1]!, '--name', `mv-h${n}`, '--api', tcp.url,
+        '--enrollment-token', token, '--state-dir', path.join(stateDir, `h${n}`), '--heartbeat', '1', '--reserved-memory-mb', '0']));
+    }
+    await waitFor('both hosts up', async () => (await tcp.db.sql`
+      select 1 from hosts where name like 'mv-h%' and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`).length, (n) => n === 2, 60_000);
+    // Build on mv-h1, so the moves below go to mv-h2 and back.
+    await tcp.admin.request(`mutation { updateHost(ref: "mv-h2", input: {enabled: false}) { __typename } }`);
+    const made = await createInstance(tcp.admin, { name: 'mover', flavor: 'tiny', image: 'tiny-guest' });
+    id = made.instance.id;
+    await waitFor('active on mv-h1', row, (r) => r?.vm_state === 'active', BOOT_MS);
+    await tcp.admin.request(`mutation { updateHost(ref: "mv-h2", input: {enabled: true}) { __typename } }`);
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const a of agents) await a.stop();
+    await tcp?.stop();
+    await run('bash', [FIXTURE, 'down']).catch(() => {});
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('cold-migrates mv-h1 → mv-h2: running there, the source kept shut off until confirmed, then removed', async () => {
+    expect(await virsh(1, 'domstate', id)).toBe('running');
+    const d = await tcp.admin.request(`mutation($id: ID!) { migrateInstance(id: $id) { __typename ... on Error { message } } }`, { id });
+    expect(d.migrateInstance.__typename).toBe('MigrateInstanceSuccess');
+    await verify(2)();
+    expect(await virsh(2, 'domstate', id)).toBe('running');
+    expect(await virsh(1, 'domstate', id)).toBe('shut off');
+    const allocs = await tcp.db.sql`select host_id from allocations where instance_id = ${id}`;
+    expect(allocs.length).toBe(2);
+    const c = await tcp.admin.request(`mutation($id: ID!) { confirmResize(id: $id) { __typename } }`, { id });
+    expect(c.confirmResize.__typename).toBe('ConfirmResizeSuccess');
+    await gone(1);
+    expect(await virsh(2, 'domstate', id)).toBe('running');
+  }, 300_000);
+
+  it('resizes to a bigger flavor on the other host, and a revert restores the old host and size', async () => {
+    expect((await updateInstance(tcp.admin, id, { flavor: 'tiny-plus' })).__typename).toBe('UpdateInstanceSuccess');
+    await verify(1)();
+    expect(await virsh(1, 'dumpxml', id)).toContain(`<memory unit='KiB'>${(GUEST_MEMORY_MB + 64) * 1024}</memory>`);
+    expect(await virsh(1, 'domstate', id)).toBe('running');
+    const r = await tcp.admin.request(`mutation($id: ID!) { revertResize(id: $id) { __typename } }`, { id });
+    expect(r.revertResize.__typename).toBe('RevertResizeSuccess');
+    const h2 = await hostId(2);
+    await waitFor('back on mv-h2', row, (x) => x?.vm_state === 'active' && x.host_id === h2 && x.task_state === null, BOOT_MS);
+    expect(await virsh(2, 'domstate', id)).toBe('running');
+    expect(await virsh(2, 'dumpxml', id)).toContain(`<memory unit='KiB'>${GUEST_MEMORY_MB * 1024}</memory>`);
+    await gone(1);
+  }, 300_000);
+});
