@@ -12,6 +12,7 @@ import { Instance, PowerStateEnum } from '../schema/types/instance.ts';
 import { finishAction, startAction } from '../store/actions.ts';
 import type { InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
+import { enforceUpdateQuota } from '../store/quotas.ts';
 import { findFlavor, findImage } from '../store/references.ts';
 import { compact } from './compact.ts';
 import { checkNotLocked, lockOwnInstance } from './instance-access.ts';
@@ -111,6 +112,22 @@ async function applyLock(tx: TxSql, ctx: Context, inst: InstanceRow, locked: boo
   await finishAction(tx, action, 'succeeded');
 }
 
+/** Metadata items per instance, and the cores and RAM a bigger flavor adds, checked like a create. */
+async function checkUpdateQuota(tx: TxSql, inst: InstanceRow, patch: InstancePatch, change: Change): Promise<void> {
+  let extraVcpus = 0;
+  let extraRamMb = 0;
+  const flavorId = change.queued?.flavorId as string | undefined;
+  if (flavorId) {
+    const [d] = await tx<{ vcpus: number; ram: number }[]>`
+      select n.vcpus - o.vcpus as vcpus, n.ram_mb - o.ram_mb as ram
+        from flavors n, flavors o where n.id = ${flavorId} and o.id = ${inst.flavor_id}`;
+    extraVcpus = d!.vcpus;
+    extraRamMb = d!.ram;
+  }
+  const metadataItems = patch.metadata === undefined ? null : Object.keys(patch.metadata).length;
+  await enforceUpdateQuota(tx, inst.project_id, { metadataItems, extraVcpus, extraRamMb });
+}
+
 builder.mutationFields((t) => ({
   updateInstance: t.field({
     type: Instance,
@@ -132,6 +149,7 @@ builder.mutationFields((t) => ({
         if (unlocking) inst = { ...inst, locked: false };
         const change = await planChange(tx, ctx, inst, patch);
         if (!change) return (await tx<InstanceRow[]>`select * from instances where id = ${inst.id}`)[0]!;
+        await checkUpdateQuota(tx, inst, patch, change);
         const [row] = await tx<InstanceRow[]>`
           update instances set
             name = ${change.name},

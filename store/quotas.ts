@@ -67,6 +67,26 @@ export interface InstanceQuotaNeeds {
   groupId: string | null;
 }
 
+/**
+ * An update of an existing instance: its new metadata, and what a resize adds in cores and RAM
+ * (a resize down frees them only when confirmed, so it asks for nothing).
+ */
+export async function enforceUpdateQuota(
+  tx: TxSql,
+  projectId: string,
+  n: { metadataItems: number | null; extraVcpus: number; extraRamMb: number },
+): Promise<void> {
+  const request: QuotaRequest = {};
+  if (n.metadataItems !== null) request.metadata_items = { requested: n.metadataItems, inUse: 0 };
+  if (n.extraVcpus > 0 || n.extraRamMb > 0) {
+    await lockQuotaHolder(tx, projectId);
+    const use = await quotaUsage(tx, projectId, null);
+    request.cores = { requested: Math.max(0, n.extraVcpus), inUse: use.cores };
+    request.ram = { requested: Math.max(0, n.extraRamMb), inUse: use.ram };
+  }
+  await checkQuota(tx, projectId, request);
+}
+
 /** Locks the project and checks everything one new instance takes, inside the creating transaction. */
 export async function enforceInstanceQuota(tx: TxSql, n: InstanceQuotaNeeds): Promise<void> {
   await lockQuotaHolder(tx, n.projectId);

@@ -76,6 +76,9 @@ export interface HostRow {
   used_vcpus: number;
   used_memory_mb: number;
   used_disk_gb: number;
+  effective_cpu_ratio: number;
+  effective_ram_ratio: number;
+  effective_disk_ratio: number;
   orphan_policy: 'remove' | 'keep';
   enrolled_at: Date;
   updated_at: Date;

@@ -96,3 +96,27 @@ describe('cold migration and resize on the fake driver', () => {
     expect((await tcp.db.sql`select 1 from migrations where instance_id = ${id}`).length).toBe(0);
   });
 });
+
+describe('quotas on updates', () => {
+  it('refuses a resize past the cores quota and more metadata items than allowed, writing nothing', async () => {
+    const id = await onA('quota-bound');
+    const set = async (resource: string, limit: number) =>
+      tcp.admin.request(`mutation($i: SetQuotaInput!) { setQuota(input: $i) { __typename } }`, { i: { project: 'admin', resource, limit } });
+    const [{ cores }] = (await tcp.db.sql<{ cores: number }[]>`
+      select coalesce(sum(f.vcpus), 0)::int as cores from instances i join flavors f on f.id = i.flavor_id
+       where i.project_id = ${tcp.adminProjectId}`) as unknown as [{ cores: number }];
+    await set('cores', cores);
+    await set('metadata_items', 1);
+    const before = await tcp.db.sql`select count(*)::int as n from instance_actions where instance_id = ${id}`;
+    const resize = await tcp.admin.request(
+      `mutation($id: ID!) { updateInstance(id: $id, input: {flavor: "m1.medium"}) { __typename ... on QuotaExceededError { resource requested inUse limit } } }`, { id });
+    expect(resize.updateInstance).toEqual({ __typename: 'QuotaExceededError', resource: 'cores', requested: 1, inUse: cores, limit: cores });
+    const meta = await updateInstance(tcp.admin, id, { metadata: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] });
+    expect(meta.__typename).toBe('QuotaExceededError');
+    const after = await tcp.db.sql`select count(*)::int as n from instance_actions where instance_id = ${id}`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+    expect((await row(id))!.generation).toBe(1);
+    await set('cores', -1);
+    await set('metadata_items', -1);
+  });
+});

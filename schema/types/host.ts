@@ -69,6 +69,11 @@ export const Host = builder.objectRef<HostWithUsage>('Host').implement({
       resolve: (h) => ({ vcpus: h.capacity_vcpus, memoryMb: h.capacity_memory_mb, diskGb: h.capacity_disk_gb }),
     }),
     used: t.field({ type: Resources, resolve: (h) => ({ vcpus: h.used_vcpus, memoryMb: h.used_memory_mb, diskGb: h.used_disk_gb }) }),
+    effectiveAllocationRatios: t.field({
+      type: Ratios,
+      description: 'The ratios claims use now: the smallest of its aggregates, else its own, else the default',
+      resolve: (h) => ({ cpu: h.effective_cpu_ratio, ram: h.effective_ram_ratio, disk: h.effective_disk_ratio }),
+    }),
     allocationRatios: t.field({
       type: Ratios,
       resolve: (h) => ({ cpu: h.cpu_allocation_ratio, ram: h.ram_allocation_ratio, disk: h.disk_allocation_ratio }),
