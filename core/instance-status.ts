@@ -2,12 +2,12 @@
 
 export type VmState =
   | 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted' | 'shelved' | 'shelved_offloaded'
-  | 'resized';
+  | 'resized' | 'rescued';
 export type TaskState =
   | 'scheduling' | 'spawning' | 'powering-off' | 'powering-on' | 'pausing' | 'unpausing'
   | 'suspending' | 'resuming' | 'deleting' | 'rebooting' | 'rebooting_hard' | 'rebuilding'
   | 'image_snapshot' | 'shelving' | 'shelving_offloading' | 'unshelving'
-  | 'resize_prep' | 'resize_finish' | 'resize_reverting';
+  | 'resize_prep' | 'resize_finish' | 'resize_reverting' | 'rescuing' | 'unrescuing';
 export type DesiredPowerState = 'running' | 'stopped' | 'paused' | 'suspended';
 
 /** As nova/api/openstack/common.py maps them for the states this release has. */
@@ -32,6 +32,8 @@ export function deriveStatus(vm: VmState, task: TaskState | null = null): string
       return 'DELETED';
     case 'resized':
       return 'VERIFY_RESIZE';
+    case 'rescued':
+      return 'RESCUE';
     case 'shelved':
       return 'SHELVED';
     case 'shelved_offloaded':

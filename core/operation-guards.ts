@@ -22,6 +22,8 @@ const ALLOWED = {
   resize: ['active', 'stopped'],
   'confirm-resize': ['resized'],
   'revert-resize': ['resized'],
+  rescue: ['active', 'stopped', 'error'],
+  unrescue: ['rescued'],
 } satisfies Record<string, VmState[]>;
 
 export type GuardedOperation = keyof typeof ALLOWED;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Log } from '../core/log.ts';
 import { GraphqlRequestError } from '../client/graphql.ts';
 import { Batcher } from '../core/batcher.ts';
-import { AgentApi, type AssignedInstance, type Assignments, type InstanceReport } from './api.ts';
+import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, type InstanceReport } from './api.ts';
 import { ConsoleReporter } from './console-reporter.ts';
 import { converge } from './converge.ts';
 import { OrphanHandler } from './orphans.ts';
@@ -24,7 +24,7 @@ export interface HostAgentOptions {
   /** How often console tails are pushed while guests run. */
   consoleSeconds?: number;
   stopTimeoutMs?: number;
-  imagePath?: (inst: AssignedInstance, api: AgentApi) => Promise<string | null>;
+  imagePath?: (image: ImageToFetch, api: AgentApi) => Promise<string | null>;
   /** Drops cached base images no instance here uses any more. */
   pruneImages?: (inUse: string[]) => Promise<unknown>;
 }

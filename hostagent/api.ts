@@ -4,6 +4,13 @@ import { Readable } from 'node:stream';
 import { OrreryClient } from '../client/graphql.ts';
 import type { HostInfo, PowerState } from './drivers/driver.ts';
 
+/** An image a host downloads, verified against its checksum. */
+export interface ImageToFetch {
+  id: string;
+  diskFormat: 'qcow2' | 'raw';
+  checksum: string | null;
+}
+
 /** The agent's view of one instance, as the control plane's `agentAssignments` gives it. */
 export interface AssignedInstance {
   id: string;
@@ -18,7 +25,7 @@ export interface AssignedInstance {
   image: { id: string; diskFormat: 'qcow2' | 'raw'; checksum: string | null; properties: { key: string; value: string }[] };
   userData: string | null;
   metadata: { key: string; value: string }[];
-  operation: { id: string; kind: string; hard: boolean; imageId: string | null } | null;
+  operation: { id: string; kind: string; hard: boolean; imageId: string | null; image: ImageToFetch | null } | null;
   completedOperationId: string | null;
 }
 
@@ -45,7 +52,7 @@ export interface InstanceReport {
 const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced held revision
   instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
     image { id diskFormat checksum properties { key value } } metadata { key value }
-    operation { id kind hard imageId } completedOperationId }`;
+    operation { id kind hard imageId image { id diskFormat checksum } } completedOperationId }`;
 
 function inventoryInput(info: HostInfo) {
   return {

@@ -1,10 +1,10 @@
-import type { AssignedInstance, InstanceReport } from './api.ts';
+import type { AssignedInstance, ImageToFetch, InstanceReport } from './api.ts';
 import { DriverError, type DomainSpec, type DomainStatus, type HypervisorDriver, type PowerState } from './drivers/driver.ts';
 import { carryOut, type OperationDeps } from './operations.ts';
 
 export interface ConvergeDeps extends Omit<OperationDeps, 'rebuild'> {
-  /** Local path of the instance's image, downloaded and verified; null when the driver needs no image. */
-  imagePath(inst: AssignedInstance): Promise<string | null>;
+  /** Local path of an image, downloaded and verified; null when the driver needs no image file. */
+  imagePath(image: ImageToFetch): Promise<string | null>;
 }
 
 function specOf(inst: AssignedInstance, imagePath: string | null): DomainSpec {
@@ -58,7 +58,7 @@ function faultOf(e: unknown): NonNullable<InstanceReport['fault']> {
 
 /** Builds the domain from the instance's image, then brings it to the desired power state. */
 async function build(d: ConvergeDeps, inst: AssignedInstance): Promise<void> {
-  await d.driver.create(specOf(inst, await d.imagePath(inst)));
+  await d.driver.create(specOf(inst, await d.imagePath(inst.image)));
   if (inst.powerState !== 'running') await applyPower(d, inst.id, await observe(d.driver, inst.id), inst.powerState);
 }
 

@@ -1,5 +1,5 @@
 import { DriverError } from './drivers/driver.ts';
-import type { AgentApi, AssignedInstance } from './api.ts';
+import type { AgentApi, ImageToFetch } from './api.ts';
 import { ImageCache, type ImageCacheOptions } from './image-cache.ts';
 
 /**
@@ -11,8 +11,8 @@ export function cachedImages(dir: string, options: ImageCacheOptions = {}) {
   const cache = new ImageCache(dir, options);
   return {
     cache,
-    imagePath: async (inst: AssignedInstance, api: AgentApi): Promise<string> => {
-      const { id, checksum, diskFormat } = inst.image;
+    imagePath: async (image: ImageToFetch, api: AgentApi): Promise<string> => {
+      const { id, checksum, diskFormat } = image;
       if (!checksum) throw new DriverError(`image ${id} has no checksum; it cannot be verified`, 'image_unverifiable');
       return cache.ensure({ id, checksum, diskFormat }, () => api.downloadImage(id));
     },

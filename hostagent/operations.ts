@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { AssignedInstance } from './api.ts';
+import type { AssignedInstance, ImageToFetch } from './api.ts';
 import { DriverError, type HypervisorDriver } from './drivers/driver.ts';
 
 export interface OperationDeps {
@@ -12,6 +12,8 @@ export interface OperationDeps {
   upload(imageId: string, file: string): Promise<void>;
   /** Builds the domain afresh from the instance's image, in its desired power state. */
   rebuild(inst: AssignedInstance): Promise<void>;
+  /** Local path of an image, downloaded and verified; null when the driver needs no image file. */
+  imagePath(image: ImageToFetch): Promise<string | null>;
 }
 
 async function snapshotTo(d: OperationDeps, inst: AssignedInstance, imageId: string): Promise<void> {
@@ -42,6 +44,12 @@ export async function carryOut(d: OperationDeps, inst: AssignedInstance): Promis
       // Shut down cleanly first: the copy is what the instance boots from, unshelved or on its new host.
       await d.driver.stop(inst.id, d.stopTimeoutMs);
       return snapshotTo(d, inst, op.imageId!);
+    case 'rescue': {
+      const image = op.image!;
+      return d.driver.rescue(inst.id, await d.imagePath(image), image.diskFormat);
+    }
+    case 'unrescue':
+      return d.driver.unrescue(inst.id);
     default:
       throw new DriverError(`this agent cannot carry out ${op.kind}`, 'unsupported');
   }

@@ -11,7 +11,7 @@ import { finishAction, startAction } from '../store/actions.ts';
 import { confirmMove, startRevert } from '../reconciler/instance/move.ts';
 import type { InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
-import { findZone } from '../store/references.ts';
+import { findImage, findZone } from '../store/references.ts';
 import type { ActionRow } from '../store/rows.ts';
 import { checkNotLocked, lockOwnInstance } from './instance-access.ts';
 import { requireUser } from './scope.ts';
@@ -90,6 +90,35 @@ builder.mutationFields((t) => ({
         const inst = await lockOwnInstance(tx, ctx, String(id));
         await guard(tx, ctx, inst, 'migrate', 'migrate');
         return queue(tx, ctx, inst, 'migrate', {});
+      }),
+  }),
+  rescueInstance: t.field({
+    type: InstanceAction,
+    description: "Boots from a rescue image (default: the instance's own image) with the instance's disk attached second, for repairs. Unrescue to boot normally again.",
+    args: { id: t.arg.id({ required: true }), image: t.arg.string({ description: 'Rescue image, name or ID' }) },
+    authScopes: { policy: 'instance:rescue' },
+    errors: mutationErrors('RescueInstance', 'action'),
+    resolve: (_r, { id, image }, ctx) =>
+      ctx.sql.begin(async (tx) => {
+        const inst = await lockOwnInstance(tx, ctx, String(id));
+        await guard(tx, ctx, inst, 'rescue', 'rescue');
+        const rescue = image ? await findImage(tx, image, inst.project_id) : { id: inst.image_id, status: 'active', name: '' };
+        if (!rescue) throw new NotFoundError('image', image!, 'image');
+        if (rescue.status !== 'active') throw ValidationError.field('image', `image ${rescue.name} is ${rescue.status}, not active`);
+        return queue(tx, ctx, inst, 'rescue', { imageId: rescue.id });
+      }),
+  }),
+  unrescueInstance: t.field({
+    type: InstanceAction,
+    description: 'Leaves rescue mode: boots from the instance\'s own disk again.',
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: { policy: 'instance:rescue' },
+    errors: mutationErrors('UnrescueInstance', 'action'),
+    resolve: (_r, { id }, ctx) =>
+      ctx.sql.begin(async (tx) => {
+        const inst = await lockOwnInstance(tx, ctx, String(id));
+        await guard(tx, ctx, inst, 'unrescue', 'unrescue');
+        return queue(tx, ctx, inst, 'unrescue', {});
       }),
   }),
   confirmResize: t.field({

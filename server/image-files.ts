@@ -141,7 +141,10 @@ async function download(base: BaseContext, req: Request, res: Response): Promise
       select i.*, (exists (select 1 from instances n where (n.image_id = i.id or n.shelved_image_id = i.id)
                                                           and n.host_id = ${principal.hostId})
                    or exists (select 1 from migrations m where m.transfer_image_id = i.id
-                                                          and m.dest_host_id = ${principal.hostId})) as bound
+                                                          and m.dest_host_id = ${principal.hostId})
+                   or exists (select 1 from instances n join instance_actions a on a.id = n.current_action_id
+                               where n.host_id = ${principal.hostId} and a.action = 'rescue'
+                                 and a.params->>'imageId' = i.id::text)) as bound
         from images i where i.id = ${id}`;
     if (!row) throw new HttpError(404, `image ${id} not found`);
     if (!row.bound) throw new HttpError(403, `no instance bound to this host uses image ${id}`);

@@ -20,6 +20,9 @@ export interface AgentInstanceRow {
   operation_id: string | null;
   operation_kind: string | null;
   operation_params: Record<string, unknown> | null;
+  /** The image an operation boots from (rescue), with what the host needs to fetch it. */
+  operation_image_format: 'qcow2' | 'raw' | null;
+  operation_image_checksum: string | null;
   completed_operation_id: string | null;
   revision: number;
 }
@@ -51,6 +54,7 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
            -- The key pair chosen at creation reaches the guest as metadata public_key (cloud-init reads it).
            case when i.key_data is null then i.metadata else i.metadata || jsonb_build_object('public_key', i.key_data) end as metadata,
            a.id as operation_id, a.action as operation_kind, a.params as operation_params,
+           oi.disk_format as operation_image_format, oi.checksum as operation_image_checksum,
            i.agent_completed_action_id as completed_operation_id
       from instances i
       join flavors f on f.id = i.flavor_id
@@ -58,6 +62,7 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
       left join migrations m on m.id = i.migration_id and m.status = 'migrating' and m.dest_host_id = i.host_id
       join images im on im.id = coalesce(m.transfer_image_id, i.shelved_image_id, i.image_id)
       left join instance_actions a on a.id = i.current_action_id
+      left join images oi on a.action = 'rescue' and oi.id = (a.params->>'imageId')::uuid
      where i.host_id = ${hostId}
      order by i.id`;
   const fenced = await sql<{ instance_id: string }[]>`select instance_id from host_fences where host_id = ${hostId}`;

@@ -159,6 +159,25 @@ describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () =
     await waitFor('boot line after unshelve', consoleOutput, (o) => o.includes(GUEST_BOOTED), BOOT_MS);
   });
 
+  it('rescues: boots from the rescue image with its own disk second, and unrescues', async () => {
+    const boots = async () => (await consoleOutput()).split(GUEST_BOOTED).length - 1;
+    const before = await boots();
+    const r = await tcp.admin.request(
+      `mutation($id: ID!) { rescueInstance(id: $id) { __typename ... on RescueInstanceSuccess { action { id } } ... on Error { message } } }`, { id });
+    expect(r.rescueInstance.__typename).toBe('RescueInstanceSuccess');
+    await settled('rescued', BOOT_MS);
+    const disks = (await virsh('dumpxml', id)).split('<disk ').slice(1).map((d) => ({
+      file: /<source file='([^']+)'/.exec(d)?.[1] ?? '',
+      target: /<target dev='(\w+)'/.exec(d)?.[1],
+    }));
+    expect(disks.map((d) => `${d.target}:${path.basename(d.file)}`)).toEqual(['vda:disk.rescue', 'vdb:disk']);
+    await waitFor('the rescue system boots', boots, (n) => n > before, BOOT_MS);
+    await tcp.admin.request(`mutation($id: ID!) { unrescueInstance(id: $id) { __typename } }`, { id });
+    await settled('active', BOOT_MS);
+    expect(await domstate()).toBe('running');
+    expect(await virsh('dumpxml', id)).not.toContain('disk.rescue');
+  });
+
   it('records a guest destroyed behind its back as STOPPED and leaves it off', async () => {
     await virsh('destroy', id);
     const r = await settled('stopped');

@@ -192,3 +192,23 @@ describe('snapshot and shelve on the fake driver', () => {
     expect(u.unshelveInstance.message).toMatch(/cannot unshelve instance not-shelved in vm_state active \(allowed from shelved_offloaded\)/);
   });
 });
+
+describe('rescue on the fake driver', () => {
+  it('rescues into RESCUE and unrescues back to ACTIVE; power changes are refused meanwhile', async () => {
+    const id = await active(tcp.admin, 'rescuee');
+    const r = await tcp.admin.request(
+      `mutation($id: ID!) { rescueInstance(id: $id, image: "image-b") { __typename ... on RescueInstanceSuccess { action { id } } ... on Error { message } } }`, { id });
+    expect(r.rescueInstance.__typename).toBe('RescueInstanceSuccess');
+    await waitAction(r.rescueInstance.action.id, 'succeeded');
+    await settled(id, 'rescued');
+    expect((await tcp.admin.request(`query($id: ID!) { instance(id: $id) { status } }`, { id })).instance.status).toBe('RESCUE');
+    expect(driver().domains.get(id)!.rescued).toBe(true);
+    expect((await updateInstance(tcp.admin, id, { powerState: 'stopped' })).__typename).toBe('ConflictError');
+    const u = await tcp.admin.request(
+      `mutation($id: ID!) { unrescueInstance(id: $id) { __typename ... on UnrescueInstanceSuccess { action { id } } } }`, { id });
+    await waitAction(u.unrescueInstance.action.id, 'succeeded');
+    const back = await settled(id, 'active');
+    expect(back!.power_state).toBe('running');
+    expect(driver().domains.get(id)!.rescued).toBe(false);
+  });
+});

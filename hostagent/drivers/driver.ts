@@ -68,6 +68,10 @@ export interface HypervisorDriver {
    * consistent: a running guest is paused for the copy and resumed after.
    */
   snapshot(instanceId: string, destPath: string): Promise<void>;
+  /** Boots the domain from a fresh disk on the rescue image, its own disk attached second. */
+  rescue(instanceId: string, rescueImagePath: string | null, rescueImageFormat: 'qcow2' | 'raw'): Promise<void>;
+  /** Boots the domain from its own disk again and drops the rescue disk. */
+  unrescue(instanceId: string): Promise<void>;
   /** The last `lines` lines of the serial console. */
   consoleOutput(instanceId: string, lines: number): Promise<string>;
   /** Lifecycle events, so the agent does not wait for its next poll; optional. */

@@ -13,6 +13,8 @@ export interface FakeDriverOptions {
 
 interface FakeDomain {
   powerState: PowerState;
+  /** Booted from a rescue disk. */
+  rescued?: boolean;
   generation: number;
   imageId: string;
   console: string[];
@@ -150,6 +152,20 @@ export class FakeDriver implements HypervisorDriver {
     await this.step();
     this.domains.delete(id);
     for (const l of this.listeners) l(id);
+  }
+
+  async rescue(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    d.rescued = true;
+    this.set(id, d, 'running');
+  }
+
+  async unrescue(id: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    d.rescued = false;
+    this.set(id, d, 'running');
   }
 
   /** A small file that stands for the disk: enough for the snapshot's upload and checksum path. */

@@ -37,6 +37,10 @@ function shapeOf(op: PendingOperation): { guard: GuardedOperation; task: TaskSta
     case 'migrate':
     case 'resize':
       return { guard: op.action, task: 'resize_prep' };
+    case 'rescue':
+      return { guard: 'rescue', task: 'rescuing' };
+    case 'unrescue':
+      return { guard: 'unrescue', task: 'unrescuing' };
     default:
       return null;
   }
@@ -114,7 +118,12 @@ export async function followOperation(
   if (op!.action === 'shelve') return beginOffload(tx, inst, op!, deps);
   if (op!.action === 'migrate' || op!.action === 'resize') return switchToDestination(tx, inst, deps);
   await finishAction(tx, op!.id, 'succeeded');
-  await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null where id = ${inst.id}`;
+  // Rescue is a state of its own (RESCUE) until unrescued; both leave the guest running.
+  const vm = op!.action === 'rescue' ? 'rescued' : op!.action === 'unrescue' ? 'active' : null;
+  await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null,
+                  vm_state = coalesce(${vm}::text, vm_state),
+                  desired_power_state = case when ${vm}::text is null then desired_power_state else 'running' end
+            where id = ${inst.id}`;
   return { requeueAfter: 0, outcome: 'operation-done' };
 }
 

@@ -194,8 +194,8 @@ async function syncPowerState(tx: TxSql, inst: InstanceRow, host: HostState): Pr
     observed === 'suspended' ? 'suspended' :
     observed === 'shutdown' || observed === 'crashed' ? 'stopped' : null;
   if (vm === null) return { requeueAfter: WAIT_POLL_SECONDS, outcome: 'unknown-power-state' };
-  // VERIFY_RESIZE lasts until the user confirms or reverts, whatever the guest's power state.
-  if (inst.vm_state === 'resized') return { outcome: 'verify-resize' };
+  // VERIFY_RESIZE and RESCUE last until the user settles them, whatever the guest's power state.
+  if (inst.vm_state === 'resized' || inst.vm_state === 'rescued') return { outcome: 'in-sync' };
   const expected = settledVmState(inst.desired_power_state);
   const drifted = vm !== expected;
   if (inst.vm_state === vm && inst.task_state === null && !drifted) return { outcome: 'in-sync' };

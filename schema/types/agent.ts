@@ -11,6 +11,14 @@ export const AgentImage = builder.objectRef<AgentInstanceRow>('AgentImage').impl
   }),
 });
 
+const AgentOperationImage = builder.objectRef<AgentInstanceRow>('AgentOperationImage').implement({
+  fields: (t) => ({
+    id: t.id({ resolve: (i) => i.operation_params!.imageId as string }),
+    diskFormat: t.string({ resolve: (i) => i.operation_image_format! }),
+    checksum: t.string({ nullable: true, resolve: (i) => i.operation_image_checksum }),
+  }),
+});
+
 const AgentOperation = builder.objectRef<AgentInstanceRow>('AgentOperation').implement({
   description: 'A one-shot request the agent carries out once, then reports as completed.',
   fields: (t) => ({
@@ -18,6 +26,12 @@ const AgentOperation = builder.objectRef<AgentInstanceRow>('AgentOperation').imp
     kind: t.string({ resolve: (i) => i.operation_kind! }),
     hard: t.boolean({ resolve: (i) => i.operation_params?.hard === true }),
     imageId: t.id({ nullable: true, description: 'The image a snapshot or shelve writes', resolve: (i) => (i.operation_params?.imageId as string | undefined) ?? null }),
+    image: t.field({
+      type: AgentOperationImage,
+      nullable: true,
+      description: 'The image a rescue boots from',
+      resolve: (i) => (i.operation_image_format ? i : null),
+    }),
   }),
 });
 

@@ -61,6 +61,22 @@ export function buildDomainXml(spec: DomainSpec, files: DomainFiles, virtType: V
 `;
 }
 
+/**
+ * The rescue variant of a domain Orrery defined: it boots from a fresh disk on the rescue image,
+ * with the instance's own disk attached second (vdb), as Nova's rescue does.
+ */
+export function rescueDomainXml(domainXml: string, rescueDiskPath: string): string {
+  const ownTarget = `<target dev='vda' bus='virtio'/>`;
+  if (!domainXml.includes(ownTarget)) throw new Error('not a domain XML this driver wrote');
+  const rescueDisk = `<disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='${esc(rescueDiskPath)}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    `;
+  return domainXml.replace(ownTarget, `<target dev='vdb' bus='virtio'/>`).replace('<disk ', `${rescueDisk}<disk `);
+}
+
 /** As Nova's cpu_mode defaults: the host's model under KVM; a portable model under TCG. */
 function cpuXml(virtType: VirtType): string {
   return virtType === 'kvm'

@@ -10,7 +10,7 @@ import {
   type PowerState,
 } from '../driver.ts';
 import { copyDisk, ensureOverlay } from './disk.ts';
-import { buildDomainXml, type VirtType } from './domain-xml.ts';
+import { buildDomainXml, rescueDomainXml, type VirtType } from './domain-xml.ts';
 import { DomainEventStream } from './events.ts';
 import {
   parseCapabilities,
@@ -212,6 +212,31 @@ export class LibvirtDriver implements HypervisorDriver {
     } finally {
       if (pauseFirst) await this.virsh.run(['resume', id]);
     }
+  }
+
+  async rescue(instanceId: string, rescueImagePath: string | null, rescueImageFormat: 'qcow2' | 'raw'): Promise<void> {
+    const id = checkId(instanceId);
+    if (!rescueImagePath) throw new DriverError('rescue needs a rescue image file', 'invalid_spec');
+    const dir = this.instanceDir(id);
+    const dom = await this.mustObserve(id);
+    if (dom.active) await this.virsh.run(['destroy', id]);
+    const rescueDisk = path.join(dir, 'disk.rescue');
+    await ensureOverlay({ path: rescueDisk, backingPath: rescueImagePath, backingFormat: rescueImageFormat, sizeGb: 0 });
+    const rescueXml = path.join(dir, 'domain.rescue.xml');
+    await writeFile(rescueXml, rescueDomainXml(await readFile(path.join(dir, 'domain.xml'), 'utf8'), rescueDisk));
+    await this.virsh.run(['define', rescueXml]);
+    await this.virsh.run(['start', id]);
+  }
+
+  async unrescue(instanceId: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dir = this.instanceDir(id);
+    const dom = await this.mustObserve(id);
+    if (dom.active) await this.virsh.run(['destroy', id]);
+    await this.virsh.run(['define', path.join(dir, 'domain.xml')]);
+    await this.virsh.run(['start', id]);
+    await rm(path.join(dir, 'disk.rescue'), { force: true });
+    await rm(path.join(dir, 'domain.rescue.xml'), { force: true });
   }
 
   async suspend(instanceId: string): Promise<void> {
