@@ -14,7 +14,10 @@ export class WaitSampler {
   start(): void {
     const tick = async () => {
       const rows = await this.sql<{ what: string; n: number }[]>`
-        select application_name || ' ' || coalesce(wait_event_type || ':' || wait_event, 'CPU') as what, count(*)::int as n
+        select application_name || ' ' || coalesce(wait_event_type || ':' || wait_event, 'CPU')
+               -- For lock waits, which statement waits says which rows are contended.
+               || case when wait_event_type = 'Lock' then ' in "' || left(regexp_replace(query, '\\s+', ' ', 'g'), 48) || '…"' else '' end as what,
+               count(*)::int as n
           from pg_stat_activity
          where datname = current_database() and state = 'active' and pid <> pg_backend_pid()
            and query not ilike 'listen %'

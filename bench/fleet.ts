@@ -7,7 +7,7 @@
  *   npm run bench:fleet                      1,000 hosts × 10,000 instances
  *   npm run bench:fleet -- --large           10,000 hosts × 100,000 instances
  *   options: --workers 1,2,4  --apis 1  --hosts N  --instances N  --batch 50  --clients 8  --projects 8
- *            --timeout 900  --placement-samples 300
+ *            --timeout 900  --placement-samples 300  --runs-only (skip the placement sweep and pgbench)
  *
  * DATABASE_URL (a server where it may create and drop databases) replaces the embedded PostgreSQL.
  */
@@ -28,6 +28,8 @@ function option(name: string, fallback: string): string {
 }
 
 const large = process.argv.includes('--large');
+/** Only the fleet runs: no placement-cost sweep, no pgbench (for quick A/B comparisons). */
+const runsOnly = process.argv.includes('--runs-only');
 const settings = {
   workers: option('--workers', '1,2,4').split(',').map(Number),
   apis: Number(option('--apis', '1')),
@@ -61,19 +63,19 @@ async function main() {
     }
     console.log(`Fleet benchmark: ${settings.hosts} hollow hosts × ${settings.instances} instances; ` +
       `workers ${settings.workers.join(', ')}; ${settings.apis} API process(es); ${os.cpus().length} cores, ` +
-      `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+      `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${os.loadavg()[0]!.toFixed(1)}`);
     const runs: RunResult[] = [];
     for (const workers of settings.workers) {
       runs.push(await fleetRun({ ...settings, baseUrl, workers, workDir: work, progress }));
     }
     const costs = [];
-    for (const hosts of [1_000, 10_000, 100_000]) {
+    for (const hosts of runsOnly ? [] : [1_000, 10_000, 100_000]) {
       progress.update(`per-placement cost at ${hosts} hosts…`);
       costs.push(await placementCost(baseUrl, hosts, settings.placementSamples));
     }
     progress.update('pgbench -N, scale 10, 8 clients, 20 s…');
-    const tps = await pgbenchSimpleUpdate(baseUrl);
-    progress.done('measurements done');
+    const tps = runsOnly ? NaN : await pgbenchSimpleUpdate(baseUrl);
+    progress.done(`measurements done; load average ${os.loadavg()[0]!.toFixed(1)}`);
     report(runs, costs, tps);
   } finally {
     await cleanup();
@@ -103,6 +105,7 @@ function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[]
       ...r.waits.map((w) => [w.what, fmt(w.sessions, 2)]),
     ]);
   }
+  if (costs.length === 0) return;
   const base = median(costs[0]!.samples);
   printTable('Per-placement cost (one reconcileInstance at a time; hosts inserted by SQL)', [
     ['hosts', 'median ms', 'p99 ms', '× 1k median'],
