@@ -41,11 +41,28 @@ export interface AgentView {
   instances: AgentInstanceRow[];
 }
 
+interface HostPart {
+  name: string;
+  epoch: number;
+  enabled: boolean;
+  orphan_policy: string;
+  fenced: string[];
+  held: string[];
+  revision: number;
+}
+
 /** Everything one host must run, and nothing about any other host. */
 export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
-  const [host] = await sql<{ name: string; epoch: number; enabled: boolean; orphan_policy: string }[]>`
-    select name, epoch, enabled, orphan_policy from hosts where id = ${hostId}`;
-  const instances = await sql<AgentInstanceRow[]>`
+  // Two statements, run side by side: this is read after every change that touches the host.
+  const hostRow = sql<HostPart[]>`
+    select h.name, h.epoch, h.enabled, h.orphan_policy,
+           array(select instance_id::text from host_fences where host_id = h.id) as fenced,
+           -- The source domain of an unconfirmed move stays, untouched, until the move is confirmed or reverted.
+           array(select instance_id::text from migrations
+                  where source_host_id = h.id and status in ('migrating', 'finished', 'reverting')) as held,
+           (select last_value from change_revision) as revision
+      from hosts h where h.id = ${hostId}`;
+  const instanceRows = sql<AgentInstanceRow[]>`
     select i.id, i.name, i.generation, i.observed_generation,
            (i.delete_requested_at is not null or i.task_state is not distinct from 'shelving_offloading') as deleted,
            i.desired_power_state, f.vcpus, f.ram_mb as memory_mb, f.disk_gb, im.id as image_id,
@@ -65,20 +82,16 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
       left join images oi on a.action = 'rescue' and oi.id = (a.params->>'imageId')::uuid
      where i.host_id = ${hostId}
      order by i.id`;
-  const fenced = await sql<{ instance_id: string }[]>`select instance_id from host_fences where host_id = ${hostId}`;
-  // The source domain of an unconfirmed move stays, untouched, until the move is confirmed or reverted.
-  const held = await sql<{ instance_id: string }[]>`
-    select instance_id from migrations where source_host_id = ${hostId} and status in ('migrating', 'finished', 'reverting')`;
-  const [rev] = await sql<{ revision: number }[]>`select last_value as revision from change_revision`;
+  const [[host], instances] = await Promise.all([hostRow, instanceRows]);
   return {
     hostId,
     hostName: host?.name ?? '',
     epoch: host?.epoch ?? 0,
     enabled: host?.enabled ?? false,
     orphanPolicy: host?.orphan_policy ?? 'remove',
-    fenced: fenced.map((f) => f.instance_id),
-    held: held.map((h) => h.instance_id),
-    revision: rev!.revision,
+    fenced: host?.fenced ?? [],
+    held: host?.held ?? [],
+    revision: host?.revision ?? 0,
     instances: [...instances],
   };
 }
