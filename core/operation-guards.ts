@@ -11,6 +11,12 @@ export interface GuardedInstance {
 
 /** The vm_states each operation may start from (nova/compute/api.py's check_instance_state). */
 const ALLOWED = {
+  // Power changes (the spec's desired power state).
+  start: ['stopped', 'paused', 'suspended'],
+  stop: ['active'],
+  pause: ['active'],
+  suspend: ['active'],
+  // Operations.
   'reboot-soft': ['active'],
   'reboot-hard': ['active', 'stopped', 'paused', 'suspended', 'error'],
   rebuild: ['active', 'stopped', 'error'],

@@ -11,6 +11,7 @@ import { finishAction, startAction } from '../store/actions.ts';
 import { confirmMove, startRevert } from '../reconciler/instance/move.ts';
 import type { InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
+import { hostLiveness } from '../store/host-liveness.ts';
 import { findImage, findZone } from '../store/references.ts';
 import type { ActionRow } from '../store/rows.ts';
 import { checkNotLocked, lockOwnInstance } from './instance-access.ts';
@@ -38,6 +39,24 @@ async function queue(tx: TxSql, ctx: Context, inst: InstanceRow, action: string,
   return row!;
 }
 
+/**
+ * The shape every queued operation shares: the caller's instance, locked; Nova's guard; then the
+ * operation queued with its parameters (which may need the locked instance, e.g. a new image).
+ */
+function queuedOperation(
+  ctx: Context,
+  id: string,
+  op: GuardedOperation,
+  action: string,
+  params: (tx: TxSql, inst: InstanceRow) => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({}),
+): Promise<ActionRow> {
+  return ctx.sql.begin(async (tx) => {
+    const inst = await lockOwnInstance(tx, ctx, id);
+    await guard(tx, ctx, inst, op, action);
+    return queue(tx, ctx, inst, action, await params(tx, inst));
+  });
+}
+
 /** The catalogue entry a snapshot fills: queued until the agent uploads the disk into it. */
 async function snapshotImage(tx: TxSql, inst: InstanceRow, name: string, type: 'snapshot' | 'shelved'): Promise<string> {
   const [source] = await tx<{ disk_format: string; min_disk_gb: number; min_ram_mb: number }[]>`
@@ -48,15 +67,6 @@ async function snapshotImage(tx: TxSql, inst: InstanceRow, name: string, type: '
             ${tx.json({ image_type: type, instance_uuid: inst.id, base_image_ref: inst.image_id })})
     returning id`;
   return row!.id;
-}
-
-/** Whether the host is down now: forced down, or its heartbeat lease expired. */
-async function hostIsDown(tx: TxSql, ctx: Context, hostId: string): Promise<{ name: string; down: boolean }> {
-  const [h] = await tx<{ name: string; down: boolean }[]>`
-    select name, forced_down or last_heartbeat_at is null
-                 or last_heartbeat_at < now() - make_interval(secs => ${ctx.config.serviceDownSeconds}) as down
-      from hosts where id = ${hostId} for update`;
-  return h!;
 }
 
 /** Confirm or revert: settles a move in VERIFY_RESIZE, as its own recorded action. */
@@ -85,12 +95,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     authScopes: { policy: 'instance:migrate' },
     errors: mutationErrors('MigrateInstance', 'action'),
-    resolve: (_r, { id }, ctx) =>
-      ctx.sql.begin(async (tx) => {
-        const inst = await lockOwnInstance(tx, ctx, String(id));
-        await guard(tx, ctx, inst, 'migrate', 'migrate');
-        return queue(tx, ctx, inst, 'migrate', {});
-      }),
+    resolve: (_r, { id }, ctx) => queuedOperation(ctx, String(id), 'migrate', 'migrate'),
   }),
   rescueInstance: t.field({
     type: InstanceAction,
@@ -99,13 +104,11 @@ builder.mutationFields((t) => ({
     authScopes: { policy: 'instance:rescue' },
     errors: mutationErrors('RescueInstance', 'action'),
     resolve: (_r, { id, image }, ctx) =>
-      ctx.sql.begin(async (tx) => {
-        const inst = await lockOwnInstance(tx, ctx, String(id));
-        await guard(tx, ctx, inst, 'rescue', 'rescue');
+      queuedOperation(ctx, String(id), 'rescue', 'rescue', async (tx, inst) => {
         const rescue = image ? await findImage(tx, image, inst.project_id) : { id: inst.image_id, status: 'active', name: '' };
         if (!rescue) throw new NotFoundError('image', image!, 'image');
         if (rescue.status !== 'active') throw ValidationError.field('image', `image ${rescue.name} is ${rescue.status}, not active`);
-        return queue(tx, ctx, inst, 'rescue', { imageId: rescue.id });
+        return { imageId: rescue.id };
       }),
   }),
   unrescueInstance: t.field({
@@ -114,12 +117,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     authScopes: { policy: 'instance:rescue' },
     errors: mutationErrors('UnrescueInstance', 'action'),
-    resolve: (_r, { id }, ctx) =>
-      ctx.sql.begin(async (tx) => {
-        const inst = await lockOwnInstance(tx, ctx, String(id));
-        await guard(tx, ctx, inst, 'unrescue', 'unrescue');
-        return queue(tx, ctx, inst, 'unrescue', {});
-      }),
+    resolve: (_r, { id }, ctx) => queuedOperation(ctx, String(id), 'unrescue', 'unrescue'),
   }),
   confirmResize: t.field({
     type: Instance,
@@ -148,8 +146,8 @@ builder.mutationFields((t) => ({
       ctx.sql.begin(async (tx) => {
         const inst = await lockOwnInstance(tx, ctx, String(id));
         if (!inst.host_id) throw new ConflictError(`instance ${inst.name} is not on any host`, describeState(inst));
-        const host = await hostIsDown(tx, ctx, inst.host_id);
-        if (!host.down) throw new ConflictError(`host ${host.name} is up; evacuate only moves instances off a host that is down (migrate instead)`, describeState(inst));
+        const host = await hostLiveness(tx, inst.host_id, ctx.config.serviceDownSeconds, true);
+        if (host.up) throw new ConflictError(`host ${host.name} is up; evacuate only moves instances off a host that is down (migrate instead)`, describeState(inst));
         // A task the dead host never finished does not block its way out.
         const refusal = operationRefusal('evacuate', { ...inst, task_state: null });
         if (refusal) throw new ConflictError(refusal, describeState(inst));
@@ -178,11 +176,7 @@ builder.mutationFields((t) => ({
     authScopes: { policy: 'instance:reboot' },
     errors: mutationErrors('RebootInstance', 'action'),
     resolve: (_r, { id, hard }, ctx) =>
-      ctx.sql.begin(async (tx) => {
-        const inst = await lockOwnInstance(tx, ctx, String(id));
-        await guard(tx, ctx, inst, hard ? 'reboot-hard' : 'reboot-soft', 'reboot');
-        return queue(tx, ctx, inst, 'reboot', { hard: hard ?? false });
-      }),
+      queuedOperation(ctx, String(id), hard ? 'reboot-hard' : 'reboot-soft', 'reboot', () => ({ hard: hard ?? false })),
   }),
   snapshotInstance: t.field({
     type: InstanceAction,
@@ -192,11 +186,9 @@ builder.mutationFields((t) => ({
     errors: mutationErrors('SnapshotInstance', 'action'),
     resolve: (_r, { id, name }, ctx) => {
       validate<string>(imageNameSchema, name, 'name');
-      return ctx.sql.begin(async (tx) => {
-        const inst = await lockOwnInstance(tx, ctx, String(id));
-        await guard(tx, ctx, inst, 'snapshot', 'snapshot');
-        return queue(tx, ctx, inst, 'snapshot', { imageId: await snapshotImage(tx, inst, name, 'snapshot') });
-      });
+      return queuedOperation(ctx, String(id), 'snapshot', 'snapshot', async (tx, inst) => ({
+        imageId: await snapshotImage(tx, inst, name, 'snapshot'),
+      }));
     },
   }),
   shelveInstance: t.field({
@@ -207,12 +199,9 @@ builder.mutationFields((t) => ({
     authScopes: { policy: 'instance:shelve' },
     errors: mutationErrors('ShelveInstance', 'action'),
     resolve: (_r, { id }, ctx) =>
-      ctx.sql.begin(async (tx) => {
-        const inst = await lockOwnInstance(tx, ctx, String(id));
-        await guard(tx, ctx, inst, 'shelve', 'shelve');
-        const imageId = await snapshotImage(tx, inst, `${inst.name.slice(0, 247)}-shelved`, 'shelved');
-        return queue(tx, ctx, inst, 'shelve', { imageId });
-      }),
+      queuedOperation(ctx, String(id), 'shelve', 'shelve', async (tx, inst) => ({
+        imageId: await snapshotImage(tx, inst, `${inst.name.slice(0, 247)}-shelved`, 'shelved'),
+      })),
   }),
   unshelveInstance: t.field({
     type: Instance,

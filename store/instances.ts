@@ -1,4 +1,4 @@
-import type { Sql, TxSql } from '../db/connect.ts';
+import type { TxSql } from '../db/connect.ts';
 import type { DesiredPowerState, TaskState, VmState } from '../core/instance-status.ts';
 
 export interface Fault {
@@ -43,11 +43,6 @@ export interface InstanceRow {
   revision: number;
   created_at: Date;
   updated_at: Date;
-}
-
-export async function getInstance(sql: Sql | TxSql, id: string): Promise<InstanceRow | undefined> {
-  const [row] = await sql<InstanceRow[]>`select * from instances where id = ${id}`;
-  return row;
 }
 
 /** The row locked for one reconcile step, so two steps of one instance never interleave. */

@@ -4,6 +4,7 @@ import { addEventTo, finishAction, finishActions } from '../../store/actions.ts'
 import type { HostState } from './operations.ts';
 import { chooseAndClaim, requestFor } from './place.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
+import { buildState, deadlinePassed } from './progress.ts';
 import { dropServedImage } from './served-images.ts';
 
 /**
@@ -101,18 +102,11 @@ export async function startRevert(tx: TxSql, inst: InstanceRow, deps: ReconcileD
   await backToSource(tx, inst, await migrationOf(tx, inst), 'reverting', deps);
 }
 
-function built(inst: InstanceRow): 'ok' | 'failed' | 'waiting' {
-  const f = inst.agent_fault as { generation?: number } | null;
-  if (f?.generation === inst.generation) return 'failed';
-  return inst.observed_generation >= inst.generation && inst.power_state !== 'nostate' ? 'ok' : 'waiting';
-}
-
 /** The destination finished building: VERIFY_RESIZE. A failure there sends the instance home. */
 export async function followMoveFinish(tx: TxSql, inst: InstanceRow, dest: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
   const m = await migrationOf(tx, inst);
-  const state = built(inst);
-  const expired = inst.task_deadline_at !== null && inst.task_deadline_at.getTime() <= Date.now();
-  if (state === 'failed' || !dest.up || (state === 'waiting' && expired)) {
+  const state = buildState(inst);
+  if (state === 'failed' || !dest.up || (state === 'waiting' && deadlinePassed(inst))) {
     const why = state === 'failed' ? `build on ${dest.name} failed` : `${dest.name} did not finish the build in time`;
     await backToSource(tx, inst, m, 'error', deps);
     await addEventTo(tx, inst.current_action_id!, { event: 'finish', result: 'error', hostName: dest.name, details: why });
@@ -145,7 +139,7 @@ export async function confirmMove(tx: TxSql, inst: InstanceRow): Promise<void> {
 
 /** The revert is done when the source runs the instance again as it was. */
 export async function followRevert(tx: TxSql, inst: InstanceRow, source: HostState): Promise<ReconcileResult> {
-  const state = built(inst);
+  const state = buildState(inst);
   if (state === 'waiting' && source.up) return { requeueAfter: 30, outcome: 'waiting-revert' };
   const m = await migrationOf(tx, inst);
   const reverted = state === 'ok';

@@ -4,6 +4,7 @@ import { operationRefusal, type GuardedOperation } from '../../core/operation-gu
 import type { InstanceRow } from '../../store/instances.ts';
 import { addEventTo, finishAction } from '../../store/actions.ts';
 import { startMove, switchToDestination } from './move.ts';
+import { deadlinePassed } from './progress.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
 interface OperationParams {
@@ -18,10 +19,9 @@ interface PendingOperation {
   params: OperationParams;
 }
 
-export interface HostState {
-  name: string;
-  up: boolean;
-}
+import type { HostLiveness as HostState } from '../../store/host-liveness.ts';
+
+export type { HostState };
 
 /** What each queued operation is checked against and shows while the agent carries it out. */
 function shapeOf(op: PendingOperation): { guard: GuardedOperation; task: TaskState } | null {
@@ -102,7 +102,7 @@ export async function followOperation(
     failure = f?.action === op!.id ? f.message : null;
   } else if (!host.up) {
     failure = `host ${host.name} went down during the operation`;
-  } else if (inst.task_deadline_at && inst.task_deadline_at.getTime() <= Date.now()) {
+  } else if (deadlinePassed(inst)) {
     failure = `host ${host.name} did not finish the operation within ${deps.config.spawnTimeoutSeconds} s`;
   } else {
     return { requeueAfter: 30, outcome: 'waiting-operation' };
@@ -144,7 +144,7 @@ async function beginOffload(tx: TxSql, inst: InstanceRow, op: PendingOperation, 
 export async function followOffload(tx: TxSql, inst: InstanceRow, host: HostState): Promise<ReconcileResult> {
   const gone = inst.observed_generation >= inst.generation && inst.power_state === 'nostate';
   if (!gone && host.up) {
-    if (inst.task_deadline_at && inst.task_deadline_at.getTime() <= Date.now()) {
+    if (deadlinePassed(inst)) {
       const why = `host ${host.name} did not remove the shelved domain in time`;
       await finishAction(tx, inst.current_action_id!, 'failed', why);
       await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null,

@@ -5,6 +5,8 @@ import { abandonActions, addActionEvent, finishActions, startAction } from '../.
 import { releaseClaims } from '../placement/claim.ts';
 import { followMoveFinish, followRevert } from './move.ts';
 import { followOffload, followOperation, startNextOperation, type HostState } from './operations.ts';
+import { agentFailed, converged, deadlinePassed, secondsToDeadline } from './progress.ts';
+import { hostLiveness } from '../../store/host-liveness.ts';
 import { dropShelvedImage } from './served-images.ts';
 import { place } from './place.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
@@ -19,7 +21,7 @@ export async function reconcileInstance(sql: Sql, id: string, deps: ReconcileDep
   return sql.begin(async (tx) => {
     const inst = await lockInstance(tx, id);
     if (!inst) return { outcome: 'gone' };
-    const host = inst.host_id ? await hostState(tx, inst.host_id, deps.config.serviceDownSeconds) : null;
+    const host = inst.host_id ? await hostLiveness(tx, inst.host_id, deps.config.serviceDownSeconds) : null;
     if (inst.delete_requested_at) return reconcileDelete(tx, inst, host, deps);
     if (!inst.host_id) {
       if (inst.vm_state === 'error') return { outcome: 'error-unplaced' };
@@ -32,34 +34,9 @@ export async function reconcileInstance(sql: Sql, id: string, deps: ReconcileDep
   });
 }
 
-async function hostState(tx: TxSql, hostId: string, downSeconds: number): Promise<HostState> {
-  const [h] = await tx<{ name: string; up: boolean }[]>`
-    select name, not forced_down and coalesce(last_heartbeat_at > now() - make_interval(secs => ${downSeconds}), false) as up
-      from hosts where id = ${hostId}`;
-  return h!;
-}
-
 async function hasPendingOperation(tx: TxSql, id: string): Promise<boolean> {
   const rows = await tx`select 1 from instance_actions where instance_id = ${id} and state = 'pending' limit 1`;
   return rows.length > 0;
-}
-
-function agentFailed(inst: InstanceRow): boolean {
-  return inst.agent_fault !== null && inst.agent_fault.generation === inst.generation;
-}
-
-function converged(inst: InstanceRow): boolean {
-  return inst.observed_generation >= inst.generation && !agentFailed(inst);
-}
-
-function deadlinePassed(inst: InstanceRow): boolean {
-  return inst.task_deadline_at !== null && inst.task_deadline_at.getTime() <= Date.now();
-}
-
-function secondsToDeadline(inst: InstanceRow): number {
-  if (!inst.task_deadline_at) return WAIT_POLL_SECONDS;
-  const s = Math.ceil((inst.task_deadline_at.getTime() - Date.now()) / 1000);
-  return Math.max(1, Math.min(WAIT_POLL_SECONDS, s));
 }
 
 async function removeInstance(tx: TxSql, inst: InstanceRow, how: string, deps: ReconcileDeps): Promise<ReconcileResult> {
