@@ -13,6 +13,7 @@ export interface HostAgentCliOptions {
   enrollmentToken?: string;
   stateDir: string;
   uri: string;
+  migrationUri?: string;
   heartbeat: string;
   virtType?: string;
   reservedVcpus: string;
@@ -39,6 +40,7 @@ async function makeDriver(o: HostAgentCliOptions): Promise<DriverSetup> {
     const state = path.resolve(o.stateDir);
     const driver = new LibvirtDriver({
       uri: o.uri,
+      migrationUri: o.migrationUri,
       instancesDir: path.join(state, 'instances'),
       virtType: o.virtType as 'kvm' | 'qemu' | undefined,
       reserved: { vcpus: Number(o.reservedVcpus), memoryMb: Number(o.reservedMemoryMb), diskGb: Number(o.reservedDiskGb) },

@@ -28,6 +28,7 @@ program
   .option('--enrollment-token <token>', 'enrollment token (first start only)', process.env.ORRERY_ENROLLMENT_TOKEN)
   .option('--state-dir <dir>', 'where the host credential and instance files live', process.env.ORRERY_AGENT_STATE_DIR ?? '.orrery/agent')
   .option('--uri <uri>', 'libvirt connection URI', 'qemu:///system')
+  .option('--migration-uri <uri>', "where other hosts' libvirt daemons reach this one for live migrations (e.g. qemu+tcp://10.0.0.5/system); unset: it receives none", process.env.ORRERY_MIGRATION_URI)
   .option('--heartbeat <seconds>', 'heartbeat period', '10')
   .option('--virt-type <type>', "libvirt domain type, kvm or qemu (as Nova's virt_type; detected when unset)")
   .option('--reserved-vcpus <n>', 'vCPUs kept for the host itself', '0')

@@ -13,6 +13,8 @@ export interface Config {
   maxScheduleAttempts: number;
   sweepIntervalSeconds: number;
   workerConcurrency: number;
+  /** Nova's resize_confirm_window: VERIFY_RESIZE confirmed by itself after this many seconds; 0 = never. */
+  resizeConfirmWindowSeconds: number;
 }
 
 function num(name: string, fallback: number): number {
@@ -36,6 +38,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     maxScheduleAttempts: num('ORRERY_MAX_SCHEDULE_ATTEMPTS', 3),
     sweepIntervalSeconds: num('ORRERY_SWEEP_INTERVAL_SECONDS', 15),
     workerConcurrency: num('ORRERY_WORKER_CONCURRENCY', 10),
+    resizeConfirmWindowSeconds: num('ORRERY_RESIZE_CONFIRM_WINDOW_SECONDS', 0),
     ...overrides,
   };
 }

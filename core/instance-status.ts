@@ -7,7 +7,7 @@ export type TaskState =
   | 'scheduling' | 'spawning' | 'powering-off' | 'powering-on' | 'pausing' | 'unpausing'
   | 'suspending' | 'resuming' | 'deleting' | 'rebooting' | 'rebooting_hard' | 'rebuilding'
   | 'image_snapshot' | 'shelving' | 'shelving_offloading' | 'unshelving'
-  | 'resize_prep' | 'resize_finish' | 'resize_reverting' | 'rescuing' | 'unrescuing';
+  | 'resize_prep' | 'resize_finish' | 'resize_reverting' | 'rescuing' | 'unrescuing' | 'migrating';
 export type DesiredPowerState = 'running' | 'stopped' | 'paused' | 'suspended';
 
 /** As nova/api/openstack/common.py maps them for the states this release has. */
@@ -15,6 +15,7 @@ export function deriveStatus(vm: VmState, task: TaskState | null = null): string
   if (task === 'rebuilding') return 'REBUILD';
   if (task === 'resize_reverting') return 'REVERT_RESIZE';
   if (task === 'resize_prep' || task === 'resize_finish') return 'RESIZE';
+  if (task === 'migrating') return 'MIGRATING';
   switch (vm) {
     case 'building':
       return 'BUILD';

@@ -25,6 +25,7 @@ const ALLOWED = {
   unshelve: ['shelved_offloaded'],
   evacuate: ['active', 'stopped', 'error'],
   migrate: ['active', 'stopped'],
+  'live-migrate': ['active', 'paused'],
   resize: ['active', 'stopped'],
   'confirm-resize': ['resized'],
   'revert-resize': ['resized'],

@@ -6,6 +6,7 @@ import { Batcher } from '../core/batcher.ts';
 import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, type InstanceReport } from './api.ts';
 import { ConsoleReporter } from './console-reporter.ts';
 import { converge } from './converge.ts';
+import { IncomingMigrations } from './incoming.ts';
 import { OrphanHandler } from './orphans.ts';
 import type { HypervisorDriver } from './drivers/driver.ts';
 
@@ -56,6 +57,7 @@ export class HostAgent {
   private unlistenDriver?: () => void;
   private watchIterator?: AsyncIterableIterator<{ agentAssignments: Assignments }>;
   private readonly orphans: OrphanHandler;
+  private readonly incoming: IncomingMigrations;
   private readonly consoles: ConsoleReporter;
   private reportedInventory = '';
   /** Reports of instances converging at once travel together: one call instead of one each. */
@@ -69,6 +71,7 @@ export class HostAgent {
 
   constructor(private readonly o: HostAgentOptions) {
     this.orphans = new OrphanHandler(o.driver, o.log);
+    this.incoming = new IncomingMigrations(o.driver, o.log);
     this.consoles = new ConsoleReporter(o.driver, o.log);
   }
 
@@ -222,6 +225,7 @@ export class HostAgent {
       });
     }
     await this.orphans.handle(this.api, view, domains.values(), this.busy);
+    await this.incoming.handle(this.api, view);
   }
 
   private async convergeOne(assigned: AssignedInstance, dom: Parameters<typeof converge>[2]): Promise<void> {

@@ -25,7 +25,15 @@ export interface AssignedInstance {
   image: { id: string; diskFormat: 'qcow2' | 'raw'; checksum: string | null; properties: { key: string; value: string }[] };
   userData: string | null;
   metadata: { key: string; value: string }[];
-  operation: { id: string; kind: string; hard: boolean; imageId: string | null; image: ImageToFetch | null } | null;
+  operation: {
+    id: string;
+    kind: string;
+    hard: boolean;
+    imageId: string | null;
+    image: ImageToFetch | null;
+    /** Where a live migration sends the guest. */
+    migration: { uri: string; prepared: { key: string; value: string }[] } | null;
+  } | null;
   completedOperationId: string | null;
 }
 
@@ -37,6 +45,8 @@ export interface Assignments {
   orphanPolicy: 'remove' | 'keep';
   fenced: string[];
   held: string[];
+  /** Live migrations this host receives and must prepare for. */
+  incoming: { migrationId: string; instanceId: string; diskGb: number }[];
   revision: string;
   instances: AssignedInstance[];
 }
@@ -50,9 +60,11 @@ export interface InstanceReport {
 }
 
 const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced held revision
+  incoming { migrationId instanceId diskGb }
   instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
     image { id diskFormat checksum properties { key value } } metadata { key value }
-    operation { id kind hard imageId image { id diskFormat checksum } } completedOperationId }`;
+    operation { id kind hard imageId image { id diskFormat checksum } migration { uri prepared { key value } } }
+    completedOperationId }`;
 
 function inventoryInput(info: HostInfo) {
   return {
@@ -64,6 +76,7 @@ function inventoryInput(info: HostInfo) {
     vcpus: info.vcpus,
     memoryMb: info.memoryMb,
     diskGb: info.diskGb,
+    migrationUri: info.migrationUri,
   };
 }
 
@@ -119,6 +132,16 @@ export class AgentApi {
     );
     if (d.reportInstances.__typename !== 'ReportInstancesSuccess') throw new Error(d.reportInstances.message);
     return d.reportInstances.result;
+  }
+
+  /** Ready for an incoming live migration (with what the source needs), or why not; false when no longer wanted. */
+  async reportMigrationPrepared(migrationId: string, result: { prepared: Record<string, string> } | { failure: string }): Promise<boolean> {
+    const prepared = 'prepared' in result ? Object.entries(result.prepared).map(([key, value]) => ({ key, value })) : null;
+    const d = await this.client.request(
+      `mutation($m: ID!, $p: [KeyValueInput!], $f: String) { reportMigrationPrepared(migration: $m, prepared: $p, failure: $f) }`,
+      { m: migrationId, p: prepared, f: 'failure' in result ? result.failure : null },
+    );
+    return d.reportMigrationPrepared;
   }
 
   /** The tail of each guest's serial console, for `consoleOutput`. */

@@ -50,6 +50,11 @@ export async function carryOut(d: OperationDeps, inst: AssignedInstance): Promis
     }
     case 'unrescue':
       return d.driver.unrescue(inst.id);
+    case 'live-migrate': {
+      const target = op.migration;
+      if (!target) throw new DriverError('live migration without a destination', 'migration_failed');
+      return d.driver.liveMigrate(inst.id, { uri: target.uri, prepared: Object.fromEntries(target.prepared.map((p) => [p.key, p.value])) });
+    }
     default:
       throw new DriverError(`this agent cannot carry out ${op.kind}`, 'unsupported');
   }

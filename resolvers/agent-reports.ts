@@ -1,5 +1,8 @@
 import { ValidationError } from '../core/errors.ts';
 import { builder } from '../schema/builder.ts';
+import { fromPairs, KeyValueInput } from '../schema/scalars.ts';
+import { enqueueReconcile } from '../store/jobs.ts';
+import { isUuid } from '../store/instances.ts';
 import { requireHost } from './scope.ts';
 
 const MAX_CONSOLE_BYTES = 64 * 1024;
@@ -19,6 +22,33 @@ const OrphanReportInput = builder.inputType('OrphanReportInput', {
 });
 
 builder.mutationFields((t) => ({
+  reportMigrationPrepared: t.boolean({
+    description:
+      'The destination of a live migration says it is ready for the guest (with what the source must know), or why it cannot be. False when the migration is not one this host is preparing.',
+    args: {
+      migration: t.arg.id({ required: true }),
+      prepared: t.arg({ type: [KeyValueInput], description: "What the destination's driver made ready" }),
+      failure: t.arg.string({ description: 'Why the destination cannot receive the guest' }),
+    },
+    authScopes: { policy: 'agent:report' },
+    resolve: async (_r, args, ctx) => {
+      const { hostId } = requireHost(ctx);
+      const id = String(args.migration);
+      if (!isUuid(id)) throw ValidationError.field('migration', 'must be a migration id');
+      const prepared = fromPairs(args.prepared ?? [], 'prepared');
+      const failure = args.failure?.slice(0, 2000) ?? null;
+      return ctx.sql.begin(async (tx) => {
+        const [m] = await tx<{ instance_id: string }[]>`
+          update migrations set status = ${failure === null ? 'prepared' : 'error'}, dest_prepared = ${tx.json(prepared)},
+                 failure = ${failure}, updated_at = now()
+           where id = ${id} and dest_host_id = ${hostId} and kind = 'live-migration' and status = 'preparing'
+          returning instance_id`;
+        if (!m) return false;
+        await enqueueReconcile(tx, 'instance', m.instance_id);
+        return true;
+      });
+    },
+  }),
   reportConsoles: t.int({
     description: 'Console tails of guests on the calling host; returns how many were stored (others are not bound to it).',
     args: { consoles: t.arg({ type: [ConsoleReportInput], required: true }) },

@@ -21,6 +21,7 @@ const HostInventoryInput = builder.inputType('HostInventoryInput', {
     vcpus: t.int({ required: true }),
     memoryMb: t.int({ required: true }),
     diskGb: t.int({ required: true }),
+    migrationUri: t.string({ description: "Where other hosts' hypervisors reach this one for a live migration; unset: it receives none" }),
   }),
 });
 
@@ -58,6 +59,10 @@ function checkInventory(inv: Inventory): void {
   for (const k of ['vcpus', 'memoryMb', 'diskGb'] as const) {
     if (inv[k] < 0) throw ValidationError.field(`input.inventory.${k}`, 'must be >= 0');
   }
+  const uri = inv.migrationUri;
+  if (uri != null && (uri.length > 1000 || !/^[a-z][a-z0-9+.-]*:\/\/\S*$/.test(uri))) {
+    throw ValidationError.field('inventory.migrationUri', 'must be a URI such as qemu+tcp://10.0.0.5/system (at most 1000 characters)');
+  }
 }
 
 const inventoryColumns = (inv: Inventory) => ({
@@ -68,6 +73,7 @@ const inventoryColumns = (inv: Inventory) => ({
   vcpus: inv.vcpus,
   memory_mb: inv.memoryMb,
   disk_gb: inv.diskGb,
+  migration_uri: inv.migrationUri ?? null,
 });
 
 builder.mutationFields((t) => ({
@@ -92,7 +98,8 @@ builder.mutationFields((t) => ({
           on conflict (name) do update set
             hypervisor_type = excluded.hypervisor_type, hypervisor_version = excluded.hypervisor_version,
             architecture = excluded.architecture, capabilities = excluded.capabilities,
-            vcpus = excluded.vcpus, memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb, updated_at = now()
+            vcpus = excluded.vcpus, memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb,
+            migration_uri = excluded.migration_uri, updated_at = now()
           returning id, epoch`;
         await tx`delete from tokens where kind = 'host' and host_id = ${host!.id}`;
         const token = await issueToken(tx, { kind: 'host', hostId: host!.id, description: `agent of ${name}` });
@@ -113,7 +120,7 @@ builder.mutationFields((t) => ({
       const [row] = await ctx.sql<{ epoch: number; enabled: boolean }[]>`
         update hosts set hypervisor_type = ${c.hypervisor_type}, hypervisor_version = ${c.hypervisor_version},
                architecture = ${c.architecture}, capabilities = ${ctx.sql.json(c.capabilities)},
-               vcpus = ${c.vcpus}, memory_mb = ${c.memory_mb}, disk_gb = ${c.disk_gb},
+               vcpus = ${c.vcpus}, memory_mb = ${c.memory_mb}, disk_gb = ${c.disk_gb}, migration_uri = ${c.migration_uri},
                last_heartbeat_at = now(), down_since = null, updated_at = now()
          where id = ${host.hostId}
         returning epoch, enabled`;

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { describeState, operationRefusal, type GuardedOperation } from '../core/operation-guards.ts';
 import { validate } from '../core/validate.ts';
 import type { TxSql } from '../db/connect.ts';
@@ -12,7 +12,7 @@ import { confirmMove, startRevert } from '../reconciler/instance/move.ts';
 import type { InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
 import { hostLiveness } from '../store/host-liveness.ts';
-import { findImage, findZone } from '../store/references.ts';
+import { findHost, findImage, findZone } from '../store/references.ts';
 import type { ActionRow } from '../store/rows.ts';
 import { checkNotLocked, lockOwnInstance } from './instance-access.ts';
 import { requireUser } from './scope.ts';
@@ -57,6 +57,16 @@ function queuedOperation(
   });
 }
 
+/** An admin's named destination: it must exist and not be where the instance already is. */
+async function destinationHost(tx: TxSql, ref: string, inst: InstanceRow): Promise<string> {
+  const host = await findHost(tx, ref);
+  if (!host) throw new NotFoundError('host', ref, 'host');
+  if (host.id === inst.host_id) throw ValidationError.field('host', `${host.name} is the host instance ${inst.name} is on already`);
+  return host.id;
+}
+
+const hostArgDescription = 'Destination host, name or ID (default: the scheduler picks); the scheduler filters still check it';
+
 /** The catalogue entry a snapshot fills: queued until the agent uploads the disk into it. */
 async function snapshotImage(tx: TxSql, inst: InstanceRow, name: string, type: 'snapshot' | 'shelved'): Promise<string> {
   const [source] = await tx<{ disk_format: string; min_disk_gb: number; min_ram_mb: number }[]>`
@@ -91,11 +101,23 @@ async function settleMove(ctx: Context, id: string, which: 'confirm' | 'revert')
 builder.mutationFields((t) => ({
   migrateInstance: t.field({
     type: InstanceAction,
-    description: 'Cold-migrates the instance to another host (the scheduler picks it); ends in VERIFY_RESIZE: confirm or revert.',
-    args: { id: t.arg.id({ required: true }) },
+    description: 'Cold-migrates the instance to another host; ends in VERIFY_RESIZE: confirm or revert.',
+    args: { id: t.arg.id({ required: true }), host: t.arg.string({ description: hostArgDescription }) },
     authScopes: { policy: 'instance:migrate' },
     errors: mutationErrors('MigrateInstance', 'action'),
-    resolve: (_r, { id }, ctx) => queuedOperation(ctx, String(id), 'migrate', 'migrate'),
+    resolve: (_r, { id, host }, ctx) =>
+      queuedOperation(ctx, String(id), 'migrate', 'migrate', async (tx, inst) => (host == null ? {} : { hostId: await destinationHost(tx, host, inst) })),
+  }),
+  liveMigrateInstance: t.field({
+    type: InstanceAction,
+    description:
+      "Moves the running (or paused) instance to another host without stopping it: memory and disk are copied while it runs (block migration; instance disks are local to their host). It stays where it was if anything fails.",
+    args: { id: t.arg.id({ required: true }), host: t.arg.string({ description: hostArgDescription }) },
+    authScopes: { policy: 'instance:live_migrate' },
+    errors: mutationErrors('LiveMigrateInstance', 'action'),
+    resolve: (_r, { id, host }, ctx) =>
+      queuedOperation(ctx, String(id), 'live-migrate', 'live-migrate', async (tx, inst) =>
+        host == null ? {} : { hostId: await destinationHost(tx, host, inst) }),
   }),
   rescueInstance: t.field({
     type: InstanceAction,
@@ -139,13 +161,14 @@ builder.mutationFields((t) => ({
     type: Instance,
     description:
       'Rebuilds the instance from its image on another host because its own host is down. The old host is fenced: when its agent returns it destroys the stale domain.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true }), host: t.arg.string({ description: hostArgDescription }) },
     authScopes: { policy: 'instance:evacuate' },
     errors: mutationErrors('EvacuateInstance', 'instance'),
-    resolve: (_r, { id }, ctx) =>
+    resolve: (_r, { id, host: target }, ctx) =>
       ctx.sql.begin(async (tx) => {
         const inst = await lockOwnInstance(tx, ctx, String(id));
         if (!inst.host_id) throw new ConflictError(`instance ${inst.name} is not on any host`, describeState(inst));
+        const requestedHostId = target == null ? null : await destinationHost(tx, target, inst);
         const host = await hostLiveness(tx, inst.host_id, ctx.config.serviceDownSeconds, true);
         if (host.up) throw new ConflictError(`host ${host.name} is up; evacuate only moves instances off a host that is down (migrate instead)`, describeState(inst));
         // A task the dead host never finished does not block its way out.
@@ -156,8 +179,12 @@ builder.mutationFields((t) => ({
         await tx`update hosts set epoch = epoch + 1 where id = ${inst.host_id}`;
         await tx`update instance_actions set state = 'failed', message = 'the host went down; the instance was evacuated', finished_at = now()
                   where instance_id = ${inst.id} and state in ('pending', 'running')`;
+        // A move the dead host was part of ends here; the destination lets go of what it prepared.
+        await tx`update migrations set status = 'error', failure = 'the instance was evacuated', updated_at = now()
+                  where id = ${inst.migration_id} and status in ('migrating', 'preparing', 'prepared', 'running')`;
         const [row] = await tx<InstanceRow[]>`
           update instances set host_id = null, vm_state = 'building', task_state = 'rebuilding', current_action_id = null,
+                 migration_id = null, requested_host_id = ${requestedHostId},
                  generation = generation + 1, observed_generation = 0, power_state = 'nostate', agent_fault = null,
                  failed_host_ids = array[host_id], schedule_attempts = 0,
                  task_deadline_at = now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds})
@@ -205,19 +232,29 @@ builder.mutationFields((t) => ({
   }),
   unshelveInstance: t.field({
     type: Instance,
-    description: 'Places a shelved-offloaded instance again (optionally in another zone) and boots it from its shelve snapshot.',
-    args: { id: t.arg.id({ required: true }), zone: t.arg.string({ description: 'Availability zone to unshelve into' }) },
+    description:
+      'Places a shelved-offloaded instance again (optionally in another zone, or on a named host: admins only) and boots it from its shelve snapshot.',
+    args: {
+      id: t.arg.id({ required: true }),
+      zone: t.arg.string({ description: 'Availability zone to unshelve into' }),
+      host: t.arg.string({ description: 'Host to unshelve on, name or ID (admins only); the scheduler filters still check it' }),
+    },
     authScopes: { policy: 'instance:unshelve' },
     errors: mutationErrors('UnshelveInstance', 'instance'),
-    resolve: (_r, { id, zone }, ctx) =>
+    resolve: (_r, { id, zone, host }, ctx) =>
       ctx.sql.begin(async (tx) => {
         const inst = await lockOwnInstance(tx, ctx, String(id));
         await guard(tx, ctx, inst, 'unshelve', 'unshelve');
         if (zone === '') throw ValidationError.field('zone', 'must not be empty');
         const z = zone ? await findZone(tx, zone) : null;
         if (zone && !z) throw new NotFoundError('availability zone', zone, 'zone');
+        if (host != null && !ctx.policy.allows(ctx.principal, 'instance:unshelve_to_host')) {
+          throw new ForbiddenError('unshelving to a named host is not allowed by policy instance:unshelve_to_host');
+        }
+        const requestedHostId = host == null ? null : await destinationHost(tx, host, inst);
         const [row] = await tx<InstanceRow[]>`
           update instances set task_state = 'unshelving', generation = generation + 1, desired_power_state = 'running',
+                 requested_host_id = ${requestedHostId},
                  requested_zone = coalesce(${z?.name ?? null}::text, requested_zone), fault = null,
                  task_deadline_at = now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds})
            where id = ${inst.id}

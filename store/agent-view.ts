@@ -24,7 +24,17 @@ export interface AgentInstanceRow {
   operation_image_format: 'qcow2' | 'raw' | null;
   operation_image_checksum: string | null;
   completed_operation_id: string | null;
+  /** A live migration's destination: its hypervisor's URI and what its driver prepared. */
+  operation_target_uri: string | null;
+  operation_target_prepared: Record<string, string> | null;
   revision: number;
+}
+
+/** A live migration this host receives: it prepares a disk, then the source sends the guest. */
+export interface IncomingMigration {
+  migrationId: string;
+  instanceId: string;
+  diskGb: number;
 }
 
 export interface AgentView {
@@ -37,6 +47,7 @@ export interface AgentView {
   fenced: string[];
   /** Instances moving away from this host: keep their domains, neither run nor remove them. */
   held: string[];
+  incoming: IncomingMigration[];
   revision: number;
   instances: AgentInstanceRow[];
 }
@@ -48,6 +59,7 @@ interface HostPart {
   orphan_policy: string;
   fenced: string[];
   held: string[];
+  incoming: IncomingMigration[];
   revision: number;
 }
 
@@ -58,8 +70,13 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
     select h.name, h.epoch, h.enabled, h.orphan_policy,
            array(select instance_id::text from host_fences where host_id = h.id) as fenced,
            -- The source domain of an unconfirmed move stays, untouched, until the move is confirmed or reverted.
+           -- So does a guest arriving by live migration, until it is bound here.
            array(select instance_id::text from migrations
-                  where source_host_id = h.id and status in ('migrating', 'finished', 'reverting')) as held,
+                  where (source_host_id = h.id and status in ('migrating', 'finished', 'reverting'))
+                     or (dest_host_id = h.id and kind = 'live-migration' and status in ('preparing', 'prepared', 'running'))) as held,
+           coalesce((select json_agg(json_build_object('migrationId', m.id, 'instanceId', m.instance_id, 'diskGb', f.disk_gb))
+                       from migrations m join flavors f on f.id = m.new_flavor_id
+                      where m.dest_host_id = h.id and m.kind = 'live-migration' and m.status = 'preparing'), '[]') as incoming,
            (select last_value from change_revision) as revision
       from hosts h where h.id = ${hostId}`;
   const instanceRows = sql<AgentInstanceRow[]>`
@@ -72,13 +89,17 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
            case when i.key_data is null then i.metadata else i.metadata || jsonb_build_object('public_key', i.key_data) end as metadata,
            a.id as operation_id, a.action as operation_kind, a.params as operation_params,
            oi.disk_format as operation_image_format, oi.checksum as operation_image_checksum,
-           i.agent_completed_action_id as completed_operation_id
+           i.agent_completed_action_id as completed_operation_id,
+           dh.migration_uri as operation_target_uri, lm.dest_prepared as operation_target_prepared
       from instances i
       join flavors f on f.id = i.flavor_id
       -- A moving instance builds on the disk its source uploaded; a shelved one boots from its snapshot.
       left join migrations m on m.id = i.migration_id and m.status = 'migrating' and m.dest_host_id = i.host_id
       join images im on im.id = coalesce(m.transfer_image_id, i.shelved_image_id, i.image_id)
-      left join instance_actions a on a.id = i.current_action_id
+      left join migrations lm on lm.id = i.migration_id and lm.kind = 'live-migration'
+      left join hosts dh on dh.id = lm.dest_host_id
+      -- A live migration reaches the source only once the destination is ready for the guest.
+      left join instance_actions a on a.id = i.current_action_id and (a.action <> 'live-migrate' or lm.status = 'running')
       left join images oi on a.action = 'rescue' and oi.id = (a.params->>'imageId')::uuid
      where i.host_id = ${hostId}
      order by i.id`;
@@ -91,6 +112,7 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
     orphanPolicy: host?.orphan_policy ?? 'remove',
     fenced: host?.fenced ?? [],
     held: host?.held ?? [],
+    incoming: host?.incoming ?? [],
     revision: host?.revision ?? 0,
     instances: [...instances],
   };

@@ -36,6 +36,8 @@ export interface InstanceRow {
   current_action_id: string | null;
   shelved_image_id: string | null;
   migration_id: string | null;
+  /** An admin's named host for the next placement (evacuate, unshelve). */
+  requested_host_id: string | null;
   agent_completed_action_id: string | null;
   locked: boolean;
   locked_reason: string | null;

@@ -80,6 +80,7 @@ export interface HostRow {
   effective_ram_ratio: number;
   effective_disk_ratio: number;
   orphan_policy: 'remove' | 'keep';
+  migration_uri: string | null;
   enrolled_at: Date;
   updated_at: Date;
 }

@@ -131,6 +131,16 @@ describe('operations survive worker and agent crashes at every step', () => {
     await expectSettledOn(id, 'active');
   });
 
+  it('live migration', async () => {
+    const id = await activeOn('crash-live');
+    const home = (await row(id))!.host_id;
+    await tcp.admin.request(`mutation($id: ID!) { liveMigrateInstance(id: $id) { __typename } }`, { id });
+    await withCrashes(id, (r) => r?.host_id !== home && r?.vm_state === 'active' && r.task_state === null);
+    const r = await expectSettledOn(id, 'active');
+    expect(hosts.find((h) => h.driver.domains.has(id))!.driver.domains.get(id)!.powerState).toBe('running');
+    expect(await tcp.db.sql`select status, dest_host_id from migrations where instance_id = ${id}`).toEqual([{ status: 'completed', dest_host_id: r.host_id }]);
+  });
+
   it('resize, then revert', async () => {
     const id = await activeOn('crash-resize');
     const home = (await row(id))!.host_id;

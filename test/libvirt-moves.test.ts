@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,9 @@ describe.skipIf('unavailable' in fixture)('moves between two real libvirt hosts'
     const token = await enrollmentToken(tcp.admin);
     for (const n of [1, 2] as const) {
       agents.push(startAgentProcess(['--driver', 'libvirt', '--uri', uris[n - 1]!, '--name', `mv-h${n}`, '--api', tcp.url,
-        '--enrollment-token', token, '--state-dir', path.join(stateDir, `h${n}`), '--heartbeat', '1', '--reserved-memory-mb', '0']));
+        '--enrollment-token', token, '--state-dir', path.join(stateDir, `h${n}`), '--heartbeat', '1', '--reserved-memory-mb', '0',
+        // Each daemon listens for its peer on its namespace's veth address (see the fixture).
+        '--migration-uri', `qemu+tcp://10.252.0.${n}/system`]));
     }
     await waitFor('both hosts up', async () => (await tcp.db.sql`
       select 1 from hosts where name like 'mv-h%' and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`).length, (n) => n === 2, 60_000);
@@ -104,5 +106,29 @@ describe.skipIf('unavailable' in fixture)('moves between two real libvirt hosts'
     expect(await virsh(2, 'domstate', id)).toBe('running');
     expect(await virsh(2, 'dumpxml', id)).toContain(`<memory unit='KiB'>${GUEST_MEMORY_MB * 1024}</memory>`);
     await gone(1);
+  }, 300_000);
+
+  it('live-migrates the running guest mv-h2 → mv-h1 and back to a named host, never stopping it', async () => {
+    const liveMigrate = async (host?: string) =>
+      (await tcp.admin.request(`mutation($id: ID!, $host: String) { liveMigrateInstance(id: $id, host: $host) { __typename ... on Error { message } } }`,
+        { id, host })).liveMigrateInstance;
+    const arrived = async (n: 1 | 2) => {
+      const h = await hostId(n);
+      await waitFor(`live-migrated to mv-h${n}`, row, (r) => r?.host_id === h && r.task_state === null && r.vm_state === 'active', BOOT_MS)
+        .catch((e) => { throw new Error(`${(e as Error).message}\n${agents.map((a) => a.log()).join('\n---\n')}`); });
+      // Booted by nobody: libvirt says the domain runs because it migrated in.
+      expect(await virsh(n, 'domstate', '--reason', id)).toBe('running (migrated)');
+      expect(await virsh(n === 1 ? 2 : 1, 'list', '--all', '--uuid')).not.toContain(id);
+      expect(await tcp.db.sql`select host_id from allocations where instance_id = ${id}`).toEqual([{ host_id: h }]);
+      // The source kept no files of the guest.
+      await expect(access(path.join(stateDir, `h${n === 1 ? 2 : 1}`, 'instances', id))).rejects.toThrow();
+    };
+    expect(await virsh(2, 'domstate', id)).toBe('running');
+    expect((await liveMigrate()).__typename).toBe('LiveMigrateInstanceSuccess');
+    await arrived(1);
+    expect((await liveMigrate('mv-h2')).__typename).toBe('LiveMigrateInstanceSuccess');
+    await arrived(2);
+    const done = await tcp.db.sql`select status from migrations where instance_id = ${id} and kind = 'live-migration'`;
+    expect(done).toEqual([{ status: 'completed' }, { status: 'completed' }]);
   }, 300_000);
 });

@@ -15,6 +15,14 @@ export interface HostInfo {
   vcpus: number;
   memoryMb: number;
   diskGb: number;
+  /** Where other hosts' hypervisors reach this one for a live migration; null when it cannot receive one. */
+  migrationUri: string | null;
+}
+
+/** Where a live migration goes: the destination's migration URI and what its driver prepared. */
+export interface MigrationTarget {
+  uri: string;
+  prepared: Record<string, string>;
 }
 
 /** Everything a driver needs to define a domain; built by the agent from the instance and its flavor and image. */
@@ -72,6 +80,16 @@ export interface HypervisorDriver {
   rescue(instanceId: string, rescueImagePath: string | null, rescueImageFormat: 'qcow2' | 'raw'): Promise<void>;
   /** Boots the domain from its own disk again and drops the rescue disk. */
   unrescue(instanceId: string): Promise<void>;
+  /**
+   * Readies this host for an incoming live migration: a blank disk of the flavor's size that the
+   * source copies the guest's disk into. Returns what the source's driver needs to know of it.
+   */
+  prepareIncoming(instanceId: string, diskGb: number): Promise<Record<string, string>>;
+  /**
+   * Moves the running (or paused) guest, memory and disk, to the destination without stopping it;
+   * the domain and its files are gone from here after. A domain already gone from here was moved.
+   */
+  liveMigrate(instanceId: string, target: MigrationTarget): Promise<void>;
   /** The last `lines` lines of the serial console. */
   consoleOutput(instanceId: string, lines: number): Promise<string>;
   /** Lifecycle events, so the agent does not wait for its next poll; optional. */

@@ -1,5 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { DriverError, type DomainSpec, type DomainStatus, type HostInfo, type HypervisorDriver, type PowerState } from './driver.ts';
+import {
+  DriverError,
+  type DomainSpec,
+  type DomainStatus,
+  type HostInfo,
+  type HypervisorDriver,
+  type MigrationTarget,
+  type PowerState,
+} from './driver.ts';
 
 export interface FakeDriverOptions {
   vcpus?: number;
@@ -9,7 +18,12 @@ export interface FakeDriverOptions {
   delayMs?: number;
   /** Make `create` fail for instances whose name matches, to exercise rescheduling. */
   failCreate?: RegExp;
+  /** This hypervisor's address for live migrations (default: a fresh fake:// URI). */
+  migrationUri?: string;
 }
+
+/** Fake hypervisors of this process by migration URI: a live migration hands a domain between them. */
+const reachable = new Map<string, FakeDriver>();
 
 interface FakeDomain {
   powerState: PowerState;
@@ -29,8 +43,12 @@ export class FakeDriver implements HypervisorDriver {
   readonly name = 'fake';
   readonly domains = new Map<string, FakeDomain>();
   private readonly listeners = new Set<(id: string) => void>();
+  readonly migrationUri: string;
 
-  constructor(private readonly o: FakeDriverOptions = {}) {}
+  constructor(private readonly o: FakeDriverOptions = {}) {
+    this.migrationUri = o.migrationUri ?? `fake://${randomUUID()}`;
+    reachable.set(this.migrationUri, this);
+  }
 
   private async step(): Promise<void> {
     const ms = this.o.delayMs ?? 5;
@@ -59,6 +77,7 @@ export class FakeDriver implements HypervisorDriver {
       vcpus: this.o.vcpus ?? 16,
       memoryMb: this.o.memoryMb ?? 65536,
       diskGb: this.o.diskGb ?? 1000,
+      migrationUri: this.migrationUri,
     };
   }
 
@@ -175,6 +194,26 @@ export class FakeDriver implements HypervisorDriver {
     await writeFile(destPath, JSON.stringify({ fakeDisk: id, image: d.imageId, generation: d.generation }));
   }
 
+  async prepareIncoming(): Promise<Record<string, string>> {
+    await this.step();
+    return {};
+  }
+
+  async liveMigrate(id: string, target: MigrationTarget): Promise<void> {
+    await this.step();
+    const d = this.domains.get(id);
+    if (!d) return;
+    if (d.powerState !== 'running' && d.powerState !== 'paused') {
+      throw new DriverError(`cannot live-migrate a ${d.powerState} domain`, 'invalid_state');
+    }
+    const dest = reachable.get(target.uri);
+    if (!dest || dest === this) throw new DriverError(`no fake hypervisor at ${target.uri} in this process`, 'migration_failed');
+    dest.domains.set(id, { ...d, console: [...d.console, '[fake] migrated in'] });
+    this.domains.delete(id);
+    for (const l of this.listeners) l(id);
+    for (const l of dest.listeners) l(id);
+  }
+
   async consoleOutput(id: string, lines: number): Promise<string> {
     return this.get(id).console.slice(-lines).join('\n');
   }
@@ -191,5 +230,6 @@ export class FakeDriver implements HypervisorDriver {
 
   async close(): Promise<void> {
     this.listeners.clear();
+    reachable.delete(this.migrationUri);
   }
 }

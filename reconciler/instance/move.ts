@@ -1,6 +1,6 @@
 import type { TxSql } from '../../db/connect.ts';
 import type { InstanceRow } from '../../store/instances.ts';
-import { addEventTo, finishAction, finishActions } from '../../store/actions.ts';
+import { addEventTo, finishAction, finishActions, startAction } from '../../store/actions.ts';
 import type { HostState } from './operations.ts';
 import { chooseAndClaim, requestFor } from './place.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
@@ -17,7 +17,16 @@ import { dropServedImage } from './served-images.ts';
 interface MoveOperation {
   id: string;
   action: string;
-  params: { flavorId?: string; imageId?: string };
+  params: { flavorId?: string; imageId?: string; hostId?: string };
+}
+
+/** The scheduler found no destination: the move fails, the instance stays where it is. */
+export async function noDestination(tx: TxSql, inst: InstanceRow, opId: string, summary: string): Promise<ReconcileResult> {
+  const why = `No valid host was found. ${summary}`;
+  await addEventTo(tx, opId, { event: 'schedule', result: 'error', details: why });
+  await finishAction(tx, opId, 'failed', why);
+  await tx`update instances set fault = ${tx.json(fault('NoValidHost', why) as never)} where id = ${inst.id}`;
+  return { requeueAfter: 0, outcome: 'move-no-valid-host' };
 }
 
 interface MigrationRow {
@@ -43,16 +52,10 @@ export async function startMove(
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
   const newFlavorId = op.params.flavorId ?? inst.flavor_id;
-  const req = await requestFor(tx, inst, { flavorId: newFlavorId, avoidHostIds: [inst.host_id!] });
+  const req = await requestFor(tx, inst, { flavorId: newFlavorId, avoidHostIds: [inst.host_id!], requestedHostId: op.params.hostId });
   const choice = await chooseAndClaim(tx, inst, req, deps);
   if (choice.kind === 'retry') return { requeueAfter: 1, outcome: 'retry-move-placement' };
-  if (choice.kind === 'none') {
-    const why = `No valid host was found. ${choice.summary}`;
-    await addEventTo(tx, op.id, { event: 'schedule', result: 'error', details: why });
-    await finishAction(tx, op.id, 'failed', why);
-    await tx`update instances set fault = ${tx.json(fault('NoValidHost', why) as never)} where id = ${inst.id}`;
-    return { requeueAfter: 0, outcome: 'move-no-valid-host' };
-  }
+  if (choice.kind === 'none') return noDestination(tx, inst, op.id, choice.summary);
   const [image] = await tx<{ id: string }[]>`
     insert into images (name, owner_project_id, visibility, disk_format, properties)
     values (${`${inst.name.slice(0, 230)}-${op.action}-transfer`}, ${inst.project_id}, 'private', 'qcow2',
@@ -121,7 +124,29 @@ export async function followMoveFinish(tx: TxSql, inst: InstanceRow, dest: HostS
   await tx`update instances set vm_state = 'resized', task_state = null, task_deadline_at = null, current_action_id = null
             where id = ${inst.id}`;
   await dropTransferImage(tx, m, deps);
-  return { outcome: 'verify-resize' };
+  const window = deps.config.resizeConfirmWindowSeconds;
+  return { outcome: 'verify-resize', requeueAfter: window > 0 ? window : undefined };
+}
+
+/**
+ * Nova's resize_confirm_window: a move left in VERIFY_RESIZE that long is confirmed on the user's
+ * behalf, recorded as its own action. Null when the window is off or this is not such a move.
+ */
+export async function autoConfirmIfDue(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<ReconcileResult | null> {
+  const window = deps.config.resizeConfirmWindowSeconds;
+  if (window <= 0 || inst.vm_state !== 'resized' || inst.task_state !== null || !inst.migration_id) return null;
+  const [m] = await tx<{ wait: number }[]>`
+    select extract(epoch from updated_at + make_interval(secs => ${window}) - now())::float8 as wait
+      from migrations where id = ${inst.migration_id} and status = 'finished'`;
+  if (!m) return null;
+  if (m.wait > 0) return { requeueAfter: Math.ceil(m.wait), outcome: 'waiting-auto-confirm' };
+  const actionId = await startAction(tx, {
+    instanceId: inst.id, projectId: inst.project_id, action: 'confirmResize', requestId: `auto-confirm-${inst.migration_id}`, userId: null,
+  });
+  await confirmMove(tx, inst);
+  await addEventTo(tx, actionId, { event: 'confirm', result: 'success', details: `confirmed automatically after ${window} s in VERIFY_RESIZE` });
+  await finishAction(tx, actionId, 'succeeded');
+  return { requeueAfter: 0, outcome: 'auto-confirmed' };
 }
 
 /** Confirming releases the source: its allocation now, its domain when its agent sees the fence. */

@@ -3,6 +3,7 @@ import type { TaskState } from '../../core/instance-status.ts';
 import { operationRefusal, type GuardedOperation } from '../../core/operation-guards.ts';
 import type { InstanceRow } from '../../store/instances.ts';
 import { addEventTo, finishAction } from '../../store/actions.ts';
+import { startLiveMigration } from './live-migration.ts';
 import { startMove, switchToDestination } from './move.ts';
 import { deadlinePassed } from './progress.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
@@ -11,6 +12,8 @@ interface OperationParams {
   hard?: boolean;
   imageId?: string;
   flavorId?: string;
+  /** An admin's named destination (migrate, live-migrate). */
+  hostId?: string;
 }
 
 interface PendingOperation {
@@ -37,6 +40,8 @@ function shapeOf(op: PendingOperation): { guard: GuardedOperation; task: TaskSta
     case 'migrate':
     case 'resize':
       return { guard: op.action, task: 'resize_prep' };
+    case 'live-migrate':
+      return { guard: 'live-migrate', task: 'migrating' };
     case 'rescue':
       return { guard: 'rescue', task: 'rescuing' };
     case 'unrescue':
@@ -76,6 +81,7 @@ export async function startNextOperation(
     return { requeueAfter: 0, outcome: `refused ${op.action}` };
   }
   if (op.action === 'migrate' || op.action === 'resize') return startMove(tx, inst, op, host, deps);
+  if (op.action === 'live-migrate') return startLiveMigration(tx, inst, op, host, deps);
   // A hard reboot boots whatever state the guest was in; the desired power state follows.
   const boots = op.action === 'reboot' && op.params.hard === true;
   await tx`

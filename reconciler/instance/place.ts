@@ -5,7 +5,7 @@ import { currentSchedulerConfig } from '../../store/scheduler-config.ts';
 import { lockGroupOfInstance } from '../../store/server-groups.ts';
 import { tryClaim } from '../placement/claim.ts';
 import { loadAllHosts, loadCandidates } from '../placement/hosts.ts';
-import { allWeighers, enabledFilters } from '../placement/registry.ts';
+import { allWeighers, enabledFilters, requestFilters } from '../placement/registry.ts';
 import { placementRequest, type SchedulerHints } from '../placement/request.ts';
 import { claimOrder, schedule, summariseRejections, type Ranked, type Rejection } from '../placement/schedule.ts';
 import type { PlacementRequest } from '../placement/types.ts';
@@ -18,7 +18,7 @@ import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 export async function requestFor(
   tx: TxSql,
   inst: InstanceRow,
-  move: { flavorId: string; avoidHostIds: string[] } | null = null,
+  move: { flavorId: string; avoidHostIds: string[]; requestedHostId?: string | null; live?: boolean } | null = null,
 ): Promise<PlacementRequest> {
   const config = await currentSchedulerConfig(tx);
   const group = (await lockGroupOfInstance(tx, inst.id)) ?? null;
@@ -33,6 +33,8 @@ export async function requestFor(
     failedHostIds: move?.avoidHostIds ?? inst.failed_host_ids,
     instanceId: inst.id,
     config,
+    requestedHostId: move ? (move.requestedHostId ?? null) : inst.requested_host_id,
+    liveMigration: move?.live ?? false,
   });
 }
 
@@ -47,7 +49,7 @@ export type Choice =
  * both finds a host the candidates missed and explains a refusal.
  */
 export async function chooseAndClaim(tx: TxSql, inst: InstanceRow, req: PlacementRequest, deps: ReconcileDeps): Promise<Choice> {
-  const filters = enabledFilters(req.config);
+  const filters = [...requestFilters, ...enabledFilters(req.config)];
   const down = deps.config.serviceDownSeconds;
   const fast = schedule(req, await loadCandidates(tx, req, down), filters, allWeighers);
   const chosen = await claimFirst(tx, inst, req, claimOrder(fast.ranked, req.config.hostSubsetSize));
@@ -79,7 +81,7 @@ export async function place(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): 
   if (choice.kind === 'retry') return { requeueAfter: 1, outcome: 'retry-placement' };
   if (choice.kind === 'none') return noValidHost(tx, inst, choice.summary, choice.rejected);
   const host = choice.host;
-  await tx`update instances set host_id = ${host.id}, task_state = 'spawning', agent_fault = null,
+  await tx`update instances set host_id = ${host.id}, task_state = 'spawning', agent_fault = null, requested_host_id = null,
                   schedule_attempts = schedule_attempts + 1,
                   task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
             where id = ${inst.id}`;

@@ -3,7 +3,8 @@ import { settledVmState } from '../../core/instance-status.ts';
 import { lockInstance, type InstanceRow } from '../../store/instances.ts';
 import { abandonActions, addActionEvent, finishActions, startAction } from '../../store/actions.ts';
 import { releaseClaims } from '../placement/claim.ts';
-import { followMoveFinish, followRevert } from './move.ts';
+import { followLiveMigration } from './live-migration.ts';
+import { autoConfirmIfDue, followMoveFinish, followRevert } from './move.ts';
 import { followOffload, followOperation, startNextOperation, type HostState } from './operations.ts';
 import { agentFailed, converged, deadlinePassed, secondsToDeadline } from './progress.ts';
 import { hostLiveness } from '../../store/host-liveness.ts';
@@ -130,6 +131,7 @@ async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState, d
   // Moves read their own faults: a failed build on the destination sends the instance home.
   if (inst.task_state === 'resize_finish') return followMoveFinish(tx, inst, host, deps);
   if (inst.task_state === 'resize_reverting') return followRevert(tx, inst, host);
+  if (inst.task_state === 'migrating') return followLiveMigration(tx, inst, host, deps);
   if (agentFailed(inst)) {
     if (inst.task_state === null) return { outcome: 'failed-change-recorded' };
     const f = fault(inst.agent_fault!.code, inst.agent_fault!.message, inst.agent_fault!.details);
@@ -143,6 +145,8 @@ async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState, d
   }
   if (inst.task_state === 'shelving_offloading') return followOffload(tx, inst, host);
   if (inst.current_action_id) return followOperation(tx, inst, host, deps);
+  const confirmed = await autoConfirmIfDue(tx, inst, deps);
+  if (confirmed) return confirmed;
   if (converged(inst)) {
     const synced = await syncPowerState(tx, inst, host);
     if (synced.outcome !== 'in-sync') return { ...synced, requeueAfter: (await hasPendingOperation(tx, inst.id)) ? 0 : undefined };

@@ -26,6 +26,7 @@ interface HostViewRow {
   num_instances: number;
   num_io_ops: number;
   build_failures: number;
+  migration_uri: string | null;
 }
 
 function toView(r: HostViewRow, serviceDownSeconds: number): HostView {
@@ -53,6 +54,7 @@ function toView(r: HostViewRow, serviceDownSeconds: number): HostView {
     numInstances: r.num_instances,
     numIoOps: r.num_io_ops,
     buildFailures: r.build_failures,
+    migrationUri: r.migration_uri,
   };
 }
 
@@ -67,7 +69,7 @@ const columns = (sql: Sql | TxSql) => sql`
   capacity_memory_mb(h) as capacity_memory_mb, h.used_memory_mb,
   capacity_disk_gb(h) as capacity_disk_gb, h.used_disk_gb,
   h.effective_cpu_ratio, h.effective_ram_ratio, h.effective_disk_ratio,
-  h.hypervisor_type, h.hypervisor_version, h.architecture, h.capabilities,
+  h.hypervisor_type, h.hypervisor_version, h.architecture, h.capabilities, h.migration_uri,
   coalesce((select json_agg(json_build_object('name', a.name, 'metadata', a.metadata))
               from aggregate_hosts ah join aggregates a on a.id = ah.aggregate_id where ah.host_id = h.id), '[]') as aggregates,
   (select count(*)::int from instances i where i.host_id = h.id) as num_instances,
@@ -88,6 +90,7 @@ export async function loadCandidates(sql: Sql | TxSql, req: PlacementRequest, se
     select ${columns(sql)}
       from hosts h left join availability_zones z on z.id = h.zone_id
      where true
+       ${req.requestedHostId !== null ? sql`and h.id = ${req.requestedHostId}` : none}
        ${on.has('Compute') ? sql`and h.enabled and not h.forced_down
            and h.last_heartbeat_at > now() - make_interval(secs => ${serviceDownSeconds})` : none}
        ${on.has('AvailabilityZone') && req.zone !== null ? sql`and z.name = ${req.zone}` : none}

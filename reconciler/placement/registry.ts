@@ -12,8 +12,10 @@ import { imagePropertiesFilter } from './filters/image-properties.ts';
 import { ioOpsFilter } from './filters/io-ops.ts';
 import { isolatedHostsFilter } from './filters/isolated-hosts.ts';
 import { jsonFilter } from './filters/json.ts';
+import { liveMigrationTargetFilter } from './filters/live-migration-target.ts';
 import { numInstancesFilter } from './filters/num-instances.ts';
 import { ramFilter } from './filters/ram.ts';
+import { requestedDestinationFilter } from './filters/requested-destination.ts';
 import { retryFilter } from './filters/retry.ts';
 import { sameHostFilter } from './filters/same-host.ts';
 import { serverGroupAffinityFilter } from './filters/server-group-affinity.ts';
@@ -61,4 +63,6 @@ export const weighersByName: Record<WeigherName, Weigher> = {
 };
 
 export const enabledFilters = (c: SchedulerConfig): Filter[] => c.filters.map((n) => filtersByName[n]);
+/** Filters the request itself switches on (a named destination, a live migration): never configurable off. */
+export const requestFilters: Filter[] = [requestedDestinationFilter, liveMigrationTargetFilter];
 export const allWeighers: Weigher[] = Object.values(weighersByName);

@@ -22,6 +22,8 @@ export interface RequestParts {
   /** The instance being placed (left out of its group's members), or null for a would-be one. */
   instanceId: string | null;
   config: SchedulerConfig;
+  requestedHostId?: string | null;
+  liveMigration?: boolean;
 }
 
 /** Hosts of the named instances of the same project (other projects' instances are invisible). */
@@ -62,5 +64,7 @@ export async function placementRequest(sql: Sql | TxSql, p: RequestParts): Promi
     differentHostIds: await hostsOf(sql, p.projectId, p.hints.differentHost),
     query,
     config: p.config,
+    requestedHostId: p.requestedHostId ?? null,
+    liveMigration: p.liveMigration ?? false,
   };
 }

@@ -36,6 +36,8 @@ export interface HostView {
   numIoOps: number;
   /** Builds that failed on this host since its last success. */
   buildFailures: number;
+  /** Where other hypervisors reach this one for a live migration; null: it cannot receive one. */
+  migrationUri: string | null;
 }
 
 /** The server group of the instance being placed, with where its other members already are. */
@@ -67,6 +69,10 @@ export interface PlacementRequest {
   query: unknown;
   /** The scheduler configuration in force (limits, isolated hosts and images, multipliers). */
   config: SchedulerConfig;
+  /** An admin's named destination: only that host is considered (the filters still check it). */
+  requestedHostId: string | null;
+  /** A live migration: the destination must be able to receive one. */
+  liveMigration: boolean;
 }
 
 /** A filter passes a host (null) or says why not. */

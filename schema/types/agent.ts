@@ -1,4 +1,4 @@
-import type { AgentInstanceRow, AgentView } from '../../store/agent-view.ts';
+import type { AgentInstanceRow, AgentView, IncomingMigration } from '../../store/agent-view.ts';
 import { builder } from '../builder.ts';
 import { KeyValue, toPairs } from '../scalars.ts';
 
@@ -19,6 +19,23 @@ const AgentOperationImage = builder.objectRef<AgentInstanceRow>('AgentOperationI
   }),
 });
 
+const AgentMigrationTarget = builder.objectRef<AgentInstanceRow>('AgentMigrationTarget').implement({
+  description: "Where a live migration sends the guest: the destination hypervisor's URI and what its driver prepared.",
+  fields: (t) => ({
+    uri: t.string({ resolve: (i) => i.operation_target_uri! }),
+    prepared: t.field({ type: [KeyValue], resolve: (i) => toPairs(i.operation_target_prepared ?? {}) }),
+  }),
+});
+
+const AgentIncomingMigration = builder.objectRef<IncomingMigration>('AgentIncomingMigration').implement({
+  description: 'A live migration this host receives: prepare for it, then report with reportMigrationPrepared.',
+  fields: (t) => ({
+    migrationId: t.exposeID('migrationId'),
+    instanceId: t.exposeID('instanceId'),
+    diskGb: t.exposeInt('diskGb'),
+  }),
+});
+
 const AgentOperation = builder.objectRef<AgentInstanceRow>('AgentOperation').implement({
   description: 'A one-shot request the agent carries out once, then reports as completed.',
   fields: (t) => ({
@@ -31,6 +48,12 @@ const AgentOperation = builder.objectRef<AgentInstanceRow>('AgentOperation').imp
       nullable: true,
       description: 'The image a rescue boots from',
       resolve: (i) => (i.operation_image_format ? i : null),
+    }),
+    migration: t.field({
+      type: AgentMigrationTarget,
+      nullable: true,
+      description: 'Where a live migration goes',
+      resolve: (i) => (i.operation_target_uri ? i : null),
     }),
   }),
 });
@@ -65,6 +88,7 @@ export const AgentAssignments = builder.objectRef<AgentView>('AgentAssignments')
     orphanPolicy: t.exposeString('orphanPolicy'),
     fenced: t.exposeIDList('fenced', { description: 'Instances that run elsewhere now: destroy their domains here' }),
     held: t.exposeIDList('held', { description: 'Instances moving away: keep their domains as they are until the move is settled' }),
+    incoming: t.field({ type: [AgentIncomingMigration], resolve: (v) => v.incoming }),
     revision: t.string({ resolve: (v) => String(v.revision) }),
     instances: t.field({ type: [AgentInstance], resolve: (v) => v.instances }),
   }),

@@ -80,6 +80,10 @@ export const Host = builder.objectRef<HostWithUsage>('Host').implement({
     }),
     instanceCount: t.exposeInt('instance_count'),
     orphanPolicy: t.exposeString('orphan_policy', { description: 'remove: the agent destroys orphan domains; keep: it only reports them' }),
+    migrationUri: t.exposeString('migration_uri', {
+      nullable: true,
+      description: "Where other hosts' hypervisors reach this one for a live migration (from its agent); null: it receives none",
+    }),
     orphans: t.field({
       type: [HostOrphan],
       description: 'Orrery domains found on this host that no instance binds to it',

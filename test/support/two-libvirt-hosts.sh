@@ -3,7 +3,8 @@
 # other by a veth pair, for migration traffic) running its own libvirtd with private run, state and
 # config folders, so the same domain UUID can exist on both, as on two real hosts.
 #   two-libvirt-hosts.sh up|down      (root; state under $ORRERY_HOSTS_DIR, default /tmp/orrery-two-hosts)
-# Prints, on `up`, one connection URI per line.
+# Prints, on `up`, one connection URI per line; each daemon also listens on qemu+tcp://10.252.0.N/system
+# inside the namespaces, for migrations.
 set -euo pipefail
 W=${ORRERY_HOSTS_DIR:-/tmp/orrery-two-hosts}
 NET=10.252.0
@@ -16,9 +17,13 @@ up() {
     mkdir -p "$H"/{run,lib,cache,log,etc}
     cp -a /etc/libvirt/. "$H/etc/"
     rm -f "$H"/etc/qemu/*.xml "$H"/etc/qemu/networks/autostart/*
-    printf 'host_uuid = "0000000%s-0000-4000-8000-00000000000%s"\nauth_unix_rw = "none"\n' "$n" "$n" > "$H/etc/libvirtd.conf"
+    # TCP without auth, only on the namespace's own veth address: the peer daemon connects here for
+    # a peer-to-peer live migration.
+    printf 'host_uuid = "0000000%s-0000-4000-8000-00000000000%s"\nauth_unix_rw = "none"\nlisten_tls = 0\nlisten_tcp = 1\nlisten_addr = "%s.%s"\nauth_tcp = "none"\n' \
+      "$n" "$n" "$NET" "$n" > "$H/etc/libvirtd.conf"
     # qemu as root: no per-start capability re-probe; no ownership games with files outside the namespace.
-    printf 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\nmigration_address = "%s.%s"\n' "$NET" "$n" > "$H/etc/qemu.conf"
+    printf 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\nmigration_address = "%s.%s"\nmigration_host = "%s.%s"\n' \
+      "$NET" "$n" "$NET" "$n" > "$H/etc/qemu.conf"
     ip netns add "orr-h$n" 2>/dev/null || true
     ip -n "orr-h$n" link set lo up
   done
@@ -33,11 +38,13 @@ up() {
   for n in 1 2; do
     if virsh -q -c "$(uri $n)" version >/dev/null 2>&1; then continue; fi
     local H=$W/h$n
-    ip netns exec "orr-h$n" unshare --mount --propagation private bash -c "
+    # Its own hostname too (UTS namespace): libvirt refuses a migration between hosts of the same name.
+    ip netns exec "orr-h$n" unshare --mount --uts --propagation private bash -c "
+      hostname orr-h$n
       mount --bind $H/run /run/libvirt; mount --bind $H/lib /var/lib/libvirt
       mount --bind $H/cache /var/cache/libvirt; mount --bind $H/log /var/log/libvirt; mount --bind $H/etc /etc/libvirt
       /usr/sbin/virtlogd -d -p /run/libvirt/virtlogd.pid
-      /usr/sbin/libvirtd -d -p /run/libvirt/libvirtd.pid"
+      /usr/sbin/libvirtd -d --listen -p /run/libvirt/libvirtd.pid"
   done
   for n in 1 2; do
     for _ in $(seq 100); do virsh -q -c "$(uri $n)" version >/dev/null 2>&1 && break; sleep 0.1; done

@@ -7,10 +7,12 @@ import {
   type DomainStatus,
   type HostInfo,
   type HypervisorDriver,
+  type MigrationTarget,
   type PowerState,
 } from '../driver.ts';
 import { copyDisk, ensureOverlay } from './disk.ts';
 import { buildDomainXml, rescueDomainXml, type VirtType } from './domain-xml.ts';
+import { migrationXml } from './migration-xml.ts';
 import { DomainEventStream } from './events.ts';
 import {
   parseCapabilities,
@@ -38,6 +40,11 @@ export interface LibvirtDriverOptions {
   reserved?: { vcpus?: number; memoryMb?: number; diskGb?: number };
   /** How often state is polled while waiting for a guest to shut down. */
   pollIntervalMs?: number;
+  /**
+   * The URI other hosts' libvirt daemons reach this one at for a live migration (e.g.
+   * qemu+tcp://10.0.0.5/system); unset, this host receives no live migrations.
+   */
+  migrationUri?: string;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -91,6 +98,7 @@ export class LibvirtDriver implements HypervisorDriver {
       vcpus: nodeinfo.cpus - (reserved.vcpus ?? 0),
       memoryMb: Math.floor(memoryKib / 1024) - (reserved.memoryMb ?? 0),
       diskGb: Math.floor((fs.blocks * fs.bsize) / 1024 ** 3) - (reserved.diskGb ?? 0),
+      migrationUri: this.options.migrationUri ?? null,
     };
   }
 
@@ -266,6 +274,42 @@ export class LibvirtDriver implements HypervisorDriver {
       );
     }
     await rm(this.instanceDir(id), { recursive: true, force: true });
+  }
+
+  /**
+   * A blank disk of the flavor's size: the source copies the whole disk into it (block migration;
+   * instance storage is local to each host), so this host needs none of the guest's images.
+   */
+  async prepareIncoming(instanceId: string, diskGb: number): Promise<Record<string, string>> {
+    const dir = this.instanceDir(checkId(instanceId));
+    await mkdir(dir, { recursive: true });
+    await ensureOverlay({ path: path.join(dir, 'disk'), backingPath: null, backingFormat: 'qcow2', sizeGb: diskGb });
+    return { instanceDir: dir };
+  }
+
+  /**
+   * Peer to peer: this daemon drives the migration with the destination's, memory and disk
+   * (`--copy-storage-all`) while the guest runs; the domain is defined there and undefined here
+   * only when it succeeded, so a guest gone from here was handed over.
+   */
+  async liveMigrate(instanceId: string, target: MigrationTarget): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.observe(id);
+    if (!dom) return;
+    if (dom.power !== 'running' && dom.power !== 'paused') throw invalidState(id, 'live-migrate', dom.power);
+    const destDir = target.prepared.instanceDir;
+    if (!destDir) throw new DriverError('the destination did not say where the guest files go', 'migration_failed');
+    const here = this.instanceDir(id);
+    const xmlPath = path.join(here, 'migrate.xml');
+    await writeFile(xmlPath, migrationXml(await this.virsh.run(['dumpxml', '--migratable', id]), here, destDir));
+    try {
+      await this.virsh.run(['migrate', '--live', '--p2p', '--persistent', '--undefinesource', '--copy-storage-all',
+        '--xml', xmlPath, id, target.uri]);
+    } catch (e) {
+      if (e instanceof VirshError) throw new DriverError(`live migration to ${target.uri} failed`, 'migration_failed', e.stderr);
+      throw e;
+    }
+    await rm(here, { recursive: true, force: true });
   }
 
   async consoleOutput(instanceId: string, lines: number): Promise<string> {
