@@ -1,5 +1,13 @@
 import { writeFile } from 'node:fs/promises';
-import { DriverError, type DomainSpec, type DomainStatus, type HostInfo, type HypervisorDriver, type PowerState } from './driver.ts';
+import {
+  DriverError,
+  type DomainSize,
+  type DomainSpec,
+  type DomainStatus,
+  type HostInfo,
+  type HypervisorDriver,
+  type PowerState,
+} from './driver.ts';
 
 export interface FakeDriverOptions {
   vcpus?: number;
@@ -17,6 +25,10 @@ interface FakeDomain {
   rescued?: boolean;
   generation: number;
   imageId: string;
+  /** What the domain was defined (or last resized) with. */
+  size: DomainSize;
+  /** The disk as it was before a resize in place, kept until it is confirmed or reverted. */
+  resizeBackup?: { diskGb: number };
   console: string[];
 }
 
@@ -85,6 +97,7 @@ export class FakeDriver implements HypervisorDriver {
       powerState: 'nostate',
       generation: spec.generation,
       imageId: spec.imageId,
+      size: { vcpus: spec.vcpus, memoryMb: spec.memoryMb, diskGb: spec.diskGb },
       console: [`[fake] boot ${spec.name}`],
     };
     this.domains.set(spec.instanceId, fresh);
@@ -166,6 +179,32 @@ export class FakeDriver implements HypervisorDriver {
     const d = this.get(id);
     d.rescued = false;
     this.set(id, d, 'running');
+  }
+
+  async resizeInPlace(id: string, size: DomainSize, start: boolean): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState !== 'shutdown' && d.powerState !== 'crashed') throw new DriverError(`cannot resize a ${d.powerState} domain`, 'invalid_state');
+    d.resizeBackup ??= { diskGb: d.size.diskGb };
+    d.size = { vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb: Math.max(d.size.diskGb, size.diskGb) };
+    d.console.push(`[fake] resized to ${size.vcpus} vCPU, ${size.memoryMb} MiB`);
+    if (start) this.set(id, d, 'running');
+  }
+
+  async revertResizeInPlace(id: string, size: DomainSize, start: boolean): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState !== 'shutdown' && d.powerState !== 'crashed') throw new DriverError(`cannot revert a ${d.powerState} domain`, 'invalid_state');
+    const diskGb = d.resizeBackup?.diskGb ?? d.size.diskGb;
+    delete d.resizeBackup;
+    d.size = { vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb };
+    d.console.push(`[fake] reverted to ${size.vcpus} vCPU, ${size.memoryMb} MiB`);
+    if (start) this.set(id, d, 'running');
+  }
+
+  async confirmResizeInPlace(id: string): Promise<void> {
+    await this.step();
+    delete this.get(id).resizeBackup;
   }
 
   /** A small file that stands for the disk: enough for the snapshot's upload and checksum path. */
