@@ -9,7 +9,7 @@ async function soloControlPlane(allowResizeToSameHost: boolean) {
   await createFlavor(tcp.admin, 'm1.small', 1, 512, 1);
   await createFlavor(tcp.admin, 'm1.medium', 2, 1024, 2);
   await seedImage(tcp.db.sql, tcp.adminProjectId);
-  const hosts = await startFakeHosts(tcp.url, tcp.admin, [{ name: 'solo' }]);
+  const hosts = await startFakeHosts(tcp.url, tcp.admin, [{ name: 'solo', driver: { failResize: /^broken/ } }]);
   const [host] = await tcp.db.sql<{ id: string }[]>`select id from hosts where name = 'solo'`;
   return { tcp, hosts, hostId: host!.id, driver: hosts[0]!.driver };
 }
@@ -119,6 +119,24 @@ describe('resize to the same host (allowResizeToSameHost on)', () => {
     await waitFor('backup dropped', async () => s.driver.domains.get(id)?.resizeBackup, (b) => b === undefined);
     const r = (await instanceRow(s.tcp.db.sql, id))!;
     expect([r.vm_state, r.power_state]).toEqual(['stopped', 'shutdown']);
+  });
+
+  it('undoes a resize the host failed half-way: old flavor, disk and allocation, the guest running again', async () => {
+    const id = await activeInstance(s, 'broken-resize');
+    expect((await updateInstance(s.tcp.admin, id, { flavor: 'm1.medium' })).__typename).toBe('UpdateInstanceSuccess');
+    await waitFor('rolled back', () => actionLog(s, id), (log) => log.includes('revertResize:succeeded'));
+    const r = (await instanceRow(s.tcp.db.sql, id))!;
+    expect([r.vm_state, r.task_state, r.host_id, r.power_state, r.fault?.code]).toEqual(['active', null, s.hostId, 'running', 'MoveFailed']);
+    expect(r.fault!.message).toMatch(/fake driver fails to resize broken-resize/);
+    expect(await actionLog(s, id)).toEqual(['create:succeeded', 'resize:failed', 'revertResize:succeeded']);
+    expect(await flavorOf(s, id)).toBe('m1.small');
+    expect(await allocations(s, id)).toEqual([{ host_id: s.hostId, vcpus: 1, memory_mb: 512, disk_gb: 1 }]);
+    const dom = s.driver.domains.get(id)!;
+    expect([dom.powerState, dom.size, dom.resizeBackup]).toEqual(['running', { vcpus: 1, memoryMb: 512, diskGb: 1 }, undefined]);
+    expect((await migrations(s, id))[0]!.status).toBe('error');
+    expect((await s.tcp.db.sql`select migration_id, current_action_id from instances where id = ${id}`)[0]).toEqual({
+      migration_id: null, current_action_id: null,
+    });
   });
 
   it('never migrates to the same host: a cold migration still excludes it', async () => {

@@ -17,9 +17,12 @@ export interface FakeDriverOptions {
   delayMs?: number;
   /** Make `create` fail for instances whose name matches, to exercise rescheduling. */
   failCreate?: RegExp;
+  /** Make `resizeInPlace` fail half-way (backup taken, disk grown) for instances whose name matches. */
+  failResize?: RegExp;
 }
 
 interface FakeDomain {
+  name: string;
   powerState: PowerState;
   /** Booted from a rescue disk. */
   rescued?: boolean;
@@ -94,6 +97,7 @@ export class FakeDriver implements HypervisorDriver {
       return this.set(spec.instanceId, d, 'running');
     }
     const fresh: FakeDomain = {
+      name: spec.name,
       powerState: 'nostate',
       generation: spec.generation,
       imageId: spec.imageId,
@@ -186,7 +190,9 @@ export class FakeDriver implements HypervisorDriver {
     const d = this.get(id);
     if (d.powerState !== 'shutdown' && d.powerState !== 'crashed') throw new DriverError(`cannot resize a ${d.powerState} domain`, 'invalid_state');
     d.resizeBackup ??= { diskGb: d.size.diskGb };
-    d.size = { vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb: Math.max(d.size.diskGb, size.diskGb) };
+    d.size = { ...d.size, diskGb: Math.max(d.size.diskGb, size.diskGb) };
+    if (this.o.failResize?.test(d.name)) throw new DriverError(`fake driver fails to resize ${d.name}`, 'resize_failed');
+    d.size = { ...d.size, vcpus: size.vcpus, memoryMb: size.memoryMb };
     d.console.push(`[fake] resized to ${size.vcpus} vCPU, ${size.memoryMb} MiB`);
     if (start) this.set(id, d, 'running');
   }
