@@ -15,6 +15,8 @@ export interface Config {
   workerConcurrency: number;
   /** Nova's resize_confirm_window: VERIFY_RESIZE confirmed by itself after this many seconds; 0 = never. */
   resizeConfirmWindowSeconds: number;
+  /** Nova's allow_resize_to_same_host: a resize (never a cold migration) may stay on its host, in place. */
+  allowResizeToSameHost: boolean;
 }
 
 function num(name: string, fallback: number): number {
@@ -23,6 +25,14 @@ function num(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+function bool(name: string, fallback: boolean): boolean {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 export function loadConfig(overrides: Partial<Config> = {}): Config {
@@ -39,6 +49,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     sweepIntervalSeconds: num('ORRERY_SWEEP_INTERVAL_SECONDS', 15),
     workerConcurrency: num('ORRERY_WORKER_CONCURRENCY', 10),
     resizeConfirmWindowSeconds: num('ORRERY_RESIZE_CONFIRM_WINDOW_SECONDS', 0),
+    allowResizeToSameHost: bool('ORRERY_ALLOW_RESIZE_TO_SAME_HOST', false),
     ...overrides,
   };
 }

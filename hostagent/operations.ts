@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AssignedInstance, ImageToFetch } from './api.ts';
-import { DriverError, type HypervisorDriver } from './drivers/driver.ts';
+import { DriverError, type DomainSize, type HypervisorDriver } from './drivers/driver.ts';
 
 export interface OperationDeps {
   driver: HypervisorDriver;
@@ -27,6 +27,21 @@ async function snapshotTo(d: OperationDeps, inst: AssignedInstance, imageId: str
   }
 }
 
+/** Shut down cleanly first: the copy is what the instance boots from, unshelved or on its new host. */
+async function copyOut(d: OperationDeps, inst: AssignedInstance, imageId: string): Promise<void> {
+  await d.driver.stop(inst.id, d.stopTimeoutMs);
+  return snapshotTo(d, inst, imageId);
+}
+
+function sizeOf(inst: AssignedInstance): DomainSize {
+  return { vcpus: inst.vcpus, memoryMb: inst.memoryMb, diskGb: inst.diskGb };
+}
+
+async function resizeInPlace(d: OperationDeps, inst: AssignedInstance): Promise<void> {
+  await d.driver.stop(inst.id, d.stopTimeoutMs);
+  return d.driver.resizeInPlace(inst.id, sizeOf(inst), inst.powerState === 'running');
+}
+
 /** Carries out one operation; the caller reports it completed (with the fault when this throws). */
 export async function carryOut(d: OperationDeps, inst: AssignedInstance): Promise<void> {
   const op = inst.operation!;
@@ -38,12 +53,19 @@ export async function carryOut(d: OperationDeps, inst: AssignedInstance): Promis
       return d.rebuild(inst);
     case 'snapshot':
       return snapshotTo(d, inst, op.imageId!);
+    case 'resize':
+      // A resize with no transfer image to write stays on this host (the spec already carries the
+      // new flavor); one to another host starts as a migration does.
+      return op.imageId ? copyOut(d, inst, op.imageId) : resizeInPlace(d, inst);
     case 'shelve':
     case 'migrate':
-    case 'resize':
-      // Shut down cleanly first: the copy is what the instance boots from, unshelved or on its new host.
+      return copyOut(d, inst, op.imageId!);
+    // Only a resize in place is settled on its host; the spec carries the flavor to go back to.
+    case 'revertResize':
       await d.driver.stop(inst.id, d.stopTimeoutMs);
-      return snapshotTo(d, inst, op.imageId!);
+      return d.driver.revertResizeInPlace(inst.id, sizeOf(inst), inst.powerState === 'running');
+    case 'confirmResize':
+      return d.driver.confirmResizeInPlace(inst.id);
     case 'rescue': {
       const image = op.image!;
       return d.driver.rescue(inst.id, await d.imagePath(image), image.diskFormat);

@@ -88,7 +88,7 @@ async function settleMove(ctx: Context, id: string, which: 'confirm' | 'revert')
       instanceId: inst.id, projectId: inst.project_id, action: `${which}Resize`, requestId: ctx.requestId, userId: requireUser(ctx).userId,
     });
     if (which === 'confirm') {
-      await confirmMove(tx, inst);
+      await confirmMove(tx, inst, { config: ctx.config, log: ctx.log });
       await finishAction(tx, actionId, 'succeeded');
     } else {
       await startRevert(tx, inst, { config: ctx.config, log: ctx.log });

@@ -5,7 +5,7 @@ import { validate } from '../core/validate.ts';
 import type { TxSql } from '../db/connect.ts';
 import { builder } from '../schema/builder.ts';
 import type { Context } from '../schema/context.ts';
-import { instancePatchSchema, type InstancePatch } from '../schema/documents/instance.ts';
+import { instancePatchSchema, tagSet, type InstancePatch } from '../schema/documents/instance.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { KeyValueInput } from '../schema/scalars.ts';
 import { Instance, PowerStateEnum } from '../schema/types/instance.ts';
@@ -24,6 +24,7 @@ const UpdateInstanceInput = builder.inputType('UpdateInstanceInput', {
     name: t.string(),
     powerState: t.field({ type: PowerStateEnum }),
     metadata: t.field({ type: [KeyValueInput], description: 'Replaces the whole metadata map' }),
+    tags: t.stringList({ description: 'Replaces the whole tag set (each 1-60 characters, no / or ,; at most 50)' }),
     image: t.string({ description: 'Name or ID; a different image rebuilds the instance from it' }),
     flavor: t.string({ description: 'Name or ID; a different flavor resizes the instance (to another host; confirm or revert after)' }),
     locked: t.boolean({ description: "Lock against changes by non-admins (Nova's server lock)" }),
@@ -35,6 +36,7 @@ interface Change {
   /** The new spec, as columns. */
   name: string;
   metadata: Record<string, string>;
+  tags: string[];
   powerState: InstanceRow['desired_power_state'];
   imageId: string;
   /** Task shown while the host carries it out, and the action-log name. */
@@ -84,6 +86,7 @@ async function planChange(tx: TxSql, ctx: Context, inst: InstanceRow, patch: Ins
   const change: Change = {
     name: patch.name ?? inst.name,
     metadata: patch.metadata ?? inst.metadata,
+    tags: patch.tags ? tagSet(patch.tags) : inst.tags,
     powerState,
     imageId,
     task: rebuild || resize ? null : power,
@@ -92,6 +95,7 @@ async function planChange(tx: TxSql, ctx: Context, inst: InstanceRow, patch: Ins
   };
   const same =
     change.name === inst.name && JSON.stringify(change.metadata) === JSON.stringify(inst.metadata) &&
+    JSON.stringify(change.tags) === JSON.stringify(inst.tags) &&
     change.powerState === inst.desired_power_state && change.imageId === inst.image_id && change.queued === null;
   return same ? null : change;
 }
@@ -132,7 +136,7 @@ builder.mutationFields((t) => ({
   updateInstance: t.field({
     type: Instance,
     description:
-      'Changes the spec: name, metadata, power state (start, stop, pause, suspend and back), image (a rebuild), lock. The reconciler carries it out.',
+      'Changes the spec: name, metadata, tags, power state (start, stop, pause, suspend and back), image (a rebuild), lock. The reconciler carries it out.',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateInstanceInput, required: true }) },
     authScopes: { policy: 'instance:update' },
     errors: mutationErrors('UpdateInstance', 'instance'),
@@ -154,6 +158,7 @@ builder.mutationFields((t) => ({
           update instances set
             name = ${change.name},
             metadata = ${tx.json(change.metadata)},
+            tags = ${change.tags}::text[],
             desired_power_state = ${change.powerState},
             image_id = ${change.imageId},
             generation = generation + 1,

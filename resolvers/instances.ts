@@ -2,7 +2,7 @@ import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { validate } from '../core/validate.ts';
 import { builder } from '../schema/builder.ts';
-import { instanceSpecSchema, type InstanceSpec } from '../schema/documents/instance.ts';
+import { instanceSpecSchema, tagSet, type InstanceSpec } from '../schema/documents/instance.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { KeyValueInput } from '../schema/scalars.ts';
 import { compact } from './compact.ts';
@@ -22,6 +22,10 @@ const InstanceFilter = builder.inputType('InstanceFilter', {
     vmState: t.string(),
     host: t.string({ description: 'Host name (admins)' }),
     zone: t.string({ description: 'Requested availability zone' }),
+    tags: t.stringList({ description: 'Instances carrying every one of these tags (Nova: tags)' }),
+    tagsAny: t.stringList({ description: 'Instances carrying at least one of these tags (Nova: tags-any)' }),
+    notTags: t.stringList({ description: 'Instances not carrying all of these tags together (Nova: not-tags)' }),
+    notTagsAny: t.stringList({ description: 'Instances carrying none of these tags (Nova: not-tags-any)' }),
   }),
 });
 
@@ -37,9 +41,12 @@ const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
     serverGroup: t.string({ description: 'Server group name or ID (your project)' }),
     schedulerHints: t.field({ type: SchedulerHintsInput }),
     keyName: t.string({ description: 'One of your key pairs; its public key reaches the guest as metadata public_key' }),
+    tags: t.stringList({ description: "Nova's server tags: each 1-60 characters, no '/' or ',', at most 50; duplicates collapse" }),
   }),
 });
 
+/** A tag filter as SQL wants it: null when not given, since an empty list would match (or exclude) everything. */
+const tagFilter = (tags: readonly string[] | null | undefined): string[] | null => (tags && tags.length > 0 ? [...tags] : null);
 
 const STATUS_TO_VM: Record<string, string> = {
   ACTIVE: 'active', BUILD: 'building', SHUTOFF: 'stopped', PAUSED: 'paused', SUSPENDED: 'suspended', ERROR: 'error',
@@ -55,6 +62,7 @@ builder.queryFields((t) => ({
       const project = readScope(ctx, args.allProjects, 'instance:list_all_projects');
       const f = args.filter ?? {};
       const vm = f.status ? (STATUS_TO_VM[f.status] ?? '-') : (f.vmState ?? null);
+      const [allOf, anyOf, notAllOf, noneOf] = [f.tags, f.tagsAny, f.notTags, f.notTagsAny].map(tagFilter);
       const page = await resolveCursorConnection<Promise<InstanceRow[]>>(
         { args, toCursor: (i: InstanceRow) => `${i.created_at.toISOString()}|${i.id}` },
         async ({ before, after, limit, inverted }): Promise<InstanceRow[]> => {
@@ -68,6 +76,10 @@ builder.queryFields((t) => ({
                and (${vm}::text is null or i.vm_state = ${vm})
                and (${f.host ?? null}::text is null or h.name = ${f.host ?? null})
                and (${f.zone ?? null}::text is null or i.requested_zone = ${f.zone ?? null})
+               and (${allOf}::text[] is null or i.tags @> ${allOf}::text[])
+               and (${anyOf}::text[] is null or i.tags && ${anyOf}::text[])
+               and (${notAllOf}::text[] is null or not i.tags @> ${notAllOf}::text[])
+               and (${noneOf}::text[] is null or not i.tags && ${noneOf}::text[])
                and (${aTime}::timestamptz is null or (i.created_at, i.id) > (${aTime}::timestamptz, ${aId}::uuid))
                and (${bTime}::timestamptz is null or (i.created_at, i.id) < (${bTime}::timestamptz, ${bId}::uuid))
              order by ${inverted ? ctx.sql`i.created_at desc, i.id desc` : ctx.sql`i.created_at, i.id`}
@@ -128,11 +140,11 @@ builder.mutationFields((t) => ({
         const [row] = await tx<InstanceRow[]>`
           insert into instances (project_id, user_id, name, flavor_id, image_id, requested_zone,
                                  desired_power_state, metadata, user_data, task_deadline_at,
-                                 scheduler_hints, key_name, key_data)
+                                 scheduler_hints, key_name, key_data, tags)
           values (${user.projectId}, ${user.userId}, ${spec.name}, ${flavor.id}, ${image.id}, ${zone?.name ?? null},
                   ${spec.powerState ?? 'running'}, ${tx.json(spec.metadata ?? {})}, ${spec.userData ?? null},
                   now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds}),
-                  ${tx.json(scheduling.hints as never)}, ${scheduling.keyName}, ${scheduling.keyData})
+                  ${tx.json(scheduling.hints as never)}, ${scheduling.keyName}, ${scheduling.keyData}, ${tagSet(spec.tags ?? [])}::text[])
           returning *`;
         await joinServerGroup(tx, scheduling, row!.id);
         await startAction(tx, { instanceId: row!.id, projectId: user.projectId, action: 'create', requestId: ctx.requestId, userId: user.userId });

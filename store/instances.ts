@@ -18,6 +18,8 @@ export interface InstanceRow {
   requested_zone: string | null;
   desired_power_state: DesiredPowerState;
   metadata: Record<string, string>;
+  /** Nova's server tags, a set (no duplicates). */
+  tags: string[];
   user_data: string | null;
   delete_requested_at: Date | null;
   generation: number;

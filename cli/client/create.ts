@@ -3,7 +3,7 @@ import { clientAction } from './action.ts';
 import { withConnection } from './connection.ts';
 import { ERROR_FIELDS, unwrap } from './errors.ts';
 import { followInstance, settlesAt } from './follow.ts';
-import { wholeNumber } from './format.ts';
+import { collect, wholeNumber } from './format.ts';
 import { fileChecksum, uploadImageFile } from './image-upload.ts';
 
 const say = (line: string) => process.stdout.write(line + '\n');
@@ -53,13 +53,14 @@ export function registerCreate(program: Command): void {
       .requiredOption('--flavor <flavor>', 'flavor name or ID')
       .requiredOption('--image <image>', 'image name or ID')
       .option('--zone <zone>', 'availability zone')
+      .option('--tag <tag>', 'a server tag (repeat for more)', collect, [])
       .option('--wait', 'follow the build until ACTIVE (exit 0) or ERROR (exit 1)'),
   ).action(
-    clientAction(async ({ client }, name: string, o: { flavor: string; image: string; zone?: string; wait?: boolean }) => {
+    clientAction(async ({ client }, name: string, o: { flavor: string; image: string; zone?: string; tag: string[]; wait?: boolean }) => {
       const d = await client.request(
         `mutation($i: CreateInstanceInput!) { createInstance(input: $i) {
           ${ERROR_FIELDS} ... on CreateInstanceSuccess { instance { id name generation } } } }`,
-        { i: { name, flavor: o.flavor, image: o.image, zone: o.zone } },
+        { i: { name, flavor: o.flavor, image: o.image, zone: o.zone, ...(o.tag.length > 0 ? { tags: o.tag } : {}) } },
       );
       const { instance } = unwrap(d.createInstance);
       say(`instance/${instance.name} created (id ${instance.id})`);

@@ -17,7 +17,7 @@ async function describeInstance(client: OrreryClient, ref: string): Promise<void
     `query($id: ID!) { instance(id: $id) {
       id name projectId userId status vmState taskState powerState desiredPowerState deleting
       generation observedGeneration revision requestedZone hostName hostId imageId createdAt updatedAt launchedAt
-      metadata { key value }
+      metadata { key value } tags
       flavor { name vcpus ramMb diskGb }
       fault { code message details time }
       allocations { host vcpus memoryMb diskGb }
@@ -43,6 +43,7 @@ async function describeInstance(client: OrreryClient, ref: string): Promise<void
     ['Zone', orDash(i.requestedZone)],
     ['Power state', i.desiredPowerState],
     ['Metadata', orDash(keyValues(i.metadata))],
+    ['Tags', orDash(i.tags.join(','))],
     ['Generation', String(i.generation)],
     ['Deleting', i.deleting ? 'yes' : 'no'],
   ], 2);

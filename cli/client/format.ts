@@ -9,6 +9,11 @@ export function wholeNumber(value: string): number {
   return Number(value);
 }
 
+/** commander accumulator for repeatable options (`--tag a --tag b`). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /** Machine-readable output: the objects as the API returned them. */
 export function printData(value: unknown, format: 'json' | 'yaml'): void {
   process.stdout.write(format === 'json' ? JSON.stringify(value, null, 2) + '\n' : stringify(value));

@@ -3,13 +3,14 @@ import type { OrreryClient } from '../../client/graphql.ts';
 import { clientAction } from './action.ts';
 import { withConnection } from './connection.ts';
 import { CliError } from './errors.ts';
-import { age, keyValues, orDash, printData, printTable, type OutputFormat } from './format.ts';
+import { age, collect, keyValues, orDash, printData, printTable, type OutputFormat } from './format.ts';
 
 interface GetOptions {
   allProjects?: boolean;
   output: OutputFormat;
   status?: string;
   host?: string;
+  tag: string[];
 }
 
 /** One kind of resource: how to fetch it and how its table looks. */
@@ -43,14 +44,18 @@ const instances: Lister = async (client, o) => {
   // whoami decides the HOST column: only admins are told where instances run.
   const { whoami } = await client.request(`{ whoami { roles } }`);
   const admin = (whoami.roles as string[]).includes('admin');
-  const filter = { ...(o.status ? { status: o.status.toUpperCase() } : {}), ...(o.host ? { host: o.host } : {}) };
+  const filter = {
+    ...(o.status ? { status: o.status.toUpperCase() } : {}),
+    ...(o.host ? { host: o.host } : {}),
+    ...(o.tag.length > 0 ? { tags: o.tag } : {}),
+  };
   const items = await allPages(
     client,
     'instances',
     `query($after: String, $all: Boolean, $filter: InstanceFilter) {
       instances(first: 100, after: $after, allProjects: $all, filter: $filter) {
         edges { node { id name projectId status vmState taskState powerState desiredPowerState
-          flavor { name } imageId requestedZone hostName createdAt launchedAt fault { code message } } }
+          flavor { name } imageId requestedZone tags hostName createdAt launchedAt fault { code message } } }
         pageInfo { hasNextPage endCursor } } }`,
     { all: o.allProjects ?? false, filter },
   );
@@ -127,11 +132,14 @@ export function registerGet(program: Command): void {
       .option('-A, --all-projects', 'every project (admins; instances and images)')
       .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
       .option('--status <status>', 'instances with this status (ACTIVE, SHUTOFF, ERROR, …)')
-      .option('--host <name>', 'instances on this host (admins)'),
+      .option('--host <name>', 'instances on this host (admins)')
+      .option('--tag <tag>', 'instances carrying this tag (repeat: all of them)', collect, []),
   ).action(
     clientAction(async ({ client }, type: string, o: GetOptions) => {
       const kind = kindOf(type, Object.keys(KINDS));
-      if ((o.status || o.host) && kind !== 'instances') throw new CliError('--status and --host apply to instances only');
+      if ((o.status || o.host || o.tag.length > 0) && kind !== 'instances') {
+        throw new CliError('--status, --host and --tag apply to instances only');
+      }
       const listing = await KINDS[kind]!(client, o);
       if (o.output === 'table') printTable(listing.headers, listing.items.map(listing.row));
       else printData(listing.items, o.output);

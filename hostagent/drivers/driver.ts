@@ -43,6 +43,13 @@ export interface DomainSpec {
   metadata: Record<string, string>;
 }
 
+/** What a flavor gives a domain. */
+export interface DomainSize {
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+}
+
 export interface DomainStatus {
   instanceId: string;
   powerState: PowerState;
@@ -90,6 +97,19 @@ export interface HypervisorDriver {
    * the domain and its files are gone from here after. A domain already gone from here was moved.
    */
   liveMigrate(instanceId: string, target: MigrationTarget): Promise<void>;
+  /**
+   * A resize that stays on this host. The domain must be off (the agent stops it first). Keeps a
+   * backup of its disk (taken once: a repeat after a crash finds it), gives it the new vCPUs and
+   * RAM, grows its disk to the new size (never shrinks it) and starts it when `start`.
+   */
+  resizeInPlace(instanceId: string, size: DomainSize, start: boolean): Promise<void>;
+  /**
+   * Undoes resizeInPlace: the disk from its backup (already done when no backup is left), the
+   * given (old) vCPUs and RAM; starts the domain when `start`. The domain must be off.
+   */
+  revertResizeInPlace(instanceId: string, size: DomainSize, start: boolean): Promise<void>;
+  /** Keeps the resize: drops the disk backup (none left is success). */
+  confirmResizeInPlace(instanceId: string): Promise<void>;
   /** The last `lines` lines of the serial console. */
   consoleOutput(instanceId: string, lines: number): Promise<string>;
   /** Lifecycle events, so the agent does not wait for its next poll; optional. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import {
   DriverError,
+  type DomainSize,
   type DomainSpec,
   type DomainStatus,
   type HostInfo,
@@ -20,17 +21,24 @@ export interface FakeDriverOptions {
   failCreate?: RegExp;
   /** This hypervisor's address for live migrations (default: a fresh fake:// URI). */
   migrationUri?: string;
+  /** Make `resizeInPlace` fail half-way (backup taken, disk grown) for instances whose name matches. */
+  failResize?: RegExp;
 }
 
 /** Fake hypervisors of this process by migration URI: a live migration hands a domain between them. */
 const reachable = new Map<string, FakeDriver>();
 
 interface FakeDomain {
+  name: string;
   powerState: PowerState;
   /** Booted from a rescue disk. */
   rescued?: boolean;
   generation: number;
   imageId: string;
+  /** What the domain was defined (or last resized) with. */
+  size: DomainSize;
+  /** The disk as it was before a resize in place, kept until it is confirmed or reverted. */
+  resizeBackup?: { diskGb: number };
   console: string[];
 }
 
@@ -101,9 +109,11 @@ export class FakeDriver implements HypervisorDriver {
       return this.set(spec.instanceId, d, 'running');
     }
     const fresh: FakeDomain = {
+      name: spec.name,
       powerState: 'nostate',
       generation: spec.generation,
       imageId: spec.imageId,
+      size: { vcpus: spec.vcpus, memoryMb: spec.memoryMb, diskGb: spec.diskGb },
       console: [`[fake] boot ${spec.name}`],
     };
     this.domains.set(spec.instanceId, fresh);
@@ -185,6 +195,34 @@ export class FakeDriver implements HypervisorDriver {
     const d = this.get(id);
     d.rescued = false;
     this.set(id, d, 'running');
+  }
+
+  async resizeInPlace(id: string, size: DomainSize, start: boolean): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState !== 'shutdown' && d.powerState !== 'crashed') throw new DriverError(`cannot resize a ${d.powerState} domain`, 'invalid_state');
+    d.resizeBackup ??= { diskGb: d.size.diskGb };
+    d.size = { ...d.size, diskGb: Math.max(d.size.diskGb, size.diskGb) };
+    if (this.o.failResize?.test(d.name)) throw new DriverError(`fake driver fails to resize ${d.name}`, 'resize_failed');
+    d.size = { ...d.size, vcpus: size.vcpus, memoryMb: size.memoryMb };
+    d.console.push(`[fake] resized to ${size.vcpus} vCPU, ${size.memoryMb} MiB`);
+    if (start) this.set(id, d, 'running');
+  }
+
+  async revertResizeInPlace(id: string, size: DomainSize, start: boolean): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.powerState !== 'shutdown' && d.powerState !== 'crashed') throw new DriverError(`cannot revert a ${d.powerState} domain`, 'invalid_state');
+    const diskGb = d.resizeBackup?.diskGb ?? d.size.diskGb;
+    delete d.resizeBackup;
+    d.size = { vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb };
+    d.console.push(`[fake] reverted to ${size.vcpus} vCPU, ${size.memoryMb} MiB`);
+    if (start) this.set(id, d, 'running');
+  }
+
+  async confirmResizeInPlace(id: string): Promise<void> {
+    await this.step();
+    delete this.get(id).resizeBackup;
   }
 
   /** A small file that stands for the disk: enough for the snapshot's upload and checksum path. */

@@ -3,9 +3,10 @@ import type { InstanceRow } from '../../store/instances.ts';
 import { addEventTo, finishAction, finishActions, startAction } from '../../store/actions.ts';
 import type { HostState } from './operations.ts';
 import { chooseAndClaim, requestFor } from './place.ts';
-import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
+import { fault, verifyResizeResult, type ReconcileDeps, type ReconcileResult } from './result.ts';
 import { buildState, deadlinePassed } from './progress.ts';
 import { dropServedImage } from './served-images.ts';
+import { confirmInPlace, followResizeInPlace, followRevertInPlace, isInPlace, startResizeInPlace, startRevertInPlace } from './resize-in-place.ts';
 
 /**
  * Cold migration and resize, Nova's way but without compute-to-compute copies: the source agent
@@ -52,10 +53,15 @@ export async function startMove(
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
   const newFlavorId = op.params.flavorId ?? inst.flavor_id;
-  const req = await requestFor(tx, inst, { flavorId: newFlavorId, avoidHostIds: [inst.host_id!], requestedHostId: op.params.hostId });
+  // Nova's allow_resize_to_same_host: the source stays a candidate for a resize, never for a migration.
+  const mayStay = op.action === 'resize' && deps.config.allowResizeToSameHost;
+  const req = await requestFor(tx, inst, {
+    flavorId: newFlavorId, avoidHostIds: mayStay ? [] : [inst.host_id!], requestedHostId: op.params.hostId,
+  });
   const choice = await chooseAndClaim(tx, inst, req, deps);
   if (choice.kind === 'retry') return { requeueAfter: 1, outcome: 'retry-move-placement' };
   if (choice.kind === 'none') return noDestination(tx, inst, op.id, choice.summary);
+  if (choice.host.id === inst.host_id) return startResizeInPlace(tx, inst, op, newFlavorId, choice.host, deps);
   const [image] = await tx<{ id: string }[]>`
     insert into images (name, owner_project_id, visibility, disk_format, properties)
     values (${`${inst.name.slice(0, 230)}-${op.action}-transfer`}, ${inst.project_id}, 'private', 'qcow2',
@@ -102,12 +108,15 @@ async function backToSource(tx: TxSql, inst: InstanceRow, m: MigrationRow, statu
 }
 
 export async function startRevert(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<void> {
-  await backToSource(tx, inst, await migrationOf(tx, inst), 'reverting', deps);
+  const m = await migrationOf(tx, inst);
+  if (isInPlace(m)) return startRevertInPlace(tx, inst, m, deps);
+  await backToSource(tx, inst, m, 'reverting', deps);
 }
 
 /** The destination finished building: VERIFY_RESIZE. A failure there sends the instance home. */
 export async function followMoveFinish(tx: TxSql, inst: InstanceRow, dest: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
   const m = await migrationOf(tx, inst);
+  if (isInPlace(m)) return followResizeInPlace(tx, inst, m, dest, deps);
   const state = buildState(inst);
   if (state === 'failed' || !dest.up || (state === 'waiting' && deadlinePassed(inst))) {
     const why = state === 'failed' ? `build on ${dest.name} failed` : `${dest.name} did not finish the build in time`;
@@ -124,8 +133,7 @@ export async function followMoveFinish(tx: TxSql, inst: InstanceRow, dest: HostS
   await tx`update instances set vm_state = 'resized', task_state = null, task_deadline_at = null, current_action_id = null
             where id = ${inst.id}`;
   await dropTransferImage(tx, m, deps);
-  const window = deps.config.resizeConfirmWindowSeconds;
-  return { outcome: 'verify-resize', requeueAfter: window > 0 ? window : undefined };
+  return verifyResizeResult(deps);
 }
 
 /**
@@ -143,15 +151,16 @@ export async function autoConfirmIfDue(tx: TxSql, inst: InstanceRow, deps: Recon
   const actionId = await startAction(tx, {
     instanceId: inst.id, projectId: inst.project_id, action: 'confirmResize', requestId: `auto-confirm-${inst.migration_id}`, userId: null,
   });
-  await confirmMove(tx, inst);
+  await confirmMove(tx, inst, deps);
   await addEventTo(tx, actionId, { event: 'confirm', result: 'success', details: `confirmed automatically after ${window} s in VERIFY_RESIZE` });
   await finishAction(tx, actionId, 'succeeded');
   return { requeueAfter: 0, outcome: 'auto-confirmed' };
 }
 
 /** Confirming releases the source: its allocation now, its domain when its agent sees the fence. */
-export async function confirmMove(tx: TxSql, inst: InstanceRow): Promise<void> {
+export async function confirmMove(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<void> {
   const m = await migrationOf(tx, inst);
+  if (isInPlace(m)) return confirmInPlace(tx, inst, m, deps);
   await tx`delete from allocations where instance_id = ${inst.id} and host_id = ${m.source_host_id}`;
   await tx`insert into host_fences (instance_id, host_id, reason) values (${inst.id}, ${m.source_host_id}, 'moved')
            on conflict (instance_id, host_id) do update set reason = excluded.reason`;
@@ -163,10 +172,11 @@ export async function confirmMove(tx: TxSql, inst: InstanceRow): Promise<void> {
 }
 
 /** The revert is done when the source runs the instance again as it was. */
-export async function followRevert(tx: TxSql, inst: InstanceRow, source: HostState): Promise<ReconcileResult> {
+export async function followRevert(tx: TxSql, inst: InstanceRow, source: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const m = await migrationOf(tx, inst);
+  if (isInPlace(m)) return followRevertInPlace(tx, inst, m, source, deps);
   const state = buildState(inst);
   if (state === 'waiting' && source.up) return { requeueAfter: 30, outcome: 'waiting-revert' };
-  const m = await migrationOf(tx, inst);
   const reverted = state === 'ok';
   await tx`update migrations set status = ${reverted ? 'reverted' : 'error'}, updated_at = now()
             where id = ${m.id} and status = 'reverting'`;

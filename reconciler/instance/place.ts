@@ -3,7 +3,7 @@ import type { InstanceRow } from '../../store/instances.ts';
 import { addActionEvent, finishActions } from '../../store/actions.ts';
 import { currentSchedulerConfig } from '../../store/scheduler-config.ts';
 import { lockGroupOfInstance } from '../../store/server-groups.ts';
-import { tryClaim } from '../placement/claim.ts';
+import { growClaim, tryClaim } from '../placement/claim.ts';
 import { loadAllHosts, loadCandidates } from '../placement/hosts.ts';
 import { allWeighers, enabledFilters, requestFilters } from '../placement/registry.ts';
 import { placementRequest, type SchedulerHints } from '../placement/request.ts';
@@ -67,7 +67,9 @@ export async function chooseAndClaim(tx: TxSql, inst: InstanceRow, req: Placemen
 async function claimFirst(tx: TxSql, inst: InstanceRow, req: PlacementRequest, order: Ranked[]): Promise<Ranked | null> {
   for (const r of order) {
     const claim = { instanceId: inst.id, hostId: r.host.id, vcpus: req.vcpus, memoryMb: req.memoryMb, diskGb: req.diskGb };
-    if (await tryClaim(tx, claim)) return r;
+    // Only a resize allowed to stay on its host can be offered the host it is on.
+    const claimed = r.host.id === inst.host_id ? await growClaim(tx, claim) : await tryClaim(tx, claim);
+    if (claimed) return r;
   }
   return null;
 }

@@ -130,7 +130,7 @@ async function rescheduleAfterFailure(
 async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
   // Moves read their own faults: a failed build on the destination sends the instance home.
   if (inst.task_state === 'resize_finish') return followMoveFinish(tx, inst, host, deps);
-  if (inst.task_state === 'resize_reverting') return followRevert(tx, inst, host);
+  if (inst.task_state === 'resize_reverting') return followRevert(tx, inst, host, deps);
   if (inst.task_state === 'migrating') return followLiveMigration(tx, inst, host, deps);
   if (agentFailed(inst)) {
     if (inst.task_state === null) return { outcome: 'failed-change-recorded' };

@@ -17,3 +17,9 @@ export interface ReconcileDeps {
 export function fault(code: string, message: string, details?: string): Fault {
   return { code, message, details, time: new Date().toISOString() };
 }
+
+/** A move now in VERIFY_RESIZE: come back when the auto-confirm window (if any) has passed. */
+export function verifyResizeResult(deps: ReconcileDeps): ReconcileResult {
+  const window = deps.config.resizeConfirmWindowSeconds;
+  return { outcome: 'verify-resize', requeueAfter: window > 0 ? window : undefined };
+}

@@ -28,6 +28,23 @@ export async function tryClaim(tx: TxSql, c: Claim): Promise<boolean> {
   }
 }
 
+/**
+ * Adds to what the instance already holds on a host (a resize in place holds old + new flavor
+ * until it is settled). An update of the row, so the same trigger checks the host's capacity.
+ */
+export async function growClaim(tx: TxSql, c: Claim): Promise<boolean> {
+  try {
+    const grown = await tx.savepoint(
+      (sp) => sp`update allocations set vcpus = vcpus + ${c.vcpus}, memory_mb = memory_mb + ${c.memoryMb}, disk_gb = disk_gb + ${c.diskGb}
+                  where instance_id = ${c.instanceId} and host_id = ${c.hostId}`,
+    );
+    return grown.count === 1;
+  } catch (e) {
+    if ((e as { code?: string }).code === CAPACITY_EXCEEDED) return false;
+    throw e;
+  }
+}
+
 /** Gives back everything the instance holds on one host (or everywhere). */
 export async function releaseClaims(tx: TxSql, instanceId: string, hostId?: string): Promise<void> {
   if (hostId) await tx`delete from allocations where instance_id = ${instanceId} and host_id = ${hostId}`;

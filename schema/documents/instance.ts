@@ -1,6 +1,14 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { name, reference, stringMap, uuid } from './common.ts';
 
+/** Nova's server tags: 1–60 characters without '/' or ',' (they would break its URL and list syntax), at most 50. */
+const MAX_TAGS = 50;
+const tags = {
+  type: 'array',
+  maxItems: MAX_TAGS,
+  items: { type: 'string', minLength: 1, maxLength: 60, pattern: '^[^/,]*$' },
+} as const;
+
 export const desiredPowerStates = ['running', 'stopped', 'paused', 'suspended'] as const;
 
 export const instanceSpecSchema = {
@@ -28,6 +36,7 @@ export const instanceSpecSchema = {
       },
     },
     keyName: name,
+    tags,
   },
 } as const;
 
@@ -44,7 +53,14 @@ export const instancePatchSchema = {
     metadata: stringMap,
     image: reference,
     flavor: reference,
+    /** Replaces the whole set. */
+    tags,
   },
 } as const;
 
 export type InstancePatch = FromSchema<typeof instancePatchSchema>;
+
+/** A tag list as the set it stands for: first occurrence kept, duplicates dropped (as Nova collapses them). */
+export function tagSet(list: readonly string[]): string[] {
+  return [...new Set(list)];
+}

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { access, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, copyFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -41,6 +42,36 @@ export async function copyDisk(source: string, destPath: string): Promise<void> 
   await rm(tmp, { force: true });
   await run('qemu-img', ['convert', '-U', '-q', '-f', 'qcow2', '-O', 'qcow2', source, tmp]);
   await rename(tmp, destPath);
+}
+
+/**
+ * Keeps a byte copy of a (stopped) disk unless one exists: the overlay as it is, still reading the
+ * same cached base image. A reflink where the file system offers one; written under a temporary
+ * name and renamed, so an existing backup is always whole.
+ */
+export async function keepBackup(disk: string, backup: string): Promise<void> {
+  if (await exists(backup)) return;
+  const tmp = `${backup}.tmp`;
+  await rm(tmp, { force: true });
+  await copyFile(disk, tmp, constants.COPYFILE_FICLONE);
+  await rename(tmp, backup);
+}
+
+/** Puts the backup back in the disk's place (one rename); with no backup left it was done already. */
+export async function restoreBackup(backup: string, disk: string): Promise<void> {
+  if (await exists(backup)) await rename(backup, disk);
+}
+
+export async function dropBackup(backup: string): Promise<void> {
+  await rm(`${backup}.tmp`, { force: true });
+  await rm(backup, { force: true });
+}
+
+/** Grows a (stopped) qcow2 disk to `sizeGb`; a disk already that large or larger is left alone. */
+export async function growDisk(disk: string, sizeGb: number): Promise<void> {
+  const size = sizeGb * GiB;
+  if ((await virtualSize(disk, 'qcow2')) >= size) return;
+  await run('qemu-img', ['resize', '-q', '-f', 'qcow2', disk, String(size)]);
 }
 
 /** -U: the image is shared read-only by running guests; reading its header needs no lock. */

@@ -77,6 +77,14 @@ export function rescueDomainXml(domainXml: string, rescueDiskPath: string): stri
   return domainXml.replace(ownTarget, `<target dev='vdb' bus='virtio'/>`).replace('<disk ', `${rescueDisk}<disk `);
 }
 
+/** A domain Orrery defined, with other vCPUs and RAM (a resize in place); everything else kept. */
+export function resizedDomainXml(domainXml: string, size: { vcpus: number; memoryMb: number }): string {
+  const memory = /<memory unit='MiB'>\d+<\/memory>/;
+  const vcpu = /<vcpu>\d+<\/vcpu>/;
+  if (!memory.test(domainXml) || !vcpu.test(domainXml)) throw new Error('not a domain XML this driver wrote');
+  return domainXml.replace(memory, `<memory unit='MiB'>${size.memoryMb}</memory>`).replace(vcpu, `<vcpu>${size.vcpus}</vcpu>`);
+}
+
 /** As Nova's cpu_mode defaults: the host's model under KVM; a portable model under TCG. */
 function cpuXml(virtType: VirtType): string {
   return virtType === 'kvm'

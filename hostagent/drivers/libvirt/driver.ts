@@ -1,8 +1,9 @@
-import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DriverError,
+  type DomainSize,
   type DomainSpec,
   type DomainStatus,
   type HostInfo,
@@ -10,8 +11,8 @@ import {
   type MigrationTarget,
   type PowerState,
 } from '../driver.ts';
-import { copyDisk, ensureOverlay } from './disk.ts';
-import { buildDomainXml, rescueDomainXml, type VirtType } from './domain-xml.ts';
+import { copyDisk, dropBackup, ensureOverlay, growDisk, keepBackup, restoreBackup } from './disk.ts';
+import { buildDomainXml, rescueDomainXml, resizedDomainXml, type VirtType } from './domain-xml.ts';
 import { migrationXml } from './migration-xml.ts';
 import { DomainEventStream } from './events.ts';
 import {
@@ -247,6 +248,30 @@ export class LibvirtDriver implements HypervisorDriver {
     await rm(path.join(dir, 'domain.rescue.xml'), { force: true });
   }
 
+  /**
+   * Backup first, then the disk grown, then the domain redefined: a repeat after a crash at any
+   * point finds the backup (never overwritten by the grown disk) and redoes only what is left.
+   */
+  async resizeInPlace(instanceId: string, size: DomainSize, start: boolean): Promise<void> {
+    const id = await this.mustBeOff(instanceId, 'resize');
+    const disk = path.join(this.instanceDir(id), 'disk');
+    await keepBackup(disk, this.resizeBackupPath(id));
+    await growDisk(disk, size.diskGb);
+    await this.redefineSize(id, size);
+    if (start) await this.start(id);
+  }
+
+  async revertResizeInPlace(instanceId: string, size: DomainSize, start: boolean): Promise<void> {
+    const id = await this.mustBeOff(instanceId, 'revert the resize of');
+    await restoreBackup(this.resizeBackupPath(id), path.join(this.instanceDir(id), 'disk'));
+    await this.redefineSize(id, size);
+    if (start) await this.start(id);
+  }
+
+  async confirmResizeInPlace(instanceId: string): Promise<void> {
+    await dropBackup(this.resizeBackupPath(checkId(instanceId)));
+  }
+
   async suspend(instanceId: string): Promise<void> {
     const id = checkId(instanceId);
     const dom = await this.mustObserve(id);
@@ -406,6 +431,27 @@ export class LibvirtDriver implements HypervisorDriver {
   private async resolveVirtType(): Promise<VirtType> {
     this.virtType ??= await detectVirtType();
     return this.virtType;
+  }
+
+  /** The domain's disk and definition change only while it is shut off. */
+  private async mustBeOff(instanceId: string, what: string): Promise<string> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    if (dom.active) throw invalidState(id, what, dom.power);
+    return id;
+  }
+
+  /** The kept domain.xml (unrescue and rescue read it too) and the libvirt definition, with the new size. */
+  private async redefineSize(id: string, size: DomainSize): Promise<void> {
+    const xmlPath = path.join(this.instanceDir(id), 'domain.xml');
+    const tmp = `${xmlPath}.tmp`;
+    await writeFile(tmp, resizedDomainXml(await readFile(xmlPath, 'utf8'), size));
+    await rename(tmp, xmlPath);
+    await this.virsh.run(['define', xmlPath]);
+  }
+
+  private resizeBackupPath(id: string): string {
+    return path.join(this.instanceDir(id), 'disk.resize-backup');
   }
 
   private instanceDir(id: string): string {
