@@ -83,6 +83,31 @@ describe('cold migration and resize on the fake driver', () => {
     expect(actions.map((x) => `${x.action}:${x.state}`)).toEqual(['create:succeeded', 'resize:succeeded', 'revertResize:succeeded']);
   });
 
+  it('ends a move whose disk upload failed: the destination claim and transfer image go, the guest runs on its source again', async () => {
+    const id = await onA('unsent');
+    const source = driverOf('move-a');
+    const snapshot = source.snapshot;
+    source.snapshot = async () => {
+      throw new Error('disk read error');
+    };
+    try {
+      expect((await mutate('migrateInstance', id)).__typename).toBe('MigrateInstanceSuccess');
+      const a = await hostId('move-a');
+      const r = await waitFor('running on its source again', () => row(id), (x) =>
+        x?.fault?.code === 'OperationFailed' && x.task_state === null && x.vm_state === 'active' && x.host_id === a
+        && x.observed_generation === x.generation && x.power_state === 'running');
+      expect(r!.fault!.message).toBe('disk read error');
+      expect(await allocations(id)).toEqual(['move-a:512']);
+      expect(await tcp.db.sql`select status from migrations where instance_id = ${id}`).toEqual([{ status: 'error' }]);
+      expect(await tcp.db.sql`select migration_id from instances where id = ${id}`).toEqual([{ migration_id: null }]);
+      expect((await tcp.db.sql`select 1 from images where properties->>'instance_uuid' = ${id}`).length).toBe(0);
+      expect(source.domains.get(id)?.powerState).toBe('running');
+      expect(driverOf('move-b').domains.has(id)).toBe(false);
+    } finally {
+      source.snapshot = snapshot;
+    }
+  });
+
   it('refuses to shrink the root disk, naming the field, and to migrate a paused instance', async () => {
     const id = await onA('shrinker');
     const shrink = await tcp.admin.request(

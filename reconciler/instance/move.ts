@@ -94,6 +94,19 @@ export async function switchToDestination(tx: TxSql, inst: InstanceRow, deps: Re
   return { requeueAfter: 30, outcome: 'move-transferred' };
 }
 
+/**
+ * The source could not hand its disk over: the destination's claim and the transfer image go, and
+ * a new generation has the source agent bring the guest (stopped for the copy) back to its
+ * desired power state.
+ */
+export async function abandonMove(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<void> {
+  const m = await migrationOf(tx, inst);
+  await tx`delete from allocations where instance_id = ${inst.id} and host_id = ${m.dest_host_id}`;
+  await tx`update migrations set status = 'error', updated_at = now() where id = ${m.id}`;
+  await dropTransferImage(tx, m, deps);
+  await tx`update instances set migration_id = null, generation = generation + 1 where id = ${inst.id}`;
+}
+
 /** Goes back to the source (its domain and allocation were kept): a revert, or a failed move. */
 async function backToSource(tx: TxSql, inst: InstanceRow, m: MigrationRow, status: 'reverting' | 'error', deps: ReconcileDeps) {
   await tx`delete from allocations where instance_id = ${inst.id} and host_id = ${m.dest_host_id}`;

@@ -4,7 +4,7 @@ import { operationRefusal, type GuardedOperation } from '../../core/operation-gu
 import type { InstanceRow } from '../../store/instances.ts';
 import { addEventTo, finishAction } from '../../store/actions.ts';
 import { startLiveMigration } from './live-migration.ts';
-import { startMove, switchToDestination } from './move.ts';
+import { abandonMove, startMove, switchToDestination } from './move.ts';
 import { deadlinePassed } from './progress.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
@@ -115,6 +115,8 @@ export async function followOperation(
   }
   if (failure) {
     await failOperation(tx, op!, failure);
+    // A move whose disk never reached the control plane ends here; the guest stays where it was.
+    if ((op!.action === 'migrate' || op!.action === 'resize') && inst.migration_id) await abandonMove(tx, inst, deps);
     const f = fault('OperationFailed', failure);
     await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null,
                     fault = ${tx.json(f as never)} where id = ${inst.id}`;
