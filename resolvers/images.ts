@@ -64,14 +64,16 @@ async function lockWritableImage(tx: TxSql, ctx: Context, ref: string): Promise<
 builder.queryFields((t) => ({
   images: t.field({
     type: [Image],
-    description: "Your project's images and public ones (every project's for admins who ask).",
+    description: "Your project's images and public ones (every project's for admins who ask); a move's transfer images are left out.",
     args: { allProjects: t.arg.boolean() },
     authScopes: { policy: 'image:list' },
     resolve: (_r, { allProjects }, ctx) => {
       const project = readScope(ctx, allProjects, 'image:list_all_projects');
       return ctx.sql<ImageRow[]>`
         select * from images
-         where ${project}::uuid is null or visibility = 'public' or owner_project_id = ${project}::uuid
+         where (${project}::uuid is null or visibility = 'public' or owner_project_id = ${project}::uuid)
+           -- A move's transfer image is the control plane's, for the length of the move.
+           and properties->>'image_type' is distinct from 'migration'
          order by name, created_at`;
     },
   }),

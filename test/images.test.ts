@@ -165,7 +165,19 @@ describe('image catalogue and files', () => {
     await expect(users.alice!.client.request(`{ images(allProjects: true) { id } }`)).rejects.toThrow(/image:list_all_projects/);
   });
 
-  it('lets a reader read but not write', async () => {
+  it("leaves a move's transfer image out of the listing", async () => {
+    const [t] = await tcp.db.sql<{ id: string }[]>`
+      insert into images (name, owner_project_id, visibility, disk_format, properties)
+      values ('mover-migrate-transfer', ${users.alice!.projectId}, 'private', 'qcow2', ${tcp.db.sql.json({ image_type: 'migration' })})
+      returning id`;
+    const mine = await activeImage('alice-visible');
+    const { images } = await users.alice!.client.request(`{ images { id } }`);
+    const ids = images.map((i: { id: string }) => i.id);
+    expect(ids).toContain(mine);
+    expect(ids).not.toContain(t!.id);
+  });
+
+    it('lets a reader read but not write', async () => {
     await expect(users.rita!.client.request(`mutation { createImage(input: { name: "r", diskFormat: "raw" }) { __typename } }`)).rejects.toThrow(/not allowed/);
     const [queued] = await tcp.db.sql<{ id: string }[]>`
       insert into images (name, owner_project_id, disk_format) values ('q', ${users.rita!.projectId}, 'raw') returning id`;
