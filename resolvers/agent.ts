@@ -1,4 +1,4 @@
-import { ForbiddenError, ValidationError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '../core/errors.ts';
 import { builder } from '../schema/builder.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { AgentAssignments } from '../schema/types/agent.ts';
@@ -79,7 +79,8 @@ const inventoryColumns = (inv: Inventory) => ({
 builder.mutationFields((t) => ({
   enrollHost: t.field({
     type: Enrollment,
-    description: "Called by an agent with an enrollment token: registers the host (or re-enrolls it, revoking its old credential) and returns a credential for this host only.",
+    description:
+      "Called by an agent with an enrollment token: registers the host (or re-enrolls one whose agent is down, revoking its old credential) and returns a credential for this host only.",
     args: {
       name: t.arg.string({ required: true }),
       inventory: t.arg({ type: HostInventoryInput, required: true }),
@@ -93,6 +94,16 @@ builder.mutationFields((t) => ({
       checkInventory(inventory);
       const cols = inventoryColumns(inventory);
       return ctx.sql.begin(async (tx) => {
+        // Whoever holds an enrollment token must not take over a host whose agent is alive.
+        const [live] = await tx<{ up: boolean }[]>`
+          select coalesce(last_heartbeat_at > now() - make_interval(secs => ${ctx.config.serviceDownSeconds}), false) as up
+            from hosts where name = ${name} for update`;
+        if (live?.up) {
+          throw new ConflictError(
+            `host ${name} is enrolled and its agent is up; a host enrolls again only after its agent stopped for ${ctx.config.serviceDownSeconds} s (or with its saved credential)`,
+            'up',
+          );
+        }
         const [host] = await tx<{ id: string; epoch: number }[]>`
           insert into hosts ${tx({ name, ...cols, capabilities: tx.json(cols.capabilities) } as never)}
           on conflict (name) do update set
