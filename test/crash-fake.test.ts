@@ -40,7 +40,7 @@ async function startAgent(h: Omit<Host, 'agent'>): Promise<HostAgent> {
 
 async function restartWorker(): Promise<void> {
   await workers?.stop();
-  workers = await startWorkers(tcp.db.url, 1);
+  workers = await startWorkers(tcp.db.url, 1, 5, { allowResizeToSameHost: true });
 }
 
 async function restartAgentOf(hostId: string | null): Promise<void> {
@@ -152,7 +152,30 @@ describe('operations survive worker and agent crashes at every step', () => {
     expect(r.host_id).toBe(home);
   });
 
-  it('shelve, then unshelve', async () => {
+  it('same-host resize, then revert, then resize again and confirm', async () => {
+    const id = await activeOn('crash-in-place');
+    const home = (await row(id))!.host_id;
+    await tcp.db.sql`update hosts set enabled = false where id <> ${home}`;
+    try {
+      await updateInstance(tcp.admin, id, { flavor: 'm1.medium' });
+      await withCrashes(id, (r) => r?.vm_state === 'resized' && r.task_state === null);
+      expect((await row(id))!.host_id).toBe(home);
+      await tcp.admin.request(`mutation($id: ID!) { revertResize(id: $id) { __typename } }`, { id });
+      await withCrashes(id, (r) => r?.vm_state === 'active' && r.task_state === null);
+      expect(await tcp.db.sql`select memory_mb from allocations where instance_id = ${id}`).toEqual([{ memory_mb: 512 }]);
+      await updateInstance(tcp.admin, id, { flavor: 'm1.medium' });
+      await withCrashes(id, (r) => r?.vm_state === 'resized' && r.task_state === null);
+      await tcp.admin.request(`mutation($id: ID!) { confirmResize(id: $id) { __typename } }`, { id });
+      await withCrashes(id, (r) => r?.vm_state === 'active' && r.task_state === null);
+    } finally {
+      await tcp.db.sql`update hosts set enabled = true`;
+    }
+    const r = await expectSettledOn(id, 'active');
+    expect(r.host_id).toBe(home);
+    expect(await tcp.db.sql`select memory_mb from allocations where instance_id = ${id}`).toEqual([{ memory_mb: 1024 }]);
+  });
+
+    it('shelve, then unshelve', async () => {
     const id = await activeOn('crash-shelve');
     await tcp.admin.request(`mutation($id: ID!) { shelveInstance(id: $id) { __typename } }`, { id });
     await withCrashes(id, (r) => r?.vm_state === 'shelved_offloaded' && r.task_state === null);

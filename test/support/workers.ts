@@ -1,12 +1,17 @@
 import type { Runner } from 'graphile-worker';
-import { loadConfig } from '../../core/config.ts';
+import { loadConfig, type Config } from '../../core/config.ts';
 import { rootLog } from '../../core/log.ts';
 import { connect, type Sql } from '../../db/connect.ts';
 import { startWorker } from '../../reconciler/worker.ts';
 
 /** Several independent workers (each its own pool), as separate processes would be. */
-export async function startWorkers(url: string, count: number, concurrency = 5): Promise<{ stop(): Promise<void> }> {
-  const config = loadConfig({ serviceDownSeconds: 3600, workerConcurrency: concurrency, sweepIntervalSeconds: 3600 });
+export async function startWorkers(
+  url: string,
+  count: number,
+  concurrency = 5,
+  overrides: Partial<Config> = {},
+): Promise<{ stop(): Promise<void> }> {
+  const config = loadConfig({ serviceDownSeconds: 3600, workerConcurrency: concurrency, sweepIntervalSeconds: 3600, ...overrides });
   const runners: Runner[] = [];
   const pools: Sql[] = [];
   for (let w = 0; w < count; w++) {
