@@ -9,7 +9,7 @@ type Incoming = Assignments['incoming'][number];
  * why not); drop what was prepared for a migration that ended without the guest being bound here.
  */
 export class IncomingMigrations {
-  /** Migrations prepared (or being prepared) by this process; a restarted agent prepares again. */
+  /** Migrations being prepared (or reported) by this process; a restarted agent prepares again. */
   private readonly started = new Set<string>();
   /** Instances with files prepared here that are not yet bound here. */
   private readonly prepared = new Set<string>();
@@ -26,6 +26,9 @@ export class IncomingMigrations {
       this.prepared.add(m.instanceId);
       void this.prepare(api, m);
     }
+    // A migration leaves `incoming` once prepared; it never comes back there.
+    const listed = new Set(view.incoming.map((m) => m.migrationId));
+    for (const id of this.started) if (!listed.has(id)) this.started.delete(id);
     const still = new Set([...view.incoming.map((m) => m.instanceId), ...view.held]);
     const bound = new Set(view.instances.map((i) => i.id));
     for (const id of this.prepared) {
