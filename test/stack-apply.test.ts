@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { OrreryClient } from '../client/graphql.ts';
+import { generateSshKeyPair } from '../core/ssh-keys.ts';
 import { issueToken } from '../store/tokens.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { startFakeHosts } from './support/fake-agents.ts';
-import { createFlavor, createInstance, seedImage } from './support/fixtures.ts';
+import { createFlavor, createInstance, seedImage, waitFor } from './support/fixtures.ts';
 
 const BIN = fileURLToPath(new URL('../bin/orrery.js', import.meta.url));
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGkpX5iJ0Ay1L4+kp0y5C4u3VwA3fPq6lOq0TyI2fR1d ops@stack';
@@ -25,7 +26,8 @@ beforeAll(async () => {
   tcp = await startTestControlPlane({ config: { dataDir: path.join(cwd, 'data') } });
   await seedImage(tcp.db.sql, tcp.adminProjectId, 'cirros');
   await createFlavor(tcp.admin, 'm1.outside', 1, 256, 1);
-  hosts = await startFakeHosts(tcp.url, tcp.admin, [{ name: 'stack-1' }, { name: 'stack-2' }]);
+  const doomed = { failCreate: /^doomed/ };
+  hosts = await startFakeHosts(tcp.url, tcp.admin, [{ name: 'stack-1', driver: doomed }, { name: 'stack-2', driver: doomed }]);
   const [admin] = await tcp.db.sql<{ id: string }[]>`select id from users where name = 'admin'`;
   adminToken = (await issueToken(tcp.db.sql, { kind: 'user', userId: admin!.id, projectId: tcp.adminProjectId })).secret;
   const a = await tcp.userClient('blue', 'alice', ['member']);
@@ -169,6 +171,47 @@ describe('orrery plan / apply', () => {
     expect(await owned()).not.toContain('instance/old-1');
   });
 
+  it('replaces an instance and a key pair whose creation-time fields changed, updates a zone in place, and with --no-wait returns at once', async () => {
+    const web1 = { ...WEB_1, powerState: 'stopped', tags: ['a', 'b'] };
+    const web2 = { ...WEB_2, flavor: 'm1.stack-medium' };
+    const withZone = (description: string, userData?: string, publicKey = KEY) => ({
+      ...demo([web1, userData ? { ...web2, userData } : web2]),
+      availabilityZones: [{ name: 'az-stack', description }],
+      keyPairs: [{ name: 'ops', publicKey }],
+    });
+    const first = await orrery(adminToken, 'apply', '-f', await writeStack('zone.yaml', withZone('rack 1')));
+    expect([first.code, first.stdout.split('\n')[0]]).toEqual([0, '+ zone/az-stack']);
+    const oldWeb2 = (await instances())['web-2']!.id;
+
+    const newKey = generateSshKeyPair('ops@new').publicKey;
+    const file = await writeStack('zone.yaml', withZone('rack 2', '#cloud-config', newKey));
+    const plan = await orrery(adminToken, 'plan', '-f', file);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout.trim().split('\n')).toEqual([
+      '~ zone/az-stack (description: rack 1 → rack 2)',
+      `-/+ key-pair/ops (publicKey: ${KEY.slice(0, 20)}…${KEY.slice(-24)} → ${newKey.slice(0, 20)}…${newKey.slice(-24)})`,
+      '-/+ instance/web-2 (userData: (none) → #cloud-config)',
+      'Plan: 0 to create, 1 to change, 2 to replace, 0 to delete.',
+    ]);
+    const apply = await orrery(adminToken, 'apply', '-f', file, '--no-wait');
+    expect(apply.stderr).toBe('');
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).not.toMatch(/^instance web-2: /m);
+    const [zone] = await tcp.db.sql`select description from availability_zones where name = 'az-stack'`;
+    expect(zone!.description).toBe('rack 2');
+    const [key] = await tcp.db.sql`select k.public_key from key_pairs k join users u on u.id = k.user_id where u.name = 'admin' and k.name = 'ops'`;
+    expect(key!.public_key).toBe(newKey);
+    const [record] = await tcp.db.sql`
+      select resource_id, applied from stack_resources where project_id = ${tcp.adminProjectId} and stack = 'demo' and name = 'web-2'`;
+    expect(record!.resource_id).not.toBe(oldWeb2);
+    expect(record!.applied).toMatchObject({ userData: '#cloud-config' });
+    const [made] = await tcp.db.sql`select user_data from instances where id = ${record!.resource_id}`;
+    expect(made!.user_data).toBe('#cloud-config');
+    await waitFor('old web-2 gone, new one active', instances, (rows) => rows['web-2']?.id === record!.resource_id && rows['web-2'].vm_state === 'active');
+    expect((await tcp.db.sql`select 1 from instances where id = ${oldWeb2}`).length).toBe(0);
+    expect((await orrery(adminToken, 'plan', '-f', file)).code).toBe(0);
+  });
+
   it('refuses a bad file naming file:line and field, and writes nothing', async () => {
     const before = [await instances(), await owned()];
     const wrongType = await writeStack('wrong-type.yaml', [
@@ -201,6 +244,18 @@ describe('orrery plan / apply', () => {
     const loner = await tcp.db.sql`select f.name from instances i join flavors f on f.id = i.flavor_id where i.name = 'loner'`;
     expect(loner.map((l) => l.name)).toEqual(['m1.outside']);
     expect(await owned()).not.toContain('instance/loner');
+  });
+
+  it('ends with exit 1 and the fault when an instance does not come up; what was created stays recorded', async () => {
+    const file = await writeStack('doomed.yaml', { apiVersion: 'orrery/v1', kind: 'Stack', metadata: { name: 'doom' }, instances: [{ name: 'doomed-1', flavor: 'm1.outside', image: 'cirros' }] });
+    const r = await orrery(adminToken, 'apply', '-f', file);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^instance doomed-1: ERROR$/m);
+    const [row] = await tcp.db.sql<{ id: string; vm_state: string; fault: { message: string } }[]>`select id, vm_state, fault from instances where name = 'doomed-1'`;
+    expect(row!.vm_state).toBe('error');
+    expect(r.stderr).toContain(`error: apply did not finish\n  instance/doomed-1: instance doomed-1 is ERROR: ${row!.fault.message}\n`);
+    const [record] = await tcp.db.sql`select resource_id from stack_resources where stack = 'doom' and name = 'doomed-1'`;
+    expect(record!.resource_id).toBe(row!.id);
   });
 
   it("keeps stacks per project: another project neither sees nor can claim this one's resources", async () => {

@@ -59,7 +59,9 @@ function show(v: unknown): string {
   if (v === undefined || v === null || v === '') return '(none)';
   if (Array.isArray(v)) return `[${v.join(', ')}]`;
   if (typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k}=${String(x)}`).join(', ')}}`;
-  return String(v);
+  const s = String(v);
+  // Long values (public keys, user data) keep both ends: keys of one type share their start.
+  return s.length > 48 ? `${s.slice(0, 20)}…${s.slice(-24)}` : s;
 }
 
 const pairsMap = (pairs: { key: string; value: string }[]) => Object.fromEntries(pairs.map((p) => [p.key, p.value]));
