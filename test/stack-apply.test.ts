@@ -274,4 +274,18 @@ describe('orrery plan / apply', () => {
     expect(await owned(alice.projectId)).toEqual([]);
     expect(await instances(alice.projectId)).toEqual({});
   });
+
+  it('deletes the whole stack when a file naming nothing is applied with --prune, and nothing it does not own', async () => {
+    const file = await writeStack('empty.yaml', { apiVersion: 'orrery/v1', kind: 'Stack', metadata: { name: 'demo' } });
+    const r = await orrery(adminToken, 'apply', '-f', file, '--prune');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('- '))).toEqual([
+      '- flavor/m1.stack-medium', '- flavor/m1.stack-small', '- zone/az-stack', '- key-pair/ops', '- server-group/web', '- instance/web-1', '- instance/web-2',
+    ]);
+    expect(Object.keys(await instances())).toEqual(['doomed-1', 'loner']);
+    expect(await owned()).toEqual([]);
+    expect((await tcp.db.sql`select name from flavors order by name`).map((f) => f.name)).toEqual(['m1.outside']);
+    expect((await tcp.db.sql`select 1 from server_groups union all select 1 from key_pairs union all select 1 from availability_zones where name = 'az-stack'`).length).toBe(0);
+  });
 });

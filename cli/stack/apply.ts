@@ -1,4 +1,4 @@
-import type { OrreryClient } from '../../client/graphql.ts';
+import { GraphqlRequestError, type OrreryClient } from '../../client/graphql.ts';
 import type { StackKind } from '../../schema/documents/stack.ts';
 import { CliError } from '../client/errors.ts';
 import { followInstance, settlesAt, type FollowedInstance, type Verdict } from '../client/follow.ts';
@@ -60,15 +60,18 @@ export class Applier {
     for (const kind of CATALOGUE) for (const c of changes) if (c.kind === kind) await this.catalogueChange(c);
     const instances = changes.filter((c): c is InstanceChange => c.kind === 'instance');
     await Promise.all(instances.map((c) => this.instanceChange(c).catch((e: unknown) => this.failed(`instance/${c.name}`, e))));
+    // A failed instance may still use what the file dropped: catalogue deletions wait for a clean run.
+    if (this.failures.length > 0) throw new CliError('apply did not finish', this.failures);
     for (const kind of [...CATALOGUE].reverse()) {
       for (const c of changes) if (c.kind === kind && c.op === 'delete') await this.catalogueDelete(c.kind, c.id, c.name);
     }
-    if (this.failures.length > 0) throw new CliError('apply did not finish', this.failures);
   }
 
+  /** One instance's failure is reported with the others'; the rest carry on. */
   private failed(ref: string, e: unknown): void {
-    if (!(e instanceof CliError)) throw e;
-    this.failures.push(`${ref}: ${e.message}`, ...e.details.map((d) => `  ${d}`));
+    if (e instanceof CliError) this.failures.push(`${ref}: ${e.message}`, ...e.details.map((d) => `  ${d}`));
+    else if (e instanceof GraphqlRequestError) this.failures.push(`${ref}: ${e.message}`);
+    else throw e;
   }
 
   private async catalogueChange(c: Exclude<Change, InstanceChange>): Promise<void> {
@@ -84,6 +87,7 @@ export class Applier {
         say(`${ref} replaced`);
         return;
       case 'update':
+        // Zones are the only catalogue kind a plan changes in place.
         await api.updateZone(this.client, c.id, c.spec as Specs['availabilityZone']);
         await this.record(c.kind, c.name, c.id, c.spec);
         say(`${ref} updated`);
