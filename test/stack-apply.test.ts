@@ -232,6 +232,12 @@ describe('orrery plan / apply', () => {
     const dup = await orrery(adminToken, 'apply', '-f', twice);
     expect(dup.code).toBe(1);
     expect(dup.stderr).toMatch(new RegExp(`${twice}:\\d+: instances\\[2\\]\\.name: repeats the name "web-2" \\(first at ${twice}:\\d+\\)`));
+    const grown = demo([WEB_1, WEB_2]);
+    grown.flavors[0]!.vcpus = 2;
+    const fixed = await orrery(adminToken, 'apply', '-f', await writeStack('grown.yaml', grown));
+    expect(fixed.code).toBe(1);
+    expect(fixed.stderr).toMatch(/grown\.yaml:\d+: flavors\[0\]: flavor m1\.stack-small cannot change \(vcpus: 1 → 2\); give the new one another name$/m);
+    expect((await tcp.db.sql`select vcpus from flavors where name = 'm1.stack-small'`)[0]!.vcpus).toBe(1);
     expect([await instances(), await owned()]).toEqual(before);
   });
 

@@ -15,7 +15,7 @@ export interface StackFile {
 }
 
 /** A field as users read it: `instances[2].flavor`, `metadata.name`. */
-export function fieldName(path: DocPath): string {
+function fieldName(path: DocPath): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(document)';
 }
 

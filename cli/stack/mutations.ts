@@ -14,7 +14,7 @@ async function call(client: OrreryClient, mutation: string, args: string, vars: 
   return unwrap(d[name]);
 }
 
-export interface InstanceState {
+interface InstanceState {
   id: string;
   generation: number;
 }

@@ -49,7 +49,7 @@ interface Diff {
 }
 
 /** JSON with object keys sorted: the server's jsonb keeps its own key order. */
-export function canonical(v: unknown): string {
+function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
     x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
   );
@@ -191,7 +191,7 @@ export const LABEL: Record<StackKind, string> = {
   flavor: 'flavor', availabilityZone: 'zone', serverGroup: 'server-group', keyPair: 'key-pair', instance: 'instance',
 };
 
-export const fieldList = (fields: FieldChange[]) => fields.map((f) => `${f.field}: ${f.from} → ${f.to}`).join('; ');
+const fieldList = (fields: FieldChange[]) => fields.map((f) => `${f.field}: ${f.from} → ${f.to}`).join('; ');
 
 /** What applying the file would do to the stack, from what the API shows now. Plans touch nothing. */
 export function planStack(stack: StackFile, stackName: string, w: World, prune: boolean): Plan {
