@@ -6,7 +6,7 @@
 create table stack_resources (
   project_id uuid not null references projects(id) on delete cascade,
   stack text not null check (length(stack) between 1 and 255),
-  kind text not null check (kind in ('flavor', 'availabilityZone', 'serverGroup', 'keyPair', 'instance')),
+  kind text not null check (kind in ('flavor', 'availabilityZone', 'aggregate', 'serverGroup', 'keyPair', 'instance')),
   name text not null check (length(name) between 1 and 255),
   resource_id uuid not null,
   applied jsonb not null,

@@ -2,6 +2,7 @@ import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { validate } from '../core/validate.ts';
 import type { TxSql } from '../db/connect.ts';
 import { builder } from '../schema/builder.ts';
+import type { Context } from '../schema/context.ts';
 import { specSchemaOf, stackNameSchema, stackRecordSchema, type StackKind, type StackRecord } from '../schema/documents/stack.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { Stack, StackResource, StackResourceInput, StackResourceKind, type StackResourceRow } from '../schema/types/stack.ts';
@@ -9,10 +10,13 @@ import { requireUser, type UserPrincipal } from './scope.ts';
 
 /**
  * Whether the caller can see the resource: its project's instances and server groups, its own
- * key pairs, flavors public or shared with its project, any zone. A stack cannot claim what its
- * project could not touch.
+ * key pairs, flavors public or shared with its project, any zone, aggregates if it may list them.
+ * A stack cannot claim what its project could not touch.
  */
-async function visible(tx: TxSql, user: UserPrincipal, kind: StackKind, id: string): Promise<boolean> {
+async function visible(tx: TxSql, ctx: Context, user: UserPrincipal, kind: StackKind, id: string): Promise<boolean> {
+  if (kind === 'aggregate') {
+    return ctx.policy.allows(ctx.principal, 'aggregate:list') && (await tx`select 1 from aggregates where id = ${id}`).length > 0;
+  }
   const rows =
     kind === 'instance' ? await tx`select 1 from instances where id = ${id} and project_id = ${user.projectId}` :
     kind === 'serverGroup' ? await tx`select 1 from server_groups where id = ${id} and project_id = ${user.projectId}` :
@@ -53,7 +57,7 @@ builder.mutationFields((t) => ({
       validate(specSchemaOf[r.kind], r.applied, 'input.applied');
       if (r.applied.name !== r.name) throw ValidationError.field('input.applied.name', `must be the recorded name ${JSON.stringify(r.name)}`);
       return ctx.sql.begin(async (tx) => {
-        if (!(await visible(tx, user, r.kind, r.resourceId))) throw new NotFoundError(r.kind, r.resourceId, 'input.resourceId');
+        if (!(await visible(tx, ctx, user, r.kind, r.resourceId))) throw new NotFoundError(r.kind, r.resourceId, 'input.resourceId');
         const [row] = await tx<StackResourceRow[]>`
           insert into stack_resources (project_id, stack, kind, name, resource_id, applied)
           values (${user.projectId}, ${r.stack}, ${r.kind}, ${r.name}, ${r.resourceId}, ${tx.json(r.applied as never)})

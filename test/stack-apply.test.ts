@@ -174,9 +174,10 @@ describe('orrery plan / apply', () => {
   it('replaces an instance and a key pair whose creation-time fields changed, updates a zone in place, and with --no-wait returns at once', async () => {
     const web1 = { ...WEB_1, powerState: 'stopped', tags: ['a', 'b'] };
     const web2 = { ...WEB_2, flavor: 'm1.stack-medium' };
-    const withZone = (description: string, userData?: string, publicKey = KEY) => ({
+    const withZone = (description: string, userData?: string, publicKey = KEY, hosts = ['stack-1']) => ({
       ...demo([web1, userData ? { ...web2, userData } : web2]),
       availabilityZones: [{ name: 'az-stack', description }],
+      aggregates: [{ name: 'fast', hosts, metadata: { ssd: 'true' } }],
       keyPairs: [{ name: 'ops', publicKey }],
     });
     const first = await orrery(adminToken, 'apply', '-f', await writeStack('zone.yaml', withZone('rack 1')));
@@ -184,14 +185,15 @@ describe('orrery plan / apply', () => {
     const oldWeb2 = (await instances())['web-2']!.id;
 
     const newKey = generateSshKeyPair('ops@new').publicKey;
-    const file = await writeStack('zone.yaml', withZone('rack 2', '#cloud-config', newKey));
+    const file = await writeStack('zone.yaml', withZone('rack 2', '#cloud-config', newKey, ['stack-2', 'stack-1']));
     const plan = await orrery(adminToken, 'plan', '-f', file);
     expect(plan.code).toBe(2);
     expect(plan.stdout.trim().split('\n')).toEqual([
       '~ zone/az-stack (description: rack 1 → rack 2)',
+      '~ aggregate/fast (hosts: [stack-1] → [stack-1, stack-2])',
       `-/+ key-pair/ops (publicKey: ${KEY.slice(0, 20)}…${KEY.slice(-24)} → ${newKey.slice(0, 20)}…${newKey.slice(-24)})`,
       '-/+ instance/web-2 (userData: (none) → #cloud-config)',
-      'Plan: 0 to create, 1 to change, 2 to replace, 0 to delete.',
+      'Plan: 0 to create, 2 to change, 2 to replace, 0 to delete.',
     ]);
     const apply = await orrery(adminToken, 'apply', '-f', file, '--no-wait');
     expect(apply.stderr).toBe('');
@@ -199,6 +201,10 @@ describe('orrery plan / apply', () => {
     expect(apply.stdout).not.toMatch(/^instance web-2: /m);
     const [zone] = await tcp.db.sql`select description from availability_zones where name = 'az-stack'`;
     expect(zone!.description).toBe('rack 2');
+    const members = await tcp.db.sql`
+      select h.name from aggregate_hosts ah join aggregates a on a.id = ah.aggregate_id join hosts h on h.id = ah.host_id
+       where a.name = 'fast' order by h.name`;
+    expect(members.map((m) => m.name)).toEqual(['stack-1', 'stack-2']);
     const [key] = await tcp.db.sql`select k.public_key from key_pairs k join users u on u.id = k.user_id where u.name = 'admin' and k.name = 'ops'`;
     expect(key!.public_key).toBe(newKey);
     const [record] = await tcp.db.sql`
@@ -222,11 +228,14 @@ describe('orrery plan / apply', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(`error: ${wrongType} is not a valid stack document\n  ${wrongType}:9: instances[0].powerState: must be one of running, stopped, paused, suspended\n`);
 
-    const unknown = await writeStack('unknown.yaml', { ...demo([WEB_1, WEB_2]), instances: [WEB_1, WEB_2, { name: 'web-3', flavor: 'm9.huge', image: 'nope' }] });
+    const unknown = await writeStack('unknown.yaml', {
+      ...demo([WEB_1, WEB_2, { name: 'web-3', flavor: 'm9.huge', image: 'nope' }]), aggregates: [{ name: 'slow', hosts: ['stack-1', 'no-such-host'] }],
+    });
     const refs = await orrery(adminToken, 'plan', '-f', unknown);
     expect(refs.code).toBe(1);
     expect(refs.stderr).toMatch(/:\d+: instances\[2\]\.flavor: flavor "m9.huge" not found \(neither in the file nor visible to you\)$/m);
     expect(refs.stderr).toMatch(/:\d+: instances\[2\]\.image: image "nope" not found/m);
+    expect(refs.stderr).toMatch(/:\d+: aggregates\[0\]\.hosts\[1\]: host "no-such-host" not found$/m);
 
     const twice = await writeStack('twice.yaml', demo([WEB_1, WEB_2, { ...WEB_2 }]));
     const dup = await orrery(adminToken, 'apply', '-f', twice);
@@ -287,11 +296,13 @@ describe('orrery plan / apply', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n').filter((l) => l.startsWith('- '))).toEqual([
-      '- flavor/m1.stack-medium', '- flavor/m1.stack-small', '- zone/az-stack', '- key-pair/ops', '- server-group/web', '- instance/web-1', '- instance/web-2',
+      '- flavor/m1.stack-medium', '- flavor/m1.stack-small', '- zone/az-stack', '- aggregate/fast', '- key-pair/ops', '- server-group/web', '- instance/web-1', '- instance/web-2',
     ]);
     expect(Object.keys(await instances())).toEqual(['doomed-1', 'loner']);
     expect(await owned()).toEqual([]);
     expect((await tcp.db.sql`select name from flavors order by name`).map((f) => f.name)).toEqual(['m1.outside']);
-    expect((await tcp.db.sql`select 1 from server_groups union all select 1 from key_pairs union all select 1 from availability_zones where name = 'az-stack'`).length).toBe(0);
+    expect((await tcp.db.sql`
+      select 1 from server_groups union all select 1 from key_pairs union all select 1 from aggregates
+      union all select 1 from availability_zones where name = 'az-stack'`).length).toBe(0);
   });
 });

@@ -11,7 +11,7 @@ const say = (line: string) => process.stdout.write(line + '\n');
 const STATUS_OF: Record<string, string> = { running: 'ACTIVE', stopped: 'SHUTOFF', paused: 'PAUSED', suspended: 'SUSPENDED' };
 
 /** Catalogue kinds in the order they are created; deletions go the other way, instances first. */
-const CATALOGUE: Exclude<StackKind, 'instance'>[] = ['flavor', 'availabilityZone', 'keyPair', 'serverGroup'];
+const CATALOGUE: Exclude<StackKind, 'instance'>[] = ['flavor', 'availabilityZone', 'aggregate', 'keyPair', 'serverGroup'];
 
 type InstanceChange = Extract<Change, { kind: 'instance' }>;
 
@@ -87,8 +87,8 @@ export class Applier {
         say(`${ref} replaced`);
         return;
       case 'update':
-        // Zones are the only catalogue kind a plan changes in place.
-        await api.updateZone(this.client, c.id, c.spec as Specs['availabilityZone']);
+        // Only zones and aggregates change in place (the other kinds' diffs are replace or fixed).
+        if (c.kind === 'availabilityZone' || c.kind === 'aggregate') await api.updateResource(this.client, c.kind, c.id, c.spec);
         await this.record(c.kind, c.name, c.id, c.spec);
         say(`${ref} updated`);
         return;

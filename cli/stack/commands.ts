@@ -25,7 +25,7 @@ async function makePlan(client: OrreryClient, o: StackOptions): Promise<Plan> {
   if (schemaIssues(stackNameSchema, stack).length > 0) {
     throw new CliError(`--stack ${JSON.stringify(stack)}: a stack name is letters, digits, '.', '_' and '-', starting with a letter or digit`);
   }
-  const plan = planStack(file, stack, await readWorld(client, stack), o.prune ?? false);
+  const plan = planStack(file, stack, await readWorld(client, stack, (file.doc.aggregates ?? []).length > 0), o.prune ?? false);
   if (plan.problems.length > 0) throw new CliError(`${o.file} cannot be applied; nothing was changed`, plan.problems);
   return plan;
 }

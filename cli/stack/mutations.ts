@@ -25,6 +25,11 @@ export async function createResource<K extends Exclude<StackKind, 'instance'>>(c
       const { extraSpecs, ...s } = spec as Specs['flavor'];
       return (await call(client, 'createFlavor(input: $i)', '$i: FlavorInput!', { i: { ...s, extraSpecs: pairs(extraSpecs) } }, 'flavor { id }')).flavor.id;
     }
+    case 'aggregate': {
+      const s = spec as Specs['aggregate'];
+      const i = { name: s.name, hosts: s.hosts ?? [], metadata: pairs(s.metadata) };
+      return (await call(client, 'createAggregate(input: $i)', '$i: AggregateInput!', { i }, 'aggregate { id }')).aggregate.id;
+    }
     case 'availabilityZone':
       return (await call(client, 'createAvailabilityZone(input: $i)', '$i: AvailabilityZoneInput!', { i: spec }, 'availabilityZone { id }')).availabilityZone.id;
     case 'keyPair':
@@ -37,10 +42,17 @@ export async function createResource<K extends Exclude<StackKind, 'instance'>>(c
   }
 }
 
-/** Zones are the one catalogue kind changed in place (their description). */
-export async function updateZone(client: OrreryClient, id: string, spec: Specs['availabilityZone']): Promise<void> {
-  await call(client, 'updateAvailabilityZone(ref: $ref, input: $i)', '$ref: String!, $i: AvailabilityZonePatch!',
-    { ref: id, i: { description: spec.description ?? '' } }, 'availabilityZone { id }');
+/** Zones (their description) and aggregates (hosts, metadata) are the catalogue kinds changed in place. */
+export async function updateResource(client: OrreryClient, kind: 'availabilityZone' | 'aggregate', id: string, spec: Specs['availabilityZone'] | Specs['aggregate']): Promise<void> {
+  if (kind === 'availabilityZone') {
+    const s = spec as Specs['availabilityZone'];
+    await call(client, 'updateAvailabilityZone(ref: $ref, input: $i)', '$ref: String!, $i: AvailabilityZonePatch!',
+      { ref: id, i: { description: s.description ?? '' } }, 'availabilityZone { id }');
+    return;
+  }
+  const s = spec as Specs['aggregate'];
+  await call(client, 'updateAggregate(ref: $ref, input: $i)', '$ref: String!, $i: AggregatePatch!',
+    { ref: id, i: { hosts: s.hosts ?? [], metadata: pairs(s.metadata) } }, 'aggregate { id }');
 }
 
 export async function deleteResource(client: OrreryClient, kind: Exclude<StackKind, 'instance'>, id: string, name: string): Promise<void> {
@@ -49,7 +61,7 @@ export async function deleteResource(client: OrreryClient, kind: Exclude<StackKi
     return;
   }
   const [mutation, field] = ({
-    flavor: ['deleteFlavor', 'flavor'], availabilityZone: ['deleteAvailabilityZone', 'availabilityZone'], serverGroup: ['deleteServerGroup', 'serverGroup'],
+    flavor: ['deleteFlavor', 'flavor'], availabilityZone: ['deleteAvailabilityZone', 'availabilityZone'], aggregate: ['deleteAggregate', 'aggregate'], serverGroup: ['deleteServerGroup', 'serverGroup'],
   } as const)[kind];
   await call(client, `${mutation}(ref: $ref)`, '$ref: String!', { ref: id }, `${field} { id }`);
 }

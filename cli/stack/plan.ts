@@ -1,7 +1,7 @@
 import { tagSet } from '../../schema/documents/instance.ts';
 import type { StackDocument, StackKind } from '../../schema/documents/stack.ts';
 import { problem, type DocPath, type StackFile } from './document.ts';
-import type { LiveFlavor, LiveInstance, LiveKeyPair, LiveServerGroup, LiveZone, World } from './live.ts';
+import type { LiveAggregate, LiveFlavor, LiveInstance, LiveKeyPair, LiveServerGroup, LiveZone, World } from './live.ts';
 
 type Item<L extends keyof StackDocument> = NonNullable<StackDocument[L]> extends readonly (infer T)[] ? T : never;
 
@@ -9,6 +9,7 @@ type Item<L extends keyof StackDocument> = NonNullable<StackDocument[L]> extends
 export interface Specs {
   flavor: Item<'flavors'>;
   availabilityZone: Item<'availabilityZones'>;
+  aggregate: Item<'aggregates'>;
   serverGroup: Item<'serverGroups'>;
   keyPair: Item<'keyPairs'>;
   instance: Item<'instances'>;
@@ -95,6 +96,14 @@ function zoneDiff(s: Specs['availabilityZone'], l: LiveZone): Diff {
   return d;
 }
 
+/** Hosts are compared by name, as the API shows them; both lists replace the whole set when changed. */
+function aggregateDiff(s: Specs['aggregate'], l: LiveAggregate): Diff {
+  const { d, compare } = differ();
+  compare('update', 'hosts', [...l.hosts].sort(), [...(s.hosts ?? [])].sort());
+  compare('update', 'metadata', pairsMap(l.metadata), s.metadata ?? {});
+  return d;
+}
+
 /** A group's policy is fixed at creation (as in Nova); replacing it would drop its members from it. */
 function serverGroupDiff(s: Specs['serverGroup'], l: LiveServerGroup): Diff {
   const { d, compare } = differ();
@@ -129,12 +138,16 @@ function instanceDiff(s: Specs['instance'], l: LiveInstance, applied: Record<str
   return d;
 }
 
-/** References of an instance that neither the file nor the API knows: the create would fail. */
-function instanceRefProblems(stack: StackFile, w: World): string[] {
+/** References that neither the file nor the API knows: the create would fail. */
+function referenceProblems(stack: StackFile, w: World): string[] {
   const out: string[] = [];
   const doc = stack.doc;
   const known = (inFile: { name: string }[] | undefined, live: { id: string; name: string }[], ref: string) =>
     (inFile ?? []).some((x) => x.name === ref) || live.some((x) => x.name === ref || x.id === ref);
+  (doc.aggregates ?? []).forEach((a, i) =>
+    (a.hosts ?? []).forEach((h, j) => {
+      if (!w.hosts.some((x) => x.name === h || x.id === h)) out.push(problem(stack, ['aggregates', i, 'hosts', j], `host ${JSON.stringify(h)} not found`));
+    }));
   (doc.instances ?? []).forEach((s, i) => {
     const at = (field: string, what: string, ref: string) =>
       out.push(problem(stack, ['instances', i, field], `${what} ${JSON.stringify(ref)} not found (neither in the file nor visible to you)`));
@@ -149,7 +162,7 @@ function instanceRefProblems(stack: StackFile, w: World): string[] {
 
 interface KindPlan<K extends StackKind, L extends { id: string; name: string }> {
   kind: K;
-  list: 'flavors' | 'availabilityZones' | 'serverGroups' | 'keyPairs' | 'instances';
+  list: 'flavors' | 'availabilityZones' | 'aggregates' | 'serverGroups' | 'keyPairs' | 'instances';
   specs: readonly Specs[K][];
   live: L[];
   diff(spec: Specs[K], live: L, applied: Record<string, unknown>): Diff;
@@ -188,17 +201,18 @@ function planKind<K extends StackKind, L extends { id: string; name: string }>(k
 
 /** How each kind is shown: `instance/web-1`, `zone/az-1`. */
 export const LABEL: Record<StackKind, string> = {
-  flavor: 'flavor', availabilityZone: 'zone', serverGroup: 'server-group', keyPair: 'key-pair', instance: 'instance',
+  flavor: 'flavor', availabilityZone: 'zone', aggregate: 'aggregate', serverGroup: 'server-group', keyPair: 'key-pair', instance: 'instance',
 };
 
 const fieldList = (fields: FieldChange[]) => fields.map((f) => `${f.field}: ${f.from} → ${f.to}`).join('; ');
 
 /** What applying the file would do to the stack, from what the API shows now. Plans touch nothing. */
 export function planStack(stack: StackFile, stackName: string, w: World, prune: boolean): Plan {
-  const plan: Plan = { stack: stackName, changes: [], problems: instanceRefProblems(stack, w) };
+  const plan: Plan = { stack: stackName, changes: [], problems: referenceProblems(stack, w) };
   const doc = stack.doc;
   planKind({ kind: 'flavor', list: 'flavors', specs: doc.flavors ?? [], live: w.flavors, diff: flavorDiff }, stack, w, plan, prune);
   planKind({ kind: 'availabilityZone', list: 'availabilityZones', specs: doc.availabilityZones ?? [], live: w.zones, diff: zoneDiff }, stack, w, plan, prune);
+  planKind({ kind: 'aggregate', list: 'aggregates', specs: doc.aggregates ?? [], live: w.aggregates, diff: aggregateDiff }, stack, w, plan, prune);
   planKind({ kind: 'keyPair', list: 'keyPairs', specs: doc.keyPairs ?? [], live: w.keyPairs, diff: keyPairDiff }, stack, w, plan, prune);
   planKind({ kind: 'serverGroup', list: 'serverGroups', specs: doc.serverGroups ?? [], live: w.serverGroups, diff: serverGroupDiff }, stack, w, plan, prune);
   // An instance being deleted no longer counts: its name is free again.

@@ -4,10 +4,10 @@ import { flavorSpecSchema } from './flavor.ts';
 import { instanceSpecSchema } from './instance.ts';
 import { keyPairSpecSchema } from './key-pair.ts';
 import { serverGroupSpecSchema } from './server-group.ts';
-import { zoneSpecSchema } from './zone.ts';
+import { aggregateSpecSchema, zoneSpecSchema } from './zone.ts';
 
 /** Kinds of resource a stack can own, as they are recorded and shown (`instance/web-1`). */
-export const stackKinds = ['flavor', 'availabilityZone', 'serverGroup', 'keyPair', 'instance'] as const;
+export const stackKinds = ['flavor', 'availabilityZone', 'aggregate', 'serverGroup', 'keyPair', 'instance'] as const;
 export type StackKind = (typeof stackKinds)[number];
 
 /** A stack's name: it is typed on command lines and shown in plans, so no spaces or slashes. */
@@ -41,6 +41,7 @@ export const stackDocumentSchema = {
     },
     flavors: { type: 'array', items: item(flavorSpecSchema) },
     availabilityZones: { type: 'array', items: item(zoneSpecSchema) },
+    aggregates: { type: 'array', items: item(aggregateSpecSchema) },
     serverGroups: { type: 'array', items: item(serverGroupSpecSchema) },
     keyPairs: { type: 'array', items: { ...item(keyPairSpecSchema), required: ['name', 'publicKey'] } },
     instances: { type: 'array', items: item(instanceSpecSchema) },
@@ -70,6 +71,7 @@ export type StackRecord = FromSchema<typeof stackRecordSchema>;
 export const specSchemaOf: Record<StackKind, { $id: string }> = {
   flavor: flavorSpecSchema,
   availabilityZone: zoneSpecSchema,
+  aggregate: aggregateSpecSchema,
   serverGroup: serverGroupSpecSchema,
   keyPair: keyPairSpecSchema,
   instance: instanceSpecSchema,
