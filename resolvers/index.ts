@@ -18,3 +18,4 @@ import './scheduler-explain.ts';
 import './server-groups.ts';
 import './quotas.ts';
 import './keypairs.ts';
+import './stacks.ts';

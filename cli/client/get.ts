@@ -28,7 +28,7 @@ interface Page {
 type Lister = (client: OrreryClient, o: GetOptions) => Promise<Listing>;
 
 /** Follows a relay connection to its end (the API caps a page at 100). */
-async function allPages(client: OrreryClient, field: string, query: string, variables: Record<string, unknown>) {
+export async function allPages(client: OrreryClient, field: string, query: string, variables: Record<string, unknown>) {
   const items: Record<string, any>[] = [];
   let after: string | null = null;
   do {
