@@ -5,7 +5,7 @@ import type { TxSql } from '../db/connect.ts';
 import type { Context } from '../schema/context.ts';
 import { instanceSpecSchema, type InstanceSpec } from '../schema/documents/instance.ts';
 import type { InstanceRow } from '../store/instances.ts';
-import { enqueueReconcileMany } from '../store/jobs.ts';
+import { enqueuePlacement } from '../store/jobs.ts';
 import { enforceInstancesQuota } from '../store/quotas.ts';
 import { findFlavor, findImage, findZone } from '../store/references.ts';
 import type { FlavorRow, ImageRow, ZoneRow } from '../store/rows.ts';
@@ -88,7 +88,7 @@ export async function prepareInstance(
 /**
  * Writes prepared instances in the caller's transaction, in input order: quotas checked once for
  * all of them under the project's lock, then one statement each for the rows, the group
- * memberships, the create actions and the reconcile jobs, however many instances there are.
+ * memberships, the create actions and the placement job, however many instances there are.
  */
 export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipal, prepared: PreparedInstance[]): Promise<InstanceRow[]> {
   await enforceInstancesQuota(
@@ -135,7 +135,7 @@ export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipa
   }
   await tx`insert into instance_actions (instance_id, project_id, action, request_id, user_id)
            select id, ${user.projectId}, 'create', ${ctx.requestId}, ${user.userId} from unnest(${ids}::uuid[]) as id`;
-  await enqueueReconcileMany(tx, 'instance', ids);
+  await enqueuePlacement(tx, user.projectId, ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)!);
 }

@@ -22,14 +22,27 @@ export async function enqueueReconcile(
 }
 
 /**
- * Many at once (batched agent reports, bulk creates): one call of graphile-worker's add_jobs for
+ * Many at once (batched agent reports, placements): one call of graphile-worker's add_jobs for
  * all of them rather than one add_job each, which costs a function call and three statements per
- * job. Same key and mode as enqueueReconcile; ids are made distinct, as one add_jobs may not touch
- * a job key twice.
+ * job. Same keys and modes as enqueueReconcile; ids are made distinct, as one add_jobs may not
+ * touch a job key twice.
  */
-export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', ids: string[]): Promise<void> {
+export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', ids: string[], delaySeconds = 0): Promise<void> {
   if (ids.length === 0) return;
   await sql`select count(*) from graphile_worker.add_jobs(array(
-      select (${'reconcile_' + kind}::text, json_build_object('id', id), null, now(), 25, ${kind + ':'}::text || id, null, null)::graphile_worker.job_spec
-        from (select distinct unnest(${ids}::text[]) as id) ids))`;
+      select (${'reconcile_' + kind}::text, json_build_object('id', id), null, now() + make_interval(secs => ${delaySeconds}),
+              25, ${kind + ':'}::text || id, null, null)::graphile_worker.job_spec
+        from (select distinct unnest(${ids}::text[]) as id) ids), ${delaySeconds > 0})`;
+}
+
+/**
+ * Asks for new instances to be placed together (reconciler/instance/place-batch.ts). Keyed per
+ * project: ids written while the project's job waits are appended to it (graphile-worker merges
+ * array payloads under one key), so a burst of creates becomes a few placement transactions.
+ * Project creates already serialise on the project's row, so the shared job row adds no wait.
+ */
+export async function enqueuePlacement(sql: Sql | TxSql, projectId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json,
+    job_key := ${'place:' + projectId}::text, job_key_mode := 'replace', max_attempts := 25)`;
 }

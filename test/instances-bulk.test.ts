@@ -33,13 +33,13 @@ async function setQuota(resource: string, limit: number | null) {
   expect(d.setQuota.__typename).toBe('SetQuotaSuccess');
 }
 
-/** What a create writes: instance rows, their create actions, their reconcile jobs, group members. */
+/** What a create writes: instance rows, their create actions, their ids in the project's placement job, group members. */
 async function written() {
   const [w] = await tcp.db.sql<{ instances: number; actions: number; jobs: number; members: number }[]>`
     select (select count(*)::int from instances where project_id = ${projectId}) as instances,
            (select count(*)::int from instance_actions where project_id = ${projectId} and action = 'create') as actions,
-           (select count(*)::int from graphile_worker._private_jobs j join instances i on j.key = 'instance:' || i.id
-              where i.project_id = ${projectId}) as jobs,
+           (select count(*)::int from graphile_worker._private_jobs j, json_array_elements_text(j.payload) as e(id)
+              where j.key = ${'place:' + projectId} and e.id in (select id::text from instances)) as jobs,
            (select count(*)::int from server_group_members m join instances i on i.id = m.instance_id
               where i.project_id = ${projectId}) as members`;
   return w!;
@@ -49,7 +49,7 @@ const inputs = (prefix: string, n: number, extra: Record<string, unknown> = {}) 
   Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}`, flavor: 'b.small', image: 'test-image', ...extra }));
 
 describe('createInstances', () => {
-  it('writes every instance, its create action and its reconcile job, in input order', async () => {
+  it('writes every instance, its create action and its place in the placement job, in input order', async () => {
     const r = await create(inputs('web', 4));
     expect(r.__typename).toBe('CreateInstancesSuccess');
     expect(r.instances.map((i: { name: string }) => i.name)).toEqual(['web-0', 'web-1', 'web-2', 'web-3']);
