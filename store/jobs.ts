@@ -40,9 +40,11 @@ export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', i
  * project: ids written while the project's job waits are appended to it (graphile-worker merges
  * array payloads under one key), so a burst of creates becomes a few placement transactions.
  * Project creates already serialise on the project's row, so the shared job row adds no wait.
+ * The jobs share one named queue, so batches run one at a time across all workers: concurrent
+ * batches would pick from the same roomiest hosts and wait on each other's host rows.
  */
 export async function enqueuePlacement(sql: Sql | TxSql, projectId: string, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json,
+  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json, queue_name := 'placement',
     job_key := ${'place:' + projectId}::text, job_key_mode := 'replace', max_attempts := 25)`;
 }
