@@ -135,7 +135,7 @@ export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipa
   }
   await tx`insert into instance_actions (instance_id, project_id, action, request_id, user_id)
            select id, ${user.projectId}, 'create', ${ctx.requestId}, ${user.userId} from unnest(${ids}::uuid[]) as id`;
-  await enqueuePlacement(tx, user.projectId, ids);
+  await enqueuePlacement(tx, ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)!);
 }

@@ -36,15 +36,22 @@ export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', i
 }
 
 /**
- * Asks for new instances to be placed together (reconciler/instance/place-batch.ts). Keyed per
- * project: ids written while the project's job waits are appended to it (graphile-worker merges
- * array payloads under one key), so a burst of creates becomes a few placement transactions.
- * Project creates already serialise on the project's row, so the shared job row adds no wait.
- * The jobs share one named queue, so batches run one at a time across all workers: concurrent
- * batches would pick from the same roomiest hosts and wait on each other's host rows.
+ * Asks for new instances to be placed together (reconciler/instance/place-batch.ts): one job per
+ * create request, whatever its size. No job key: graphile-worker merges array payloads under a
+ * key, but an add that races the worker locking that job is dropped, and with it the ids it
+ * carried. The jobs share one named queue, so batches run one at a time across all workers:
+ * concurrent batches would pick from the same roomiest hosts and wait on each other's host rows.
  */
-export async function enqueuePlacement(sql: Sql | TxSql, projectId: string, ids: string[]): Promise<void> {
+export async function enqueuePlacement(sql: Sql | TxSql, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json, queue_name := 'placement',
-    job_key := ${'place:' + projectId}::text, job_key_mode := 'replace', max_attempts := 25)`;
+  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json, queue_name := 'placement', max_attempts := 25)`;
+}
+
+/**
+ * Asks for builds the agents reported to be settled together (reconciler/instance/complete-batch.ts):
+ * one job per report flush. No job key, for the reason given at enqueuePlacement.
+ */
+export async function enqueueCompletion(sql: Sql | TxSql, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`select graphile_worker.add_job('complete_builds', ${sql.json(ids)}::json, max_attempts := 25)`;
 }

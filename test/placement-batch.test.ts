@@ -61,12 +61,12 @@ describe('batched placement', () => {
       pools.push(sql);
       runners.push(await startWorker({ sql, databaseUrl: db.url, config, log: rootLog() }));
     }
-    // Each project's burst in two halves (the second appended to the waiting job), and the last
+    // Each project's burst in two jobs, and the last
     // project's also reconciled one by one at the same time: both paths lock the rows, so each
     // instance is placed once.
     for (const p of projects) {
-      await enqueuePlacement(db.sql, p.projectId, p.ids.slice(0, PER_PROJECT / 2));
-      await enqueuePlacement(db.sql, p.projectId, p.ids.slice(PER_PROJECT / 2));
+      await enqueuePlacement(db.sql, p.ids.slice(0, PER_PROJECT / 2));
+      await enqueuePlacement(db.sql, p.ids.slice(PER_PROJECT / 2));
     }
     await enqueueReconcileMany(db.sql, 'instance', projects.at(-1)!.ids);
 
