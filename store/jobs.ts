@@ -39,12 +39,11 @@ export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', i
  * Asks for new instances to be placed together (reconciler/instance/place-batch.ts): one job per
  * create request, whatever its size. No job key: graphile-worker merges array payloads under a
  * key, but an add that races the worker locking that job is dropped, and with it the ids it
- * carried. The jobs share one named queue, so batches run one at a time across all workers:
- * concurrent batches would pick from the same roomiest hosts and wait on each other's host rows.
+ * carried.
  */
 export async function enqueuePlacement(sql: Sql | TxSql, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json, queue_name := 'placement', max_attempts := 25)`;
+  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json, max_attempts := 25)`;
 }
 
 /**

@@ -48,6 +48,10 @@ export async function placeBatch(sql: Sql, ids: string[], deps: ReconcileDeps): 
 }
 
 async function placeChunk(tx: TxSql, ids: string[], deps: ReconcileDeps): Promise<BatchOutcome> {
+  // One batch at a time across all workers: concurrent batches would pick from the same roomiest
+  // hosts and wait on each other's host rows. (A graphile-worker named queue does not serialise
+  // jobs fetched together into a worker's local queue.)
+  await tx`select pg_advisory_xact_lock(hashtext('orrery.place_batch'))`;
   const rows = await tx<BatchRow[]>`
     select i.*, (i.scheduler_hints = '{}'::jsonb and cardinality(i.failed_host_ids) = 0
                  and not exists (select 1 from server_group_members m where m.instance_id = i.id)) as plain
