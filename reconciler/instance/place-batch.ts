@@ -30,7 +30,7 @@ export interface BatchOutcome {
 /**
  * Places new instances many per transaction, with the same filters, weighers and trigger-guarded
  * claims as `place`: per (project, flavor, image, zone) the request is built and the coarse
- * candidates loaded once, each instance is scheduled in turn on those candidates as the previous
+ * candidates loaded (and locked) once, each instance is scheduled in turn on those candidates as the previous
  * choices left them, and the claims go in as one multi-row insert. The allocations trigger still
  * checks every row against the host's capacity, so a host filled meanwhile by another worker
  * refuses the statement; those instances then take the one-at-a-time path, as does anything that
@@ -48,10 +48,6 @@ export async function placeBatch(sql: Sql, ids: string[], deps: ReconcileDeps): 
 }
 
 async function placeChunk(tx: TxSql, ids: string[], deps: ReconcileDeps): Promise<BatchOutcome> {
-  // One batch at a time across all workers: concurrent batches would pick from the same roomiest
-  // hosts and wait on each other's host rows. (A graphile-worker named queue does not serialise
-  // jobs fetched together into a worker's local queue.)
-  await tx`select pg_advisory_xact_lock(hashtext('orrery.place_batch'))`;
   const rows = await tx<BatchRow[]>`
     select i.*, (i.scheduler_hints = '{}'::jsonb and cardinality(i.failed_host_ids) = 0
                  and not exists (select 1 from server_group_members m where m.instance_id = i.id)) as plain
@@ -91,9 +87,10 @@ async function chooseHosts(tx: TxSql, group: BatchRow[], config: SchedulerConfig
     projectId: first.project_id, flavorId: first.flavor_id, imageId: first.image_id, zone: first.requested_zone,
     group: null, hints: {}, failedHostIds: [], instanceId: null, config,
   });
-  // Room for the whole group beyond the usual candidates, so a burst spreads as far as one-at-a-time placements would.
-  const wide = { ...req, config: { ...config, candidateLimit: config.candidateLimit + group.length } };
-  let hosts = await loadCandidates(tx, wide, deps.config.serviceDownSeconds);
+  // Locked until commit, skipping hosts another batch holds: concurrent batches place on disjoint
+  // hosts (candidateLimit each), and the claims below never wait. With none left to lock, the group
+  // takes the one-at-a-time path, which waits for rows instead.
+  let hosts = await loadCandidates(tx, req, deps.config.serviceDownSeconds, { lockSkippingLocked: true });
   const filters = enabledFilters(config);
   const choices = new Map<string, HostView>();
   for (const inst of group) {
