@@ -9,6 +9,8 @@ export interface SubmitOptions {
   batch: number;
   flavor: string;
   image: string;
+  /** Instances per second in all (0: flat out): request k waits for its slot, batch × k / rate after the start. */
+  ratePerSecond: number;
   onProgress?: (submitted: number) => void;
 }
 
@@ -23,12 +25,15 @@ export async function submitInstances(o: SubmitOptions): Promise<string[]> {
   const out: string[] = [];
   let next = 0;
   const clients = o.tokens.map((t, c) => new OrreryClient(o.apiUrls[c % o.apiUrls.length]!, t));
+  const started = Date.now();
   await Promise.all(
     clients.map(async (client) => {
       while (next < o.count) {
         const first = next;
         const n = Math.min(o.batch, o.count - first);
         next += n;
+        const slot = o.ratePerSecond > 0 ? started + (first * 1000) / o.ratePerSecond - Date.now() : 0;
+        if (slot > 0) await new Promise((r) => setTimeout(r, slot));
         const inputs = Array.from({ length: n }, (_, i) => ({ name: `bench-${first + i}`, flavor: o.flavor, image: o.image }));
         const d = await client.request<{ createInstances: { __typename: string; instances?: { id: string }[]; message?: string } }>(
           CREATE,

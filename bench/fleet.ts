@@ -8,6 +8,7 @@
  *   npm run bench:fleet -- --large           10,000 hosts × 100,000 instances
  *   options: --workers 1,2,4  --apis 1  --hosts N  --instances N  --batch 50  --clients 8  --projects 8
  *            --timeout 900  --placement-samples 300  --runs-only (skip the placement sweep and pgbench)
+ *            --rate N (submit at most N instances/s in all, to measure latency below saturation; default: flat out)
  *
  * DATABASE_URL (a server where it may create and drop databases) replaces the embedded PostgreSQL.
  */
@@ -40,6 +41,7 @@ const settings = {
   projects: Number(option('--projects', '8')),
   timeoutSeconds: Number(option('--timeout', large ? '1800' : '900')),
   placementSamples: Number(option('--placement-samples', '300')),
+  ratePerSecond: Number(option('--rate', '0')),
 };
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -62,7 +64,9 @@ async function main() {
       baseUrl = withDatabase(db.url, 'postgres');
     }
     console.log(`Fleet benchmark: ${settings.hosts} hollow hosts × ${settings.instances} instances; ` +
-      `workers ${settings.workers.join(', ')}; ${settings.apis} API process(es); ${os.cpus().length} cores, ` +
+      `workers ${settings.workers.join(', ')}; ${settings.apis} API process(es); ` +
+      `${settings.batch} per createInstances request; ${settings.ratePerSecond > 0 ? `at most ${settings.ratePerSecond}/s` : 'flat out'}; ` +
+      `${os.cpus().length} cores, ` +
       `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${os.loadavg()[0]!.toFixed(1)}`);
     const runs: RunResult[] = [];
     for (const workers of settings.workers) {
@@ -90,6 +94,11 @@ function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[]
       return [String(r.workers), String(r.active), String(r.errors), fmt(r.seconds, 1), fmt(r.active / r.seconds), fmt(r.submitSeconds, 1),
         fmt(l.median), fmt(l.p99), fmt(r.placementsPerSecond), fmt(r.transactionsPerInstance, 1), fmt(r.hostsReadySeconds, 1)];
     }),
+  ]);
+  printTable('Where the latency goes (ms per instance, p50 / p99): create → placed → build reported by the agent → ACTIVE', [
+    ['workers', 'placing', 'building', 'settling'],
+    ...runs.map((r) => [String(r.workers), ...(['placing', 'building', 'settling'] as const).map(
+      (k) => `${fmt(median(r.stages[k]))} / ${fmt(percentile(r.stages[k], 99))}`)]),
   ]);
   printTable('Processes (peak RSS summed per role, CPU seconds over the whole run) and database size', [
     ['workers', 'api MiB', 'workers MiB', 'hosts MiB', 'api CPU s', 'workers CPU s', 'hosts CPU s', 'DB MiB'],
