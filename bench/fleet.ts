@@ -19,6 +19,7 @@ import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { withDatabase } from './fleet-db.ts';
 import { pgbenchSimpleUpdate } from './fleet-pgbench.ts';
 import { placementCost } from './fleet-placement.ts';
+import { batchPlacementThroughput, type BatchThroughput } from './fleet-placement-batch.ts';
 import { Progress } from './fleet-progress.ts';
 import { fleetRun, latencySummary, type RunResult } from './fleet-run.ts';
 import { median, percentile, printTable } from './stats.ts';
@@ -43,6 +44,9 @@ const settings = {
   placementSamples: Number(option('--placement-samples', '300')),
   ratePerSecond: Number(option('--rate', '0')),
 };
+
+/** Instances placed in the batched-throughput measurement, per fleet size. */
+const BATCH_PLACEMENTS = 20_000;
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
@@ -77,16 +81,21 @@ async function main() {
       progress.update(`per-placement cost at ${hosts} hosts…`);
       costs.push(await placementCost(baseUrl, hosts, settings.placementSamples));
     }
+    const batches: BatchThroughput[] = [];
+    for (const hosts of runsOnly ? [] : [1_000, 10_000, 100_000]) {
+      progress.update(`batched placement throughput at ${hosts} hosts…`);
+      batches.push(await batchPlacementThroughput(baseUrl, hosts, BATCH_PLACEMENTS, { callers: 4, jobSize: settings.batch }));
+    }
     progress.update('pgbench -N, scale 10, 8 clients, 20 s…');
     const tps = runsOnly ? NaN : await pgbenchSimpleUpdate(baseUrl);
     progress.done(`measurements done; load average ${os.loadavg()[0]!.toFixed(1)}`);
-    report(runs, costs, tps);
+    report(runs, costs, batches, tps);
   } finally {
     await cleanup();
   }
 }
 
-function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[], tps: number): void {
+function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[], batches: BatchThroughput[], tps: number): void {
   printTable(`${settings.hosts} hosts × ${settings.instances} instances (latency: instance row written by createInstance → launched_at, both DB clock)`, [
     ['workers', 'ACTIVE', 'error', 'all ACTIVE s', 'inst/s', 'submit s', 'lat p50 ms', 'lat p99 ms', 'placements/s', 'xacts/inst', 'hosts up s'],
     ...runs.map((r) => {
@@ -119,6 +128,10 @@ function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[]
   printTable('Per-placement cost (one reconcileInstance at a time; hosts inserted by SQL)', [
     ['hosts', 'median ms', 'p99 ms', '× 1k median'],
     ...costs.map((c) => [String(c.hosts), fmt(median(c.samples), 2), fmt(percentile(c.samples, 99), 2), fmt(median(c.samples) / base, 2)]),
+  ]);
+  printTable(`Batched placement throughput (${BATCH_PLACEMENTS} instances, jobs of ${settings.batch}, 4 concurrent callers of placeBatch; hosts and instances inserted by SQL)`, [
+    ['hosts', 'placed', 'seconds', 'placements/s', '÷ pgbench TPS'],
+    ...batches.map((b) => [String(b.hosts), String(b.placed), fmt(b.seconds, 1), fmt(b.placed / b.seconds), fmt(b.placed / b.seconds / tps, 2)]),
   ]);
   printTable('Yardstick: pgbench -N (scale 10, 8 clients, 20 s) on the same server', [
     ['pgbench TPS', ...runs.map((r) => `placements/s ÷ TPS (${r.workers}w)`)],
