@@ -22,17 +22,16 @@ export async function enqueueReconcile(
 }
 
 /**
- * Many at once (batched agent reports, placements): one call of graphile-worker's add_jobs for
- * all of them rather than one add_job each, which costs a function call and three statements per
- * job. Same keys and modes as enqueueReconcile; ids are made distinct, as one add_jobs may not
- * touch a job key twice.
+ * Many at once (agent report flushes, instances a batch hands back): one call of graphile-worker's
+ * add_jobs for all of them rather than one add_job each, which costs a function call and three
+ * statements per job. Same key and mode as enqueueReconcile; ids are made distinct, as one
+ * add_jobs may not touch a job key twice.
  */
-export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', ids: string[], delaySeconds = 0): Promise<void> {
+export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   await sql`select count(*) from graphile_worker.add_jobs(array(
-      select (${'reconcile_' + kind}::text, json_build_object('id', id), null, now() + make_interval(secs => ${delaySeconds}),
-              25, ${kind + ':'}::text || id, null, null)::graphile_worker.job_spec
-        from (select distinct unnest(${ids}::text[]) as id) ids), ${delaySeconds > 0})`;
+      select (${'reconcile_' + kind}::text, json_build_object('id', id), null, now(), 25, ${kind + ':'}::text || id, null, null)::graphile_worker.job_spec
+        from (select distinct unnest(${ids}::text[]) as id) ids))`;
 }
 
 /**

@@ -14,7 +14,6 @@ import type { ReconcileDeps } from './result.ts';
 export const PLACE_CHUNK = 200;
 
 const CAPACITY_EXCEEDED = 'OR001';
-const DEADLOCK = '40P01';
 
 interface BatchRow extends InstanceRow {
   /** No server group, no scheduler hints, no failed hosts: the request is its flavor, image, zone and project. */
@@ -30,12 +29,11 @@ export interface BatchOutcome {
 /**
  * Places new instances many per transaction, with the same filters, weighers and trigger-guarded
  * claims as `place`: per (project, flavor, image, zone) the request is built and the coarse
- * candidates loaded (and locked) once, each instance is scheduled in turn on those candidates as the previous
- * choices left them, and the claims go in as one multi-row insert. The allocations trigger still
- * checks every row against the host's capacity, so a host filled meanwhile by another worker
- * refuses the statement; those instances then take the one-at-a-time path, as does anything that
- * is not a plain new build. Every step is idempotent: an instance already placed, moved on or
- * deleted is skipped under its row lock.
+ * candidates loaded (and locked) once, each instance is scheduled in turn on those candidates as
+ * the previous choices left them, and the claims go in as one multi-row insert. The allocations
+ * trigger still checks every row against the host's capacity; if it refuses one, those instances
+ * take the one-at-a-time path, as does anything that is not a plain new build. Every step is
+ * idempotent: an instance already placed, moved on or deleted is skipped under its row lock.
  */
 export async function placeBatch(sql: Sql, ids: string[], deps: ReconcileDeps): Promise<BatchOutcome> {
   const total = { placed: 0, deferred: 0 };
@@ -61,14 +59,16 @@ async function placeChunk(tx: TxSql, ids: string[], deps: ReconcileDeps): Promis
       continue;
     }
     const key = [r.project_id, r.flavor_id, r.image_id, r.requested_zone].join('|');
-    shapes.set(key, [...(shapes.get(key) ?? []), r]);
+    const shape = shapes.get(key) ?? [];
+    shape.push(r);
+    shapes.set(key, shape);
   }
   let placed = 0;
   const config = await currentSchedulerConfig(tx);
   for (const group of shapes.values()) {
-    const choices = await chooseHosts(tx, group, config, deps);
+    const { req, choices } = await chooseHosts(tx, group, config, deps);
     const unplaced = group.filter((r) => !choices.has(r.id)).map((r) => r.id);
-    if (choices.size > 0 && (await claimAll(tx, choices, group[0]!))) {
+    if (choices.size > 0 && (await claimAll(tx, choices, req))) {
       await bind(tx, choices, deps);
       placed += choices.size;
     } else {
@@ -80,8 +80,13 @@ async function placeChunk(tx: TxSql, ids: string[], deps: ReconcileDeps): Promis
   return { placed, deferred: deferred.length };
 }
 
-/** Instance id → chosen host, scheduling one instance after another on one candidate list. */
-async function chooseHosts(tx: TxSql, group: BatchRow[], config: SchedulerConfig, deps: ReconcileDeps): Promise<Map<string, HostView>> {
+/** The group's request, and instance id → chosen host, scheduling one instance after another on one candidate list. */
+async function chooseHosts(
+  tx: TxSql,
+  group: BatchRow[],
+  config: SchedulerConfig,
+  deps: ReconcileDeps,
+): Promise<{ req: PlacementRequest; choices: Map<string, HostView> }> {
   const first = group[0]!;
   const req: PlacementRequest = await placementRequest(tx, {
     projectId: first.project_id, flavorId: first.flavor_id, imageId: first.image_id, zone: first.requested_zone,
@@ -107,28 +112,25 @@ async function chooseHosts(tx: TxSql, group: BatchRow[], config: SchedulerConfig
     };
     hosts = hosts.map((h) => (h === best.host ? taken : h));
   }
-  return choices;
+  return { req, choices };
 }
 
 /**
- * One insert for every claim, in host order so that two batches lock host rows in the same order.
- * False when the trigger refused one (a host filled meanwhile) or the database broke a lock cycle
- * with a writer that locks hosts in another order: nothing of the statement remains.
+ * One insert for every claim, in host order. The hosts are this transaction's (locked with the
+ * candidates), so the trigger's updates never wait; false when the trigger refused a row, and then
+ * nothing of the statement remains.
  */
-async function claimAll(tx: TxSql, choices: Map<string, HostView>, shape: BatchRow): Promise<boolean> {
-  const [f] = await tx<{ vcpus: number; ram_mb: number; disk_gb: number }[]>`
-    select vcpus, ram_mb, disk_gb + ephemeral_gb + ceil(swap_mb / 1024.0)::integer as disk_gb from flavors where id = ${shape.flavor_id}`;
+async function claimAll(tx: TxSql, choices: Map<string, HostView>, req: PlacementRequest): Promise<boolean> {
   const ids = [...choices.keys()];
   try {
     await tx.savepoint((sp) => sp`
       insert into allocations (instance_id, host_id, vcpus, memory_mb, disk_gb)
-      select c.instance_id, c.host_id, ${f!.vcpus}, ${f!.ram_mb}, ${f!.disk_gb}
+      select c.instance_id, c.host_id, ${req.vcpus}, ${req.memoryMb}, ${req.diskGb}
         from unnest(${ids}::uuid[], ${ids.map((id) => choices.get(id)!.id)}::uuid[]) as c(instance_id, host_id)
        order by c.host_id, c.instance_id`);
     return true;
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === CAPACITY_EXCEEDED || code === DEADLOCK) return false;
+    if ((e as { code?: string }).code === CAPACITY_EXCEEDED) return false;
     throw e;
   }
 }
