@@ -149,7 +149,10 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
         `[${tag}] submitted ${submitted}/${o.instances} · placed ${c.placed} · ACTIVE ${c.active} · error ${c.error} · ${secondsSince(started).toFixed(0)} s`,
       );
     }
-    if (failure) throw failure;
+    if (failure) {
+      console.error(`\n${group.tails()}`);
+      throw failure;
+    }
     const seconds = secondsSince(started);
     waits.stop();
     await submission;
