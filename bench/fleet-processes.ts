@@ -49,6 +49,11 @@ export class ProcessGroup {
     return out;
   }
 
+  /** The last log lines of every process, for the message of a failed run. */
+  tails(): string {
+    return this.procs.map(({ role, p }) => `--- ${role} (pid ${p.pid})\n${p.tail()}`).join('\n');
+  }
+
   async stopAll(): Promise<void> {
     // Agents first (so they do not log the API's disappearance), then the control plane.
     for (const role of ['hosts', 'api', 'worker']) {

@@ -24,6 +24,8 @@ export interface RunOptions {
   /** Projects the clients submit into (round robin); quotas serialise creates within one project. */
   projects: number;
   timeoutSeconds: number;
+  /** Instances per second submitted in all (0: as fast as the API accepts them). */
+  ratePerSecond: number;
   progress: Progress;
 }
 
@@ -36,6 +38,8 @@ export interface RunResult {
   seconds: number;
   submitSeconds: number;
   latencies: number[];
+  /** Per instance, ms spent in each step: create → placed, placed → build reported, reported → ACTIVE. */
+  stages: { placing: number[]; building: number[]; settling: number[] };
   /** Placements per second between the first and the last placement. */
   placementsPerSecond: number;
   transactionsPerInstance: number;
@@ -132,7 +136,7 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
     let submitted = 0;
     let submitSeconds = NaN;
     const submission = submitInstances({
-      apiUrls, tokens, count: o.instances, batch: o.batch, flavor: 'bench.small', image: 'bench-image',
+      apiUrls, tokens, count: o.instances, batch: o.batch, flavor: 'bench.small', image: 'bench-image', ratePerSecond: o.ratePerSecond,
       onProgress: (n) => (submitted = n),
     }).finally(() => (submitSeconds = secondsSince(started)));
     let c = await counts(sql);
@@ -145,7 +149,10 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
         `[${tag}] submitted ${submitted}/${o.instances} · placed ${c.placed} · ACTIVE ${c.active} · error ${c.error} · ${secondsSince(started).toFixed(0)} s`,
       );
     }
-    if (failure) throw failure;
+    if (failure) {
+      console.error(`\n${group.tails()}`);
+      throw failure;
+    }
     const seconds = secondsSince(started);
     waits.stop();
     await submission;
@@ -156,6 +163,20 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
     const launched = await sql<{ ms: number }[]>`
       select extract(epoch from launched_at - created_at)::float8 * 1000 as ms from instances where launched_at is not null`;
     const latencies = launched.map((r) => r.ms);
+    // Each time is the start of the transaction that wrote it (schedule event, applied report, ACTIVE).
+    const steps = await sql<{ placing: number; building: number; settling: number }[]>`
+      select extract(epoch from e.started_at - i.created_at)::float8 * 1000 as placing,
+             extract(epoch from i.agent_reported_at - e.started_at)::float8 * 1000 as building,
+             extract(epoch from i.launched_at - i.agent_reported_at)::float8 * 1000 as settling
+        from instances i
+        join instance_actions a on a.instance_id = i.id and a.action = 'create'
+        join instance_action_events e on e.action_id = a.id and e.event = 'schedule' and e.result = 'success'
+       where i.launched_at is not null`;
+    const stages = {
+      placing: steps.map((r) => r.placing),
+      building: steps.map((r) => r.building),
+      settling: steps.map((r) => r.settling),
+    };
     const [p] = await sql<{ n: number; span: number }[]>`
       select count(*)::int as n, extract(epoch from max(started_at) - min(started_at))::float8 as span
         from instance_action_events where event = 'schedule' and result = 'success'`;
@@ -168,6 +189,7 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
       seconds,
       submitSeconds,
       latencies,
+      stages,
       placementsPerSecond: p!.n / Math.max(p!.span, 0.001),
       transactionsPerInstance: ((await commits(sql)) - commitsBefore) / o.instances,
       waits: waits.top(),

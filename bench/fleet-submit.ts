@@ -5,49 +5,43 @@ export interface SubmitOptions {
   /** One token per client: each client is a user of its own project, as tenants of a cloud are. */
   tokens: string[];
   count: number;
-  /** createInstance calls per GraphQL request (aliased fields of one mutation document). */
+  /** Instances per createInstances request (one transaction, one quota check). */
   batch: number;
   flavor: string;
   image: string;
+  /** Instances per second in all (0: flat out): request k waits for its slot, batch × k / rate after the start. */
+  ratePerSecond: number;
   onProgress?: (submitted: number) => void;
 }
 
-/** One mutation document creating `n` instances; each is its own createInstance with its own result. */
-function bulkDocument(n: number): string {
-  const vars = Array.from({ length: n }, (_, i) => `$i${i}: CreateInstanceInput!`).join(', ');
-  const fields = Array.from(
-    { length: n },
-    (_, i) => `c${i}: createInstance(input: $i${i}) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }`,
-  ).join('\n');
-  return `mutation(${vars}) {\n${fields}\n}`;
-}
+const CREATE = `mutation($inputs: [CreateInstanceInput!]!) { createInstances(inputs: $inputs) { __typename
+  ... on CreateInstancesSuccess { instances { id } } ... on Error { message } } }`;
 
 /**
  * Submits `count` instances (returns their ids) through the public API: one concurrent caller per token, each sending
- * requests of `batch` createInstance calls, spread over the API replicas. Any refusal aborts.
+ * createInstances requests of `batch` instances, spread over the API replicas. Any refusal aborts.
  */
 export async function submitInstances(o: SubmitOptions): Promise<string[]> {
   const out: string[] = [];
   let next = 0;
   const clients = o.tokens.map((t, c) => new OrreryClient(o.apiUrls[c % o.apiUrls.length]!, t));
+  const started = Date.now();
   await Promise.all(
     clients.map(async (client) => {
       while (next < o.count) {
         const first = next;
         const n = Math.min(o.batch, o.count - first);
         next += n;
-        const variables = Object.fromEntries(
-          Array.from({ length: n }, (_, i) => [`i${i}`, { name: `bench-${first + i}`, flavor: o.flavor, image: o.image }]),
+        const slot = o.ratePerSecond > 0 ? started + (first * 1000) / o.ratePerSecond - Date.now() : 0;
+        if (slot > 0) await new Promise((r) => setTimeout(r, slot));
+        const inputs = Array.from({ length: n }, (_, i) => ({ name: `bench-${first + i}`, flavor: o.flavor, image: o.image }));
+        const d = await client.request<{ createInstances: { __typename: string; instances?: { id: string }[]; message?: string } }>(
+          CREATE,
+          { inputs },
         );
-        const d = await client.request<Record<string, { __typename: string; instance?: { id: string }; message?: string }>>(
-          bulkDocument(n),
-          variables,
-        );
-        for (let i = 0; i < n; i++) {
-          const r = d[`c${i}`]!;
-          if (r.__typename !== 'CreateInstanceSuccess') throw new Error(`createInstance refused: ${r.message ?? r.__typename}`);
-          out.push(r.instance!.id);
-        }
+        const r = d.createInstances;
+        if (r.__typename !== 'CreateInstancesSuccess') throw new Error(`createInstances refused: ${r.message ?? r.__typename}`);
+        out.push(...r.instances!.map((i) => i.id));
         o.onProgress?.(out.length);
       }
     }),

@@ -8,6 +8,7 @@
  *   npm run bench:fleet -- --large           10,000 hosts × 100,000 instances
  *   options: --workers 1,2,4  --apis 1  --hosts N  --instances N  --batch 50  --clients 8  --projects 8
  *            --timeout 900  --placement-samples 300  --runs-only (skip the placement sweep and pgbench)
+ *            --rate N (submit at most N instances/s in all, to measure latency below saturation; default: flat out)
  *
  * DATABASE_URL (a server where it may create and drop databases) replaces the embedded PostgreSQL.
  */
@@ -18,6 +19,7 @@ import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { withDatabase } from './fleet-db.ts';
 import { pgbenchSimpleUpdate } from './fleet-pgbench.ts';
 import { placementCost } from './fleet-placement.ts';
+import { batchPlacementThroughput, type BatchThroughput } from './fleet-placement-batch.ts';
 import { Progress } from './fleet-progress.ts';
 import { fleetRun, latencySummary, type RunResult } from './fleet-run.ts';
 import { median, percentile, printTable } from './stats.ts';
@@ -40,7 +42,11 @@ const settings = {
   projects: Number(option('--projects', '8')),
   timeoutSeconds: Number(option('--timeout', large ? '1800' : '900')),
   placementSamples: Number(option('--placement-samples', '300')),
+  ratePerSecond: Number(option('--rate', '0')),
 };
+
+/** Instances placed in the batched-throughput measurement, per fleet size. */
+const BATCH_PLACEMENTS = 20_000;
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
@@ -62,7 +68,9 @@ async function main() {
       baseUrl = withDatabase(db.url, 'postgres');
     }
     console.log(`Fleet benchmark: ${settings.hosts} hollow hosts × ${settings.instances} instances; ` +
-      `workers ${settings.workers.join(', ')}; ${settings.apis} API process(es); ${os.cpus().length} cores, ` +
+      `workers ${settings.workers.join(', ')}; ${settings.apis} API process(es); ` +
+      `${settings.batch} per createInstances request; ${settings.ratePerSecond > 0 ? `at most ${settings.ratePerSecond}/s` : 'flat out'}; ` +
+      `${os.cpus().length} cores, ` +
       `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${os.loadavg()[0]!.toFixed(1)}`);
     const runs: RunResult[] = [];
     for (const workers of settings.workers) {
@@ -73,16 +81,21 @@ async function main() {
       progress.update(`per-placement cost at ${hosts} hosts…`);
       costs.push(await placementCost(baseUrl, hosts, settings.placementSamples));
     }
+    const batches: BatchThroughput[] = [];
+    for (const hosts of runsOnly ? [] : [1_000, 10_000, 100_000]) {
+      progress.update(`batched placement throughput at ${hosts} hosts…`);
+      batches.push(await batchPlacementThroughput(baseUrl, hosts, BATCH_PLACEMENTS, { callers: 4, jobSize: settings.batch }));
+    }
     progress.update('pgbench -N, scale 10, 8 clients, 20 s…');
     const tps = runsOnly ? NaN : await pgbenchSimpleUpdate(baseUrl);
     progress.done(`measurements done; load average ${os.loadavg()[0]!.toFixed(1)}`);
-    report(runs, costs, tps);
+    report(runs, costs, batches, tps);
   } finally {
     await cleanup();
   }
 }
 
-function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[], tps: number): void {
+function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[], batches: BatchThroughput[], tps: number): void {
   printTable(`${settings.hosts} hosts × ${settings.instances} instances (latency: instance row written by createInstance → launched_at, both DB clock)`, [
     ['workers', 'ACTIVE', 'error', 'all ACTIVE s', 'inst/s', 'submit s', 'lat p50 ms', 'lat p99 ms', 'placements/s', 'xacts/inst', 'hosts up s'],
     ...runs.map((r) => {
@@ -90,6 +103,11 @@ function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[]
       return [String(r.workers), String(r.active), String(r.errors), fmt(r.seconds, 1), fmt(r.active / r.seconds), fmt(r.submitSeconds, 1),
         fmt(l.median), fmt(l.p99), fmt(r.placementsPerSecond), fmt(r.transactionsPerInstance, 1), fmt(r.hostsReadySeconds, 1)];
     }),
+  ]);
+  printTable('Where the latency goes (ms per instance, p50 / p99): create → placed → build reported by the agent → ACTIVE', [
+    ['workers', 'placing', 'building', 'settling'],
+    ...runs.map((r) => [String(r.workers), ...(['placing', 'building', 'settling'] as const).map(
+      (k) => `${fmt(median(r.stages[k]))} / ${fmt(percentile(r.stages[k], 99))}`)]),
   ]);
   printTable('Processes (peak RSS summed per role, CPU seconds over the whole run) and database size', [
     ['workers', 'api MiB', 'workers MiB', 'hosts MiB', 'api CPU s', 'workers CPU s', 'hosts CPU s', 'DB MiB'],
@@ -110,6 +128,10 @@ function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[]
   printTable('Per-placement cost (one reconcileInstance at a time; hosts inserted by SQL)', [
     ['hosts', 'median ms', 'p99 ms', '× 1k median'],
     ...costs.map((c) => [String(c.hosts), fmt(median(c.samples), 2), fmt(percentile(c.samples, 99), 2), fmt(median(c.samples) / base, 2)]),
+  ]);
+  printTable(`Batched placement throughput (${BATCH_PLACEMENTS} instances, jobs of ${settings.batch}, 4 concurrent callers of placeBatch; hosts and instances inserted by SQL)`, [
+    ['hosts', 'placed', 'seconds', 'placements/s', '÷ pgbench TPS'],
+    ...batches.map((b) => [String(b.hosts), String(b.placed), fmt(b.seconds, 1), fmt(b.placed / b.seconds), fmt(b.placed / b.seconds / tps, 2)]),
   ]);
   printTable('Yardstick: pgbench -N (scale 10, 8 clients, 20 s) on the same server', [
     ['pgbench TPS', ...runs.map((r) => `placements/s ÷ TPS (${r.workers}w)`)],

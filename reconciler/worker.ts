@@ -3,6 +3,8 @@ import type { Sql } from '../db/connect.ts';
 import type { Config } from '../core/config.ts';
 import { workerLogger, type Log } from '../core/log.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
+import { completeBuilds } from './instance/complete-batch.ts';
+import { placeBatch } from './instance/place-batch.ts';
 import { reconcileInstance } from './instance/reconcile.ts';
 import { sweep } from './sweep.ts';
 
@@ -26,6 +28,14 @@ export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptio
       const result = await reconcileInstance(sql, id, { config, log: wlog });
       if (result.requeueAfter !== undefined) await enqueueReconcile(sql, 'instance', id, result.requeueAfter);
       wlog.debug({ instance: id, outcome: result.outcome, ms: Math.round(performance.now() - started) }, 'reconciled');
+    },
+    place_instances: async (payload) => {
+      const r = await placeBatch(sql, payload as string[], { config, log: wlog });
+      wlog.debug(r, 'placed a batch');
+    },
+    complete_builds: async (payload) => {
+      const settled = await completeBuilds(sql, payload as string[], { config, log: wlog });
+      wlog.debug({ settled }, 'settled a batch of builds');
     },
     sweep: async () => {
       try {

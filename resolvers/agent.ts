@@ -3,6 +3,7 @@ import { builder } from '../schema/builder.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { AgentAssignments } from '../schema/types/agent.ts';
 import { agentView, type AgentView } from '../store/agent-view.ts';
+import { agentVisible } from './agent-view-changes.ts';
 import { agentBatches } from '../server/agent-batches.ts';
 import { isUuid } from '../store/instances.ts';
 import { issueToken } from '../store/tokens.ts';
@@ -195,7 +196,7 @@ builder.queryField('agentAssignments', (t) =>
 builder.subscriptionField('agentAssignments', (t) =>
   t.field({
     type: AgentAssignments,
-    description: "The calling host's full desired state now, then again after every change that touches it.",
+    description: "The calling host's full desired state now, then again after every change to what it reads (a write that moves only change revisions is not pushed).",
     authScopes: { policy: 'agent:watch' },
     subscribe: async function* (_r, _a, ctx): AsyncGenerator<AgentView> {
       const { hostId } = requireHost(ctx);
@@ -209,11 +210,16 @@ builder.subscriptionField('agentAssignments', (t) =>
           wake?.();
         }
       })();
+      let pushed: string | undefined;
       try {
         while (true) {
           if (!pending) await new Promise<void>((r) => (wake = r));
           pending = false;
-          yield await agentView(ctx.sql, hostId);
+          const view = await agentView(ctx.sql, hostId);
+          const visible = agentVisible(view);
+          if (visible === pushed) continue;
+          pushed = visible;
+          yield view;
         }
       } finally {
         await changes.return?.();

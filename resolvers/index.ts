@@ -2,6 +2,7 @@
 import './whoami.ts';
 import './flavors.ts';
 import './instances.ts';
+import './instances-bulk.ts';
 import './instance-update.ts';
 import './instance-operations.ts';
 import './instance-subscriptions.ts';

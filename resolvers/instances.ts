@@ -1,17 +1,10 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { NotFoundError, ValidationError } from '../core/errors.ts';
-import { validate } from '../core/validate.ts';
 import { builder } from '../schema/builder.ts';
-import { instanceSpecSchema, tagSet, type InstanceSpec } from '../schema/documents/instance.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { KeyValueInput } from '../schema/scalars.ts';
-import { compact } from './compact.ts';
 import { Instance, PowerStateEnum } from '../schema/types/instance.ts';
-import { startAction } from '../store/actions.ts';
 import { isUuid, type InstanceRow } from '../store/instances.ts';
-import { enqueueReconcile } from '../store/jobs.ts';
-import { findFlavor, findImage, findZone } from '../store/references.ts';
-import { enforceCreateQuota, joinServerGroup, resolveSchedulingSpec } from './scheduler-instance-spec.ts';
+import { CreateLookups, prepareInstance, writeInstances } from './instance-create.ts';
 import { SchedulerHintsInput } from '../schema/types/scheduler.ts';
 import { readScope, requireUser } from './scope.ts';
 
@@ -29,7 +22,7 @@ const InstanceFilter = builder.inputType('InstanceFilter', {
   }),
 });
 
-const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
+export const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     flavor: t.string({ required: true, description: 'Flavor name or ID' }),
@@ -115,42 +108,9 @@ builder.mutationFields((t) => ({
     errors: mutationErrors('CreateInstance', 'instance'),
     resolve: async (_r, { input }, ctx) => {
       const user = requireUser(ctx);
-      const hints = input.schedulerHints ? compact(input.schedulerHints) : undefined;
-      const spec = validate<InstanceSpec>(instanceSpecSchema, compact({ ...input, schedulerHints: hints }, ['metadata']));
-      const flavor = await findFlavor(ctx.sql, spec.flavor, user.projectId);
-      if (!flavor) throw new NotFoundError('flavor', spec.flavor, 'input.flavor');
-      const image = await findImage(ctx.sql, spec.image, user.projectId);
-      if (!image) throw new NotFoundError('image', spec.image, 'input.image');
-      if (image.status !== 'active') {
-        throw ValidationError.field('input.image', `image ${image.name} is ${image.status}, not active (upload its file first)`);
-      }
-      if (image.min_ram_mb > flavor.ram_mb) {
-        throw ValidationError.field('input.flavor', `flavor ${flavor.name} has ${flavor.ram_mb} MiB RAM; image ${image.name} needs ${image.min_ram_mb}`);
-      }
-      if (image.min_disk_gb > flavor.disk_gb) {
-        throw ValidationError.field('input.flavor', `flavor ${flavor.name} has a ${flavor.disk_gb} GiB disk; image ${image.name} needs ${image.min_disk_gb}`);
-      }
-      const zone = spec.zone ? await findZone(ctx.sql, spec.zone) : null;
-      if (spec.zone && !zone) throw new NotFoundError('availability zone', spec.zone, 'input.zone');
-      const scheduling = await resolveSchedulingSpec(ctx, spec, user);
-      return ctx.sql.begin(async (tx) => {
-        await enforceCreateQuota(tx, scheduling, {
-          projectId: user.projectId, vcpus: flavor.vcpus, ramMb: flavor.ram_mb, metadataItems: Object.keys(spec.metadata ?? {}).length,
-        });
-        const [row] = await tx<InstanceRow[]>`
-          insert into instances (project_id, user_id, name, flavor_id, image_id, requested_zone,
-                                 desired_power_state, metadata, user_data, task_deadline_at,
-                                 scheduler_hints, key_name, key_data, tags)
-          values (${user.projectId}, ${user.userId}, ${spec.name}, ${flavor.id}, ${image.id}, ${zone?.name ?? null},
-                  ${spec.powerState ?? 'running'}, ${tx.json(spec.metadata ?? {})}, ${spec.userData ?? null},
-                  now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds}),
-                  ${tx.json(scheduling.hints as never)}, ${scheduling.keyName}, ${scheduling.keyData}, ${tagSet(spec.tags ?? [])}::text[])
-          returning *`;
-        await joinServerGroup(tx, scheduling, row!.id);
-        await startAction(tx, { instanceId: row!.id, projectId: user.projectId, action: 'create', requestId: ctx.requestId, userId: user.userId });
-        await enqueueReconcile(tx, 'instance', row!.id);
-        return row!;
-      });
+      const prepared = await prepareInstance(ctx, user, input, 'input', new CreateLookups(ctx, user.projectId));
+      const [row] = await ctx.sql.begin((tx) => writeInstances(tx, ctx, user, [prepared]));
+      return row!;
     },
   }),
 }));

@@ -1,5 +1,5 @@
 import type { Sql, TxSql } from '../db/connect.ts';
-import { enqueueReconcileMany } from './jobs.ts';
+import { enqueueCompletion, enqueueReconcileMany } from './jobs.ts';
 import { isUuid } from './instances.ts';
 
 /** What one host's agent observed of one instance; `hostId` is the reporter, from its credential. */
@@ -21,13 +21,17 @@ export interface HostReport {
 export async function applyInstanceReports(sql: Sql, reports: HostReport[]): Promise<boolean[]> {
   const accepted: boolean[] = [];
   return sql.begin(async (tx) => {
+    const builds = new Set<string>();
     for (const round of rounds(reports)) {
       const binding = await lockBound(tx, round.map((i) => reports[i]!.id));
       const isMine = (i: number) => binding.get(reports[i]!.id) === reports[i]!.hostId;
       const changed = await applyRound(tx, round.filter(isMine).map((i) => reports[i]!));
-      await enqueueReconcileMany(tx, 'instance', changed.sort());
+      // New builds are settled in batches; everything else is reconciled one by one.
+      for (const c of changed) if (c.vm_state === 'building') builds.add(c.id);
+      await enqueueReconcileMany(tx, 'instance', changed.filter((c) => c.vm_state !== 'building').map((c) => c.id).sort());
       for (const i of round) accepted[i] = isMine(i);
     }
+    await enqueueCompletion(tx, [...builds]);
     return accepted;
   });
 }
@@ -52,11 +56,11 @@ async function lockBound(tx: TxSql, ids: string[]): Promise<Map<string, string |
   return new Map(rows.map((r) => [r.id, r.host_id]));
 }
 
-async function applyRound(tx: TxSql, reports: HostReport[]): Promise<string[]> {
+async function applyRound(tx: TxSql, reports: HostReport[]): Promise<{ id: string; vm_state: string }[]> {
   if (reports.length === 0) return [];
   // A fault sticks to the generation it belongs to: a later fault-free report of the same
   // generation (the agent re-observing a domain it failed to build) must not erase it.
-  const updated = await tx<{ id: string }[]>`
+  return tx<{ id: string; vm_state: string }[]>`
     with r as (
       select * from jsonb_to_recordset(${tx.json(
         reports.map((r) => ({
@@ -92,6 +96,5 @@ async function applyRound(tx: TxSql, reports: HostReport[]): Promise<string[]> {
            or i.power_state is distinct from n.power_state
            or i.agent_completed_action_id is distinct from n.completed_operation
            or (i.agent_fault - 'time') is distinct from (n.agent_fault - 'time'))
-    returning i.id`;
-  return updated.map((u) => u.id);
+    returning i.id, i.vm_state`;
 }

@@ -21,10 +21,35 @@ export async function enqueueReconcile(
     max_attempts := 25)`;
 }
 
-/** Many at once, for batched agent reports. */
+/**
+ * Many at once (agent report flushes, instances a batch hands back): one call of graphile-worker's
+ * add_jobs for all of them rather than one add_job each, which costs a function call and three
+ * statements per job. Same key and mode as enqueueReconcile; ids are made distinct, as one
+ * add_jobs may not touch a job key twice.
+ */
 export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await sql`select graphile_worker.add_job(${'reconcile_' + kind}::text, json_build_object('id', id),
-      job_key := ${kind + ':'}::text || id, job_key_mode := 'replace', max_attempts := 25)
-    from unnest(${ids}::text[]) as id`;
+  await sql`select count(*) from graphile_worker.add_jobs(array(
+      select (${'reconcile_' + kind}::text, json_build_object('id', id), null, now(), 25, ${kind + ':'}::text || id, null, null)::graphile_worker.job_spec
+        from (select distinct unnest(${ids}::text[]) as id) ids))`;
+}
+
+/**
+ * Asks for new instances to be placed together (reconciler/instance/place-batch.ts): one job per
+ * create request, whatever its size. No job key: graphile-worker merges array payloads under a
+ * key, but an add that races the worker locking that job is dropped, and with it the ids it
+ * carried.
+ */
+export async function enqueuePlacement(sql: Sql | TxSql, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json, max_attempts := 25)`;
+}
+
+/**
+ * Asks for builds the agents reported to be settled together (reconciler/instance/complete-batch.ts):
+ * one job per report flush. No job key, for the reason given at enqueuePlacement.
+ */
+export async function enqueueCompletion(sql: Sql | TxSql, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`select graphile_worker.add_job('complete_builds', ${sql.json(ids)}::json, max_attempts := 25)`;
 }

@@ -59,7 +59,6 @@ export async function checkQuota(tx: TxSql, projectId: string, request: QuotaReq
 }
 
 export interface InstanceQuotaNeeds {
-  projectId: string;
   vcpus: number;
   ramMb: number;
   metadataItems: number;
@@ -87,19 +86,27 @@ export async function enforceUpdateQuota(
   await checkQuota(tx, projectId, request);
 }
 
-/** Locks the project and checks everything one new instance takes, inside the creating transaction. */
-export async function enforceInstanceQuota(tx: TxSql, n: InstanceQuotaNeeds): Promise<void> {
-  await lockQuotaHolder(tx, n.projectId);
-  const use = await quotaUsage(tx, n.projectId, null);
-  const request: QuotaRequest = {
-    instances: { requested: 1, inUse: use.instances },
-    cores: { requested: n.vcpus, inUse: use.cores },
-    ram: { requested: n.ramMb, inUse: use.ram },
-    metadata_items: { requested: n.metadataItems, inUse: 0 },
-  };
-  if (n.groupId) {
-    const [m] = await tx<{ n: number }[]>`select count(*)::int as n from server_group_members where group_id = ${n.groupId}`;
-    request.server_group_members = { requested: 1, inUse: m!.n };
+/**
+ * Locks the project and checks everything the new instances take together, inside the creating
+ * transaction: one count of the project's usage whether one instance is created or a thousand.
+ * Metadata items are a limit per instance, so the largest request is the one checked.
+ */
+export async function enforceInstancesQuota(tx: TxSql, projectId: string, needs: InstanceQuotaNeeds[]): Promise<void> {
+  await lockQuotaHolder(tx, projectId);
+  const use = await quotaUsage(tx, projectId, null);
+  await checkQuota(tx, projectId, {
+    instances: { requested: needs.length, inUse: use.instances },
+    cores: { requested: needs.reduce((s, n) => s + n.vcpus, 0), inUse: use.cores },
+    ram: { requested: needs.reduce((s, n) => s + n.ramMb, 0), inUse: use.ram },
+    metadata_items: { requested: Math.max(0, ...needs.map((n) => n.metadataItems)), inUse: 0 },
+  });
+  const joining = new Map<string, number>();
+  for (const n of needs) if (n.groupId) joining.set(n.groupId, (joining.get(n.groupId) ?? 0) + 1);
+  if (joining.size === 0) return;
+  const members = await tx<{ group_id: string; n: number }[]>`
+    select g.id as group_id, (select count(*)::int from server_group_members m where m.group_id = g.id) as n
+      from unnest(${[...joining.keys()]}::uuid[]) as g(id)`;
+  for (const m of members) {
+    await checkQuota(tx, projectId, { server_group_members: { requested: joining.get(m.group_id)!, inUse: m.n } });
   }
-  await checkQuota(tx, n.projectId, request);
 }

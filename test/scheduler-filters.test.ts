@@ -204,6 +204,12 @@ describe('claim order', () => {
     const firsts = new Set(Array.from({ length: 200 }, () => claimOrder(ranked, 2)[0]!.host.name));
     expect(firsts).toEqual(new Set(['a', 'b']));
   });
+  it('picks at random among every host tied for the best weight, even with a subset of 1', () => {
+    const alike = ['a', 'b', 'c', 'd'].map((n, i) => ({ host: host({ id: n, name: n }), weight: i < 3 ? 1 : 0 }));
+    expect(claimOrder(alike, 1, () => 0.5).map((r) => r.host.name)).toEqual(['b', 'a', 'c', 'd']);
+    const firsts = new Set(Array.from({ length: 200 }, () => claimOrder(alike, 1)[0]!.host.name));
+    expect(firsts).toEqual(new Set(['a', 'b', 'c']));
+  });
 });
 
 describe('the summary of a refusal', () => {

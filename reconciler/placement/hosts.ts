@@ -82,8 +82,15 @@ const columns = (sql: Sql | TxSql) => sql`
  * Retry, RAM, Disk, Core, AggregateMultiTenancyIsolation) prune the fleet, and the
  * hosts_free_memory index hands back the best `limit` by free RAM in the RAM weigher's direction,
  * so the cost does not grow with the fleet. The precise filters then run on these.
+ * `lockSkippingLocked` (batched placement) locks the hosts it returns and passes over hosts another
+ * transaction holds, so concurrent batches place on disjoint hosts instead of queueing on rows.
  */
-export async function loadCandidates(sql: Sql | TxSql, req: PlacementRequest, serviceDownSeconds: number): Promise<HostView[]> {
+export async function loadCandidates(
+  sql: Sql | TxSql,
+  req: PlacementRequest,
+  serviceDownSeconds: number,
+  options: { lockSkippingLocked?: boolean } = {},
+): Promise<HostView[]> {
   const on = new Set(req.config.filters);
   const none = sql``;
   const rows = await sql<HostViewRow[]>`
@@ -103,7 +110,8 @@ export async function loadCandidates(sql: Sql | TxSql, req: PlacementRequest, se
              from aggregate_hosts ah join aggregates a on a.id = ah.aggregate_id, jsonb_each_text(a.metadata) m
             where ah.host_id = h.id and m.key like 'filter\\_tenant\\_id%'), true)` : none}
      order by ${req.config.weighers.RAM < 0 ? sql`h.free_memory_mb` : sql`h.free_memory_mb desc`}
-     limit ${req.config.candidateLimit}`;
+     limit ${req.config.candidateLimit}
+     ${options.lockSkippingLocked ? sql`for no key update of h skip locked` : none}`;
   return rows.map((r) => toView(r, serviceDownSeconds));
 }
 

@@ -57,11 +57,16 @@ export function schedule(req: PlacementRequest, hosts: HostView[], filters: Filt
 }
 
 /**
- * The order claims are tried in: one host chosen at random among the best `subsetSize` (so
- * concurrent placements do not all race for the top host), then the others as alternates.
+ * The order claims are tried in: one host chosen at random among the best `subsetSize`, or among
+ * every host tied for the best weight if there are more of those (so concurrent placements do not
+ * all race for the same row: in a fleet of alike hosts the weighers cannot tell the first few
+ * apart, and a name order would send every placement of a burst to one host), then the others as
+ * alternates.
  */
 export function claimOrder(ranked: Ranked[], subsetSize: number, random: () => number = Math.random): Ranked[] {
-  const n = Math.min(subsetSize, ranked.length);
+  let tied = 0;
+  while (tied < ranked.length && ranked[tied]!.weight === ranked[0]!.weight) tied++;
+  const n = Math.max(Math.min(subsetSize, ranked.length), tied);
   if (n <= 1) return ranked;
   const pick = Math.floor(random() * n);
   return [ranked[pick]!, ...ranked.slice(0, pick), ...ranked.slice(pick + 1)];

@@ -1,0 +1,153 @@
+import type { Sql, TxSql } from '../../db/connect.ts';
+import type { InstanceRow } from '../../store/instances.ts';
+import { enqueueReconcileMany } from '../../store/jobs.ts';
+import { currentSchedulerConfig } from '../../store/scheduler-config.ts';
+import type { SchedulerConfig } from '../placement/config.ts';
+import { loadCandidates } from '../placement/hosts.ts';
+import { allWeighers, enabledFilters } from '../placement/registry.ts';
+import { placementRequest } from '../placement/request.ts';
+import { claimOrder, schedule } from '../placement/schedule.ts';
+import type { HostView, PlacementRequest } from '../placement/types.ts';
+import type { ReconcileDeps } from './result.ts';
+
+/** Instances placed per transaction: enough to share the work, few enough to hold host rows briefly. */
+export const PLACE_CHUNK = 200;
+
+const CAPACITY_EXCEEDED = 'OR001';
+
+interface BatchRow extends InstanceRow {
+  /** No server group, no scheduler hints, no failed hosts: the request is its flavor, image, zone and project. */
+  plain: boolean;
+}
+
+export interface BatchOutcome {
+  placed: number;
+  /** Handed to the one-at-a-time reconcile: not plain, no room among the candidates, or a claim refused. */
+  deferred: number;
+}
+
+/**
+ * Places new instances many per transaction, with the same filters, weighers and trigger-guarded
+ * claims as `place`: per (project, flavor, image, zone) the request is built and the coarse
+ * candidates loaded (and locked) once, each instance is scheduled in turn on those candidates as
+ * the previous choices left them, and the claims go in as one multi-row insert. The allocations
+ * trigger still checks every row against the host's capacity; if it refuses one, those instances
+ * take the one-at-a-time path, as does anything that is not a plain new build. Every step is
+ * idempotent: an instance already placed, moved on or deleted is skipped under its row lock.
+ */
+export async function placeBatch(sql: Sql, ids: string[], deps: ReconcileDeps): Promise<BatchOutcome> {
+  const total = { placed: 0, deferred: 0 };
+  for (let i = 0; i < ids.length; i += PLACE_CHUNK) {
+    const r = await sql.begin((tx) => placeChunk(tx, ids.slice(i, i + PLACE_CHUNK), deps));
+    total.placed += r.placed;
+    total.deferred += r.deferred;
+  }
+  return total;
+}
+
+async function placeChunk(tx: TxSql, ids: string[], deps: ReconcileDeps): Promise<BatchOutcome> {
+  const rows = await tx<BatchRow[]>`
+    select i.*, (i.scheduler_hints = '{}'::jsonb and cardinality(i.failed_host_ids) = 0
+                 and not exists (select 1 from server_group_members m where m.instance_id = i.id)) as plain
+      from instances i where i.id = any(${ids}::uuid[]) order by i.id for update of i`;
+  const waiting = rows.filter((r) => r.host_id === null && r.vm_state === 'building' && r.delete_requested_at === null);
+  const deferred: string[] = [];
+  const shapes = new Map<string, BatchRow[]>();
+  for (const r of waiting) {
+    if (!(r.plain && r.task_state === 'scheduling' && r.current_action_id === null)) {
+      deferred.push(r.id);
+      continue;
+    }
+    const key = [r.project_id, r.flavor_id, r.image_id, r.requested_zone].join('|');
+    const shape = shapes.get(key) ?? [];
+    shape.push(r);
+    shapes.set(key, shape);
+  }
+  let placed = 0;
+  const config = await currentSchedulerConfig(tx);
+  for (const group of shapes.values()) {
+    const { req, choices } = await chooseHosts(tx, group, config, deps);
+    const unplaced = group.filter((r) => !choices.has(r.id)).map((r) => r.id);
+    if (choices.size > 0 && (await claimAll(tx, choices, req))) {
+      await bind(tx, choices, deps);
+      placed += choices.size;
+    } else {
+      unplaced.push(...choices.keys());
+    }
+    deferred.push(...unplaced);
+  }
+  await enqueueReconcileMany(tx, 'instance', deferred);
+  return { placed, deferred: deferred.length };
+}
+
+/** The group's request, and instance id → chosen host, scheduling one instance after another on one candidate list. */
+async function chooseHosts(
+  tx: TxSql,
+  group: BatchRow[],
+  config: SchedulerConfig,
+  deps: ReconcileDeps,
+): Promise<{ req: PlacementRequest; choices: Map<string, HostView> }> {
+  const first = group[0]!;
+  const req: PlacementRequest = await placementRequest(tx, {
+    projectId: first.project_id, flavorId: first.flavor_id, imageId: first.image_id, zone: first.requested_zone,
+    group: null, hints: {}, failedHostIds: [], instanceId: null, config,
+  });
+  // Locked until commit, skipping hosts another batch holds: concurrent batches place on disjoint
+  // hosts (candidateLimit each), and the claims below never wait. With none left to lock, the group
+  // takes the one-at-a-time path, which waits for rows instead.
+  let hosts = await loadCandidates(tx, req, deps.config.serviceDownSeconds, { lockSkippingLocked: true });
+  const filters = enabledFilters(config);
+  const choices = new Map<string, HostView>();
+  for (const inst of group) {
+    const [best] = claimOrder(schedule(req, hosts, filters, allWeighers).ranked, config.hostSubsetSize);
+    if (!best) break; // the candidates are full: the rest take the one-at-a-time path, which looks at the whole fleet
+    choices.set(inst.id, best.host);
+    const taken: HostView = {
+      ...best.host,
+      usedVcpus: best.host.usedVcpus + req.vcpus,
+      usedMemoryMb: best.host.usedMemoryMb + req.memoryMb,
+      usedDiskGb: best.host.usedDiskGb + req.diskGb,
+      numInstances: best.host.numInstances + 1,
+      numIoOps: best.host.numIoOps + 1,
+    };
+    hosts = hosts.map((h) => (h === best.host ? taken : h));
+  }
+  return { req, choices };
+}
+
+/**
+ * One insert for every claim, in host order. The hosts are this transaction's (locked with the
+ * candidates), so the trigger's updates never wait; false when the trigger refused a row, and then
+ * nothing of the statement remains.
+ */
+async function claimAll(tx: TxSql, choices: Map<string, HostView>, req: PlacementRequest): Promise<boolean> {
+  const ids = [...choices.keys()];
+  try {
+    await tx.savepoint((sp) => sp`
+      insert into allocations (instance_id, host_id, vcpus, memory_mb, disk_gb)
+      select c.instance_id, c.host_id, ${req.vcpus}, ${req.memoryMb}, ${req.diskGb}
+        from unnest(${ids}::uuid[], ${ids.map((id) => choices.get(id)!.id)}::uuid[]) as c(instance_id, host_id)
+       order by c.host_id, c.instance_id`);
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === CAPACITY_EXCEEDED) return false;
+    throw e;
+  }
+}
+
+/** Binds the claimed instances to their hosts and records the schedule step, as `place` does for one. */
+async function bind(tx: TxSql, choices: Map<string, HostView>, deps: ReconcileDeps): Promise<void> {
+  const ids = [...choices.keys()];
+  const hostIds = ids.map((id) => choices.get(id)!.id);
+  const hostNames = ids.map((id) => choices.get(id)!.name);
+  await tx`update instances i set host_id = c.host_id, task_state = 'spawning', agent_fault = null,
+                  schedule_attempts = i.schedule_attempts + 1,
+                  task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
+             from unnest(${ids}::uuid[], ${hostIds}::uuid[]) as c(id, host_id)
+            where i.id = c.id`;
+  await tx`insert into instance_action_events (action_id, event, result, host_name, finished_at)
+           select a.id, 'schedule', 'success', c.host_name, now()
+             from unnest(${ids}::uuid[], ${hostNames}::text[]) as c(id, host_name)
+             cross join lateral (select id from instance_actions
+                                  where instance_id = c.id and state = 'running' order by started_at desc limit 1) a`;
+}
