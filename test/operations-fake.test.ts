@@ -164,12 +164,15 @@ describe('snapshot and shelve on the fake driver', () => {
 
   it('shelves: snapshot, host released, domain gone; unshelve boots it elsewhere from the snapshot and drops it', async () => {
     const id = await active(tcp.admin, 'shelver');
+    await waitFor('console pushed', () => tcp.db.sql`select 1 from instance_consoles where instance_id = ${id}`, (rows) => rows.length === 1);
     const r = await op('shelveInstance', id);
     expect(r.__typename).toBe('ShelveInstanceSuccess');
     const shelved = await waitFor('offloaded', () => row(id), (x) => x?.vm_state === 'shelved_offloaded' && x.task_state === null);
     expect(shelved!.host_id).toBeNull();
     expect((await tcp.db.sql`select 1 from allocations where instance_id = ${id}`).length).toBe(0);
     expect(driver().domains.has(id)).toBe(false);
+    // The console was the removed domain's.
+    expect((await tcp.db.sql`select 1 from instance_consoles where instance_id = ${id}`).length).toBe(0);
     const img = await image(r.action.imageId);
     expect(img).toMatchObject({ name: 'shelver-shelved', status: 'active' });
     const [shelveAction] = await tcp.db.sql<{ state: string }[]>`select state from instance_actions where id = ${r.action.id}`;

@@ -162,6 +162,8 @@ export async function followOffload(tx: TxSql, inst: InstanceRow, host: HostStat
     return { requeueAfter: 30, outcome: 'waiting-offload' };
   }
   await tx`delete from allocations where instance_id = ${inst.id}`;
+  // The console was the removed domain's; an unshelved guest starts a new one.
+  await tx`delete from instance_consoles where instance_id = ${inst.id}`;
   await addEventTo(tx, inst.current_action_id!, { event: 'offload', result: 'success', hostName: host.name });
   await finishAction(tx, inst.current_action_id!, 'succeeded');
   await tx`
