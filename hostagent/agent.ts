@@ -49,6 +49,11 @@ export class HostAgent {
   private readonly dirty = new Set<string>();
   /** Operations carried out here whose completion the watched view may not show yet: never twice. */
   private readonly doneOperations = new Set<string>();
+  /**
+   * The generation applied here per instance, reported or not yet echoed back in the view: the
+   * control plane does not push a view just to echo an agent's own report.
+   */
+  private readonly applied = new Map<string, number>();
   private readonly lastReport = new Map<string, string>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -213,6 +218,8 @@ export class HostAgent {
       this.o.log.error({ err: (e as Error).message }, 'cannot list domains');
       return;
     }
+    const bound = new Set(view.instances.map((i) => i.id));
+    for (const id of this.applied.keys()) if (!bound.has(id)) this.applied.delete(id);
     for (const inst of view.instances) {
       if (this.busy.has(inst.id)) {
         this.dirty.add(inst.id);
@@ -231,7 +238,12 @@ export class HostAgent {
   private async convergeOne(assigned: AssignedInstance, dom: Parameters<typeof converge>[2]): Promise<void> {
     const op = assigned.operation?.id;
     if (op && assigned.completedOperationId === op) this.doneOperations.delete(op);
-    const inst = op && this.doneOperations.has(op) ? { ...assigned, completedOperationId: op } : assigned;
+    const observedGeneration = Math.max(assigned.observedGeneration, this.applied.get(assigned.id) ?? 0);
+    const inst = {
+      ...assigned,
+      observedGeneration,
+      completedOperationId: op && this.doneOperations.has(op) ? op : assigned.completedOperationId,
+    };
     let report: InstanceReport;
     try {
       report = await converge(
@@ -250,6 +262,7 @@ export class HostAgent {
       return;
     }
     if (report.completedOperation) this.doneOperations.add(report.completedOperation);
+    this.applied.set(report.id, report.observedGeneration);
     await this.report(report);
   }
 

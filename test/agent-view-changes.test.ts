@@ -20,9 +20,14 @@ describe("what an agent's watch pushes", () => {
     expect(agentVisible(later)).toBe(agentVisible(view));
   });
 
+  it("nothing new for the echo of the agent's own report (observed generation, completed operation)", () => {
+    const echoed = { ...view, instances: [{ ...instance, observed_generation: 2, completed_operation_id: 'op-1' }] };
+    expect(agentVisible(echoed)).toBe(agentVisible(view));
+  });
+
   it('a new view when anything the agent reads changed', () => {
     const changes: Partial<AgentInstanceRow>[] = [
-      { observed_generation: 0 }, { generation: 2 }, { desired_power_state: 'stopped' }, { deleted: true },
+      { generation: 2 }, { desired_power_state: 'stopped' }, { deleted: true },
       { operation_id: 'op-1' }, { metadata: { a: '1' } },
     ];
     for (const c of changes) expect(agentVisible({ ...view, instances: [{ ...instance, ...c }] })).not.toBe(agentVisible(view));
