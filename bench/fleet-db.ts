@@ -1,4 +1,5 @@
-import { connect } from '../db/connect.ts';
+import { connect, type Sql } from '../db/connect.ts';
+import { bootstrapAdmin } from '../store/bootstrap.ts';
 
 export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
@@ -25,4 +26,24 @@ export async function dropDatabase(baseUrl: string, name: string): Promise<void>
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * A fleet inserted by SQL (a hundred thousand agents do not fit on one machine): `hosts` alike
+ * hosts up now, and `instances` unplaced instances of one small flavor, in insertion order.
+ */
+export async function seedSqlFleet(sql: Sql, hosts: number, instances: number): Promise<string[]> {
+  const admin = await bootstrapAdmin(sql);
+  await sql`
+    insert into hosts (name, vcpus, memory_mb, disk_gb, last_heartbeat_at, hypervisor_type, hypervisor_version, architecture)
+    select 'h-' || g, 16, 65536, 1000, now(), 'fake', '1.0', 'x86_64' from generate_series(1, ${hosts}) g`;
+  await sql`analyze hosts`;
+  const [f] = await sql<{ id: string }[]>`insert into flavors (name, vcpus, ram_mb, disk_gb) values ('p.small', 1, 512, 1) returning id`;
+  const [img] = await sql<{ id: string }[]>`
+    insert into images (name, owner_project_id, disk_format, status) values ('img', ${admin.projectId}, 'qcow2', 'active') returning id`;
+  const rows = await sql<{ id: string }[]>`
+    insert into instances (project_id, user_id, name, flavor_id, image_id)
+    select ${admin.projectId}, ${admin.userId}, 'p-' || g, ${f!.id}, ${img!.id} from generate_series(1, ${instances}) g returning id`;
+  await sql`analyze instances`;
+  return rows.map((r) => r.id);
 }

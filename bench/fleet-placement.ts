@@ -3,8 +3,7 @@ import { rootLog } from '../core/log.ts';
 import { connect } from '../db/connect.ts';
 import { installSchema } from '../db/install.ts';
 import { reconcileInstance } from '../reconciler/instance/reconcile.ts';
-import { bootstrapAdmin } from '../store/bootstrap.ts';
-import { dropDatabase, freshDatabase } from './fleet-db.ts';
+import { dropDatabase, freshDatabase, seedSqlFleet } from './fleet-db.ts';
 
 const WARM_UP = 20;
 
@@ -26,20 +25,10 @@ export async function placementCost(baseUrl: string, hosts: number, placements: 
   await installSchema(url);
   const sql = connect(url, { max: 2 });
   try {
-    const admin = await bootstrapAdmin(sql);
-    await sql`
-      insert into hosts (name, vcpus, memory_mb, disk_gb, last_heartbeat_at, hypervisor_type, hypervisor_version, architecture)
-      select 'h-' || g, 16, 65536, 1000, now(), 'fake', '1.0', 'x86_64' from generate_series(1, ${hosts}) g`;
-    await sql`analyze hosts`;
-    const [f] = await sql<{ id: string }[]>`insert into flavors (name, vcpus, ram_mb, disk_gb) values ('p.small', 1, 512, 1) returning id`;
-    const [img] = await sql<{ id: string }[]>`
-      insert into images (name, owner_project_id, disk_format, status) values ('img', ${admin.projectId}, 'qcow2', 'active') returning id`;
-    const rows = await sql<{ id: string }[]>`
-      insert into instances (project_id, user_id, name, flavor_id, image_id)
-      select ${admin.projectId}, ${admin.userId}, 'p-' || g, ${f!.id}, ${img!.id} from generate_series(1, ${placements}) g returning id`;
+    const ids = await seedSqlFleet(sql, hosts, placements);
     const deps = { config: loadConfig({ serviceDownSeconds: 3600 }), log: rootLog() };
     const samples: number[] = [];
-    for (const { id } of rows) {
+    for (const id of ids) {
       const t = performance.now();
       const r = await reconcileInstance(sql, id, deps);
       samples.push(performance.now() - t);
