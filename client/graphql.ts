@@ -29,8 +29,7 @@ export class OrreryClient {
 
   setToken(token: string): void {
     this.bearerToken = token;
-    void this.ws?.dispose();
-    this.ws = undefined;
+    void this.disposeSocket();
   }
 
   async request<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, requestId?: string): Promise<T> {
@@ -49,6 +48,37 @@ export class OrreryClient {
     }
     if (!res.ok || !body.data) throw new GraphqlRequestError(`HTTP ${res.status}`, [], res.status);
     return body.data;
+  }
+
+  /**
+   * The same operation over the subscription socket: no connection, HTTP parse or header round per
+   * call, which matters for agents that report every few seconds. Fails after `timeoutMs` when the
+   * socket cannot deliver it (the client keeps reconnecting underneath).
+   */
+  async requestOverSocket<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+    const it = this.wsClient().iterate<T>({ query, variables });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new GraphqlRequestError(`no answer over the socket within ${timeoutMs} ms`, [], 0)), timeoutMs);
+    });
+    try {
+      const answer = it.next();
+      answer.catch(() => {}); // after a timeout, the closing socket rejects it with nobody waiting
+      const r = await Promise.race([answer, timeout]).catch((e: unknown) => {
+        // graphql-ws rejects with the operation's errors (as the server's `error` message sends them)
+        if (Array.isArray(e)) throw new GraphqlRequestError(e.map((x: { message: string }) => x.message).join('; '), e, 0);
+        throw e;
+      });
+      const result = r.value as { data?: T; errors?: GraphqlRequestError['errors'] } | undefined;
+      if (result?.errors?.length) {
+        throw new GraphqlRequestError(result.errors.map((e) => e.message).join('; '), result.errors, 0);
+      }
+      if (!result?.data) throw new GraphqlRequestError('the socket closed without an answer', [], 0);
+      return result.data;
+    } finally {
+      clearTimeout(timer);
+      it.return?.().catch(() => {}); // ends the operation; a socket closing under it is no news
+    }
   }
 
   private wsClient(): Client {
@@ -86,6 +116,13 @@ export class OrreryClient {
   }
 
   async close(): Promise<void> {
-    await this.ws?.dispose();
+    await this.disposeSocket();
+  }
+
+  /** graphql-ws's dispose rejects with the last close event when the socket never connected; closing is all we want. */
+  private async disposeSocket(): Promise<void> {
+    const ws = this.ws;
+    this.ws = undefined;
+    await Promise.resolve(ws?.dispose()).catch(() => {});
   }
 }

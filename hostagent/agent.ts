@@ -114,7 +114,7 @@ export class HostAgent {
     if (saved) {
       this.api = new AgentApi(this.o.apiUrl, saved.token);
       try {
-        await this.api.heartbeat();
+        await this.api.checkCredential();
         this.hostId = saved.hostId;
         return;
       } catch (e) {

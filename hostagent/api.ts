@@ -100,8 +100,18 @@ export class AgentApi {
     return r.enrollment;
   }
 
+  /** Operations after enrollment share the agent's one socket with its watch (see OrreryClient.requestOverSocket). */
+  private op<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T> {
+    return this.client.requestOverSocket<T>(query, variables);
+  }
+
+  /** Whether a saved credential still stands: over HTTP, where a refusal is an answer rather than a closed socket. */
+  async checkCredential(): Promise<void> {
+    await this.client.request(`mutation { heartbeat { epoch enabled } }`);
+  }
+
   async reportHost(info: HostInfo): Promise<{ epoch: number; enabled: boolean }> {
-    const d = await this.client.request(
+    const d = await this.op(
       `mutation($inv: HostInventoryInput!) { reportHost(inventory: $inv) {
          __typename ... on ReportHostSuccess { heartbeat { epoch enabled } } ... on Error { message } } }`,
       { inv: inventoryInput(info) },
@@ -111,12 +121,12 @@ export class AgentApi {
   }
 
   async heartbeat(): Promise<{ epoch: number; enabled: boolean }> {
-    const d = await this.client.request(`mutation { heartbeat { epoch enabled } }`);
+    const d = await this.op(`mutation { heartbeat { epoch enabled } }`);
     return d.heartbeat;
   }
 
   async assignments(): Promise<Assignments> {
-    const d = await this.client.request(`{ agentAssignments { ${ASSIGNMENTS_FIELDS} } }`);
+    const d = await this.op(`{ agentAssignments { ${ASSIGNMENTS_FIELDS} } }`);
     return d.agentAssignments;
   }
 
@@ -125,7 +135,7 @@ export class AgentApi {
   }
 
   async reportInstances(reports: InstanceReport[]): Promise<{ accepted: string[]; rejected: string[] }> {
-    const d = await this.client.request(
+    const d = await this.op(
       `mutation($r: [InstanceReportInput!]!) { reportInstances(reports: $r) {
          __typename ... on ReportInstancesSuccess { result { accepted rejected } } ... on Error { message } } }`,
       { r: reports },
@@ -137,7 +147,7 @@ export class AgentApi {
   /** Ready for an incoming live migration (with what the source needs), or why not; false when no longer wanted. */
   async reportMigrationPrepared(migrationId: string, result: { prepared: Record<string, string> } | { failure: string }): Promise<boolean> {
     const prepared = 'prepared' in result ? Object.entries(result.prepared).map(([key, value]) => ({ key, value })) : null;
-    const d = await this.client.request(
+    const d = await this.op(
       `mutation($m: ID!, $p: [KeyValueInput!], $f: String) { reportMigrationPrepared(migration: $m, prepared: $p, failure: $f) }`,
       { m: migrationId, p: prepared, f: 'failure' in result ? result.failure : null },
     );
@@ -146,12 +156,12 @@ export class AgentApi {
 
   /** The tail of each guest's serial console, for `consoleOutput`. */
   async reportConsoles(consoles: { id: string; output: string }[]): Promise<void> {
-    await this.client.request(`mutation($c: [ConsoleReportInput!]!) { reportConsoles(consoles: $c) }`, { c: consoles });
+    await this.op(`mutation($c: [ConsoleReportInput!]!) { reportConsoles(consoles: $c) }`, { c: consoles });
   }
 
   /** Domains carrying Orrery's metadata that are not bound to this host, and what was done with them. */
   async reportOrphans(orphans: { id: string; powerState: PowerState; action: 'removed' | 'kept' }[]): Promise<void> {
-    await this.client.request(`mutation($o: [OrphanReportInput!]!) { reportOrphans(orphans: $o) }`, { o: orphans });
+    await this.op(`mutation($o: [OrphanReportInput!]!) { reportOrphans(orphans: $o) }`, { o: orphans });
   }
 
   /** Sends a snapshot's bytes as the file of image `imageId` (the API checks this host is snapshotting into it). */

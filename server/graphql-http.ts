@@ -3,13 +3,14 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Context } from '../schema/context.ts';
 import { createLoaders } from '../store/loaders.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { principalFor, requestIdFrom } from './authenticate.ts';
+import { SocketPrincipals } from './socket-principals.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
 
@@ -19,28 +20,29 @@ export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
  */
 export async function mountGraphql(app: Express, http: Server, schema: GraphQLSchema, base: BaseContext) {
   const wss = new WebSocketServer({ server: http, path: '/graphql' });
+  const sockets = new SocketPrincipals(base.sql);
   const wsCleanup = useServer(
     {
       schema,
+      onConnect: async (ctx) => (await sockets.connect(ctx, ctx.connectionParams ?? {})) !== null,
+      // Checked again before each operation once the last check is old: a revoked or expired token
+      // stops working on an open socket too, and the refusal is that operation's error.
+      onSubscribe: async (ctx) => {
+        if ((await sockets.current(ctx)) === null) {
+          return [new GraphQLError('invalid or expired token', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        return undefined;
+      },
       context: async (ctx) => {
         const params = ctx.connectionParams ?? {};
-        const principal = await principalFor(base.sql, params.authorization ?? params.Authorization);
         return {
           ...base,
-          principal,
+          principal: (await sockets.current(ctx))!,
           requestId: requestIdFrom(params['x-request-id']),
           loaders: createLoaders(base.sql),
         } satisfies Context;
       },
-      onConnect: async (ctx) => {
-        const params = ctx.connectionParams ?? {};
-        try {
-          await principalFor(base.sql, params.authorization ?? params.Authorization);
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      onClose: (ctx) => sockets.forget(ctx),
     },
     wss,
   );
