@@ -50,6 +50,8 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: true,
+    // The CLI owns the signals and stops everything in order (agents' sockets, worker, database).
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http }),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },

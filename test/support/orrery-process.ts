@@ -9,15 +9,16 @@ export interface OrreryProcess {
   tail(): string;
   /** Resolves with the first log record whose `msg` contains `text`. */
   waitForLog(text: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-  stop(): Promise<void>;
+  /** SIGTERM, and SIGKILL after 10 s; says how it ended (a clean stop is code 0, no signal). */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /**
  * `node bin/orrery.js <args>` as its own process (a separate API, worker or hollow-host fleet, as
  * an operator would run it), with its JSON log read from stderr.
  */
-export function startOrrery(args: string[], env: Record<string, string>): OrreryProcess {
-  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
+export function startOrrery(args: string[], env: Record<string, string>, nodeFlags: string[] = []): OrreryProcess {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, BIN, ...args], {
     env: { ...process.env, VITEST: '', ORRERY_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -58,11 +59,13 @@ export function startOrrery(args: string[], env: Record<string, string>): Orrery
       });
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      return { code: child.exitCode, signal: child.signalCode };
     },
   };
 }

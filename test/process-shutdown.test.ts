@@ -1,0 +1,39 @@
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrreryClient } from '../client/graphql.ts';
+import { freePort } from '../db/embedded.ts';
+import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { startOrrery } from './support/orrery-process.ts';
+
+let db: TestDatabase;
+const dataDir = path.join(os.tmpdir(), `orrery-shutdown-test-${process.pid}-${Date.now()}`);
+const token = `orr_u_shutdown-test-${process.pid}`;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('orrery api and worker processes', () => {
+  it('stop cleanly on SIGTERM with clients connected (no kill needed)', async () => {
+    const port = await freePort();
+    const env = { DATABASE_URL: db.url, ORRERY_ADMIN_TOKEN: token, ORRERY_PORT: String(port) };
+    const api = startOrrery(['api'], { ...env, ORRERY_DATA_DIR: path.join(dataDir, 'api') });
+    const worker = startOrrery(['worker'], { ...env, ORRERY_DATA_DIR: path.join(dataDir, 'worker') });
+    await Promise.all([api.waitForLog('Orrery API listening'), worker.waitForLog('Orrery worker running')]);
+
+    // One client over HTTP (keep-alive) and one over the socket, both still connected at the stop.
+    const client = new OrreryClient(`http://127.0.0.1:${port}`, token);
+    expect((await client.request(`{ whoami { kind userName } }`)).whoami).toEqual({ kind: 'user', userName: 'admin' });
+    expect((await client.requestOverSocket(`{ whoami { kind } }`)).whoami.kind).toBe('user');
+
+    const started = Date.now();
+    expect(await api.stop()).toEqual({ code: 0, signal: null });
+    expect(await worker.stop()).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    await client.close();
+  });
+});
