@@ -11,6 +11,7 @@ import { createLoaders } from '../store/loaders.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { principalFor, requestIdFrom } from './authenticate.ts';
 import { SocketPrincipals } from './socket-principals.ts';
+import { cachedParseAndValidate } from './graphql-documents.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
 
@@ -24,6 +25,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   const wsCleanup = useServer(
     {
       schema,
+      ...cachedParseAndValidate(),
       onConnect: async (ctx) => (await sockets.connect(ctx, ctx.connectionParams ?? {})) !== null,
       // Checked again before each operation once the last check is old: a revoked or expired token
       // stops working on an open socket too, and the refusal is that operation's error.
