@@ -11,6 +11,8 @@ export interface Change {
   previousHostId?: string | null;
   revision?: number;
   deleted?: boolean;
+  /** False when nothing an agent reads changed (see migrations/000011): not worth a host view re-read. */
+  agent?: boolean;
 }
 
 type Listener = (c: Change) => void;
@@ -50,9 +52,10 @@ export class ChangeFeed {
     await this.unlisten?.();
   }
 
-  /** Delivers one change to every general listener and to the listeners of the host(s) it touches. */
+  /** Delivers one change to every general listener, and to the listeners of the host(s) it touches when their agents read it. */
   dispatch(change: Change): void {
     for (const l of this.listeners) l(change);
+    if (change.agent === false) return;
     const hosts = [change.hostId, change.previousHostId].filter((h, i, a): h is string => !!h && a.indexOf(h) === i);
     for (const h of hosts) for (const l of this.byHost.get(h) ?? []) l(change);
   }
@@ -66,7 +69,7 @@ export class ChangeFeed {
     });
   }
 
-  /** The changes that touch one host (bound to it, moved off it, or the host row itself). */
+  /** The changes its agent reads that touch one host (bound to it, moved off it, or the host row itself). */
   subscribeHost(hostId: string): AsyncIterableIterator<Change> {
     return this.stream((l) => {
       const set = this.byHost.get(hostId) ?? new Set<Listener>();
