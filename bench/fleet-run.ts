@@ -26,6 +26,8 @@ export interface RunOptions {
   timeoutSeconds: number;
   /** Instances per second submitted in all (0: as fast as the API accepts them). */
   ratePerSecond: number;
+  /** Where the API and worker processes write V8 CPU profiles (on exit), if anywhere. */
+  cpuProfileDir?: string;
   progress: Progress;
 }
 
@@ -89,17 +91,18 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
   const token = `orr_u_${randomBytes(32).toString('base64url')}`;
   const group = new ProcessGroup();
   const env = (role: string) => ({ DATABASE_URL: url, ORRERY_ADMIN_TOKEN: token, ORRERY_DATA_DIR: path.join(o.workDir, tag, role) });
+  const profile = o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir] : [];
   const sql = connect(url, { max: 3 });
   const waits = new WaitSampler(sql);
   try {
     const apiUrls: string[] = [];
     for (let a = 0; a < o.apis; a++) {
       const port = await freePort();
-      const api = group.add('api', startOrrery(['api'], { ...env(`api-${a}`), ORRERY_PORT: String(port) }));
+      const api = group.add('api', startOrrery(['api'], { ...env(`api-${a}`), ORRERY_PORT: String(port) }, profile));
       await api.waitForLog('Orrery API listening');
       apiUrls.push(`http://127.0.0.1:${port}`);
     }
-    const workers = Array.from({ length: o.workers }, (_, w) => group.add('worker', startOrrery(['worker'], env(`worker-${w}`))));
+    const workers = Array.from({ length: o.workers }, (_, w) => group.add('worker', startOrrery(['worker'], env(`worker-${w}`), profile)));
     await Promise.all(workers.map((w) => w.waitForLog('Orrery worker running')));
 
     const admin = new OrreryClient(apiUrls[0]!, token);

@@ -9,6 +9,7 @@
  *   options: --workers 1,2,4  --apis 1  --hosts N  --instances N  --batch 50  --clients 8  --projects 8
  *            --timeout 900  --placement-samples 300  --runs-only (skip the placement sweep and pgbench)
  *            --rate N (submit at most N instances/s in all, to measure latency below saturation; default: flat out)
+ *            --cpu-prof DIR (the API and worker processes write V8 CPU profiles there when they stop)
  *
  * DATABASE_URL (a server where it may create and drop databases) replaces the embedded PostgreSQL.
  */
@@ -43,6 +44,7 @@ const settings = {
   timeoutSeconds: Number(option('--timeout', large ? '1800' : '900')),
   placementSamples: Number(option('--placement-samples', '300')),
   ratePerSecond: Number(option('--rate', '0')),
+  cpuProfileDir: process.argv.includes('--cpu-prof') ? path.resolve(option('--cpu-prof', '')) : undefined,
 };
 
 /** Instances placed in the batched-throughput measurement, per fleet size. */
