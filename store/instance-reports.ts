@@ -48,11 +48,14 @@ function rounds(reports: HostReport[]): number[][] {
   return out;
 }
 
-/** Locks the reported instances in id order (no deadlock between replicas) and reads their host. */
+/**
+ * Locks the reported instances in id order (no deadlock between replicas) and reads their host.
+ * No key changes here, so rows that only reference an instance (its console) need not wait.
+ */
 async function lockBound(tx: TxSql, ids: string[]): Promise<Map<string, string | null>> {
   const valid = ids.filter(isUuid);
   const rows = await tx<{ id: string; host_id: string | null }[]>`
-    select id, host_id from instances where id = any(${valid}::uuid[]) order by id for update`;
+    select id, host_id from instances where id = any(${valid}::uuid[]) order by id for no key update`;
   return new Map(rows.map((r) => [r.id, r.host_id]));
 }
 

@@ -34,7 +34,7 @@ async function completeChunk(tx: TxSql, ids: string[], deps: ReconcileDeps): Pro
     select i.*, h.name as host_name,
            not h.forced_down and coalesce(h.last_heartbeat_at > now() - make_interval(secs => ${deps.config.serviceDownSeconds}), false) as host_up
       from instances i left join hosts h on h.id = i.host_id
-     where i.id = any(${ids}::uuid[]) order by i.id for update of i`;
+     where i.id = any(${ids}::uuid[]) order by i.id for no key update of i`;
   const built = rows.filter(
     (r) => r.vm_state === 'building' && r.delete_requested_at === null && r.current_action_id === null &&
       r.shelved_image_id === null && r.host_up === true &&
