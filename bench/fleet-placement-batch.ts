@@ -39,7 +39,7 @@ export async function batchPlacementThroughput(
       Array.from({ length: o.callers }, async () => {
         while (next < jobs.length) {
           const r = await placeBatch(sql, jobs[next++]!, deps);
-          placed += r.placed;
+          placed += r.placed.size;
         }
       }),
     );

@@ -26,9 +26,9 @@ begin
                   union all
                   select host_id, -vcpus, -memory_mb, -disk_gb, false from unnest(removed)) written
            group by host_id) per_host;
-  -- Host rows locked in id order, as the row trigger (and the batch's host-ordered insert) did,
-  -- so writers of several hosts cannot deadlock on each other. Looked up by key (= any), never by
-  -- a scan of the fleet.
+  -- Host rows locked in id order (the row trigger followed the rows, which the batch inserted in
+  -- host order), so writers of several hosts cannot deadlock on each other. Looked up by key
+  -- (= any), never by a scan of the fleet.
   perform 1 from hosts where id = any(host_ids) order by id for no key update;
   -- As before, a host that receives allocation rows must end within capacity (a release alone
   -- never fails, even on a host whose capacity was lowered below its usage).

@@ -31,7 +31,7 @@ export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptio
     },
     place_instances: async (payload) => {
       const r = await placeBatch(sql, payload as string[], { config, log: wlog });
-      wlog.debug(r, 'placed a batch');
+      wlog.debug({ placed: r.placed.size, deferred: r.deferred.size }, 'placed a batch');
     },
     complete_builds: async (payload) => {
       const settled = await completeBuilds(sql, payload as string[], { config, log: wlog });
