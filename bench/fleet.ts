@@ -107,7 +107,7 @@ function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[]
     ['hosts', 'median ms', 'p99 ms', '× 1k median'],
     ...costs.map((c) => [String(c.hosts), fmt(median(c.samples), 2), fmt(percentile(c.samples, 99), 2), fmt(median(c.samples) / base, 2)]),
   ]);
-  printTable(`Batched placement throughput (${BATCH_PLACEMENTS} instances, jobs of ${settings.batch}, 4 concurrent callers of placeBatch; hosts and instances inserted by SQL)`, [
+  printTable(`Batched placement throughput (${BATCH_PLACEMENTS} instances, jobs of ${settings.batch}, 4 at a time through the place_instances task's PlacementQueue; hosts and instances inserted by SQL)`, [
     ['hosts', 'placed', 'seconds', 'placements/s', '÷ pgbench TPS'],
     ...batches.map((b) => [String(b.hosts), String(b.placed), fmt(b.seconds, 1), fmt(b.placed / b.seconds), fmt(b.placed / b.seconds / tps, 2)]),
   ]);
