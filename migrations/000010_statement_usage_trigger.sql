@@ -7,40 +7,37 @@ drop trigger allocations_usage on allocations;
 drop function allocations_apply_usage();
 
 -- `added` and `removed` are the statement's new and old allocation rows (either may be empty).
+-- One statement, so a single claim (the one-at-a-time path) pays little more than the row trigger.
 create function apply_allocation_usage(added allocations[], removed allocations[]) returns void
   language plpgsql as $$
 declare
-  -- Per host written, in id order: the net change, and whether it receives allocation rows.
-  host_ids uuid[];
-  d_vcpus integer[];
-  d_memory_mb integer[];
-  d_disk_gb integer[];
-  receives boolean[];
   over text;
 begin
-  select array_agg(host_id order by host_id), array_agg(v order by host_id), array_agg(m order by host_id),
-         array_agg(g order by host_id), array_agg(r order by host_id)
-    into host_ids, d_vcpus, d_memory_mb, d_disk_gb, receives
-    from (select host_id, sum(vcpus)::integer as v, sum(memory_mb)::integer as m, sum(disk_gb)::integer as g, bool_or(r) as r
-            from (select host_id, vcpus, memory_mb, disk_gb, true as r from unnest(added)
-                  union all
-                  select host_id, -vcpus, -memory_mb, -disk_gb, false from unnest(removed)) written
-           group by host_id) per_host;
-  -- Host rows locked in id order (the row trigger followed the rows, which the batch inserted in
-  -- host order), so writers of several hosts cannot deadlock on each other. Looked up by key
-  -- (= any), never by a scan of the fleet.
-  perform 1 from hosts where id = any(host_ids) order by id for no key update;
-  -- As before, a host that receives allocation rows must end within capacity (a release alone
-  -- never fails, even on a host whose capacity was lowered below its usage).
-  with updated as (
+  with written as (
+    select host_id, vcpus, memory_mb, disk_gb, true as receives from unnest(added)
+    union all
+    select host_id, -vcpus, -memory_mb, -disk_gb, false from unnest(removed)
+  ), delta as (
+    select host_id, sum(vcpus)::integer as vcpus, sum(memory_mb)::integer as memory_mb,
+           sum(disk_gb)::integer as disk_gb, bool_or(receives) as receives
+      from written group by host_id
+  ), locked as materialized (
+    -- Host rows locked in id order (the row trigger followed the rows, which the batch inserted
+    -- in host order), so writers of several hosts cannot deadlock on each other. Looked up by key
+    -- (= any), never by a scan of the fleet.
+    select id from hosts where id = any(array(select host_id from delta)) order by id for no key update
+  ), updated as (
     update hosts h set used_vcpus = h.used_vcpus + d.vcpus,
                        used_memory_mb = h.used_memory_mb + d.memory_mb,
                        used_disk_gb = h.used_disk_gb + d.disk_gb
-      from unnest(host_ids, d_vcpus, d_memory_mb, d_disk_gb, receives) as d(host_id, vcpus, memory_mb, disk_gb, receives)
-     where h.id = any(host_ids) and h.id = d.host_id
+      from delta d
+     where h.id = any(array(select id from locked)) and h.id = d.host_id
+    -- As before, a host that receives allocation rows must end within capacity (a release alone
+    -- never fails, even on a host whose capacity was lowered below its usage).
     returning h.id, h.name, d.receives and (h.used_vcpus > capacity_vcpus(h)
                                             or h.used_memory_mb > capacity_memory_mb(h)
-                                            or h.used_disk_gb > capacity_disk_gb(h)) as over)
+                                            or h.used_disk_gb > capacity_disk_gb(h)) as over
+  )
   select name into over from updated where updated.over order by id limit 1;
   if over is not null then
     raise exception 'allocation exceeds capacity of host %', over using errcode = 'OR001';
