@@ -44,6 +44,9 @@ export async function seedSqlFleet(sql: Sql, hosts: number, instances: number): 
   const rows = await sql<{ id: string }[]>`
     insert into instances (project_id, user_id, name, flavor_id, image_id)
     select ${admin.projectId}, ${admin.userId}, 'p-' || g, ${f!.id}, ${img!.id} from generate_series(1, ${instances}) g returning id`;
+  // Each with its running create action, as createInstances writes it: placing records its step there.
+  await sql`insert into instance_actions (instance_id, project_id, action, request_id, user_id)
+            select id, project_id, 'create', 'bench', user_id from instances`;
   await sql`analyze instances`;
   return rows.map((r) => r.id);
 }

@@ -2,7 +2,7 @@ import { loadConfig } from '../core/config.ts';
 import { rootLog } from '../core/log.ts';
 import { connect } from '../db/connect.ts';
 import { installSchema } from '../db/install.ts';
-import { placeBatch } from '../reconciler/instance/place-batch.ts';
+import { PlacementQueue } from '../reconciler/instance/place-queue.ts';
 import { dropDatabase, freshDatabase, seedSqlFleet } from './fleet-db.ts';
 
 export interface BatchThroughput {
@@ -12,10 +12,11 @@ export interface BatchThroughput {
 }
 
 /**
- * Placement throughput when new instances arrive in bulk: `callers` concurrent callers of
- * `placeBatch` (the function the place_instances task runs) over jobs of `jobSize` instances, as
- * createInstances requests of that size would enqueue them. Hosts and instances are inserted by
- * SQL, so this is the placement step alone: no API, no agents, no job queue.
+ * Placement throughput when new instances arrive in bulk: `callers` concurrent place_instances
+ * jobs of `jobSize` instances each, as createInstances requests of that size enqueue them, given
+ * to a `PlacementQueue` as the worker's task gives them (jobs waiting together are placed
+ * together). Hosts and instances are inserted by SQL, so this is the placement step alone: no
+ * API, no agents, no job queue.
  */
 export async function batchPlacementThroughput(
   baseUrl: string,
@@ -31,14 +32,14 @@ export async function batchPlacementThroughput(
     const ids = await seedSqlFleet(sql, hosts, instances);
     const jobs: string[][] = [];
     for (let i = 0; i < ids.length; i += o.jobSize) jobs.push(ids.slice(i, i + o.jobSize));
-    const deps = { config: loadConfig({ serviceDownSeconds: 3600 }), log: rootLog() };
+    const placements = new PlacementQueue(sql, { config: loadConfig({ serviceDownSeconds: 3600 }), log: rootLog() });
     let next = 0;
     let placed = 0;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: o.callers }, async () => {
         while (next < jobs.length) {
-          const r = await placeBatch(sql, jobs[next++]!, deps);
+          const r = await placements.place(jobs[next++]!);
           placed += r.placed;
         }
       }),

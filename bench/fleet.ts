@@ -8,6 +8,7 @@
  *   npm run bench:fleet -- --large           10,000 hosts × 100,000 instances
  *   options: --workers 1,2,4  --apis 1  --hosts N  --instances N  --batch 50  --clients 8  --projects 8
  *            --timeout 900  --placement-samples 300  --runs-only (skip the placement sweep and pgbench)
+ *            --placement-only (skip the fleet runs)  --sizes 1000,10000,100000 (host counts of the placement sweep)
  *            --rate N (submit at most N instances/s in all, to measure latency below saturation; default: flat out)
  *            --cpu-prof DIR (the API and worker processes write V8 CPU profiles there when they stop)
  *
@@ -33,6 +34,8 @@ function option(name: string, fallback: string): string {
 const large = process.argv.includes('--large');
 /** Only the fleet runs: no placement-cost sweep, no pgbench (for quick A/B comparisons). */
 const runsOnly = process.argv.includes('--runs-only');
+/** Only the placement sweep and pgbench: no fleet runs (for quick A/B comparisons of placement). */
+const placementOnly = process.argv.includes('--placement-only');
 const settings = {
   workers: option('--workers', '1,2,4').split(',').map(Number),
   apis: Number(option('--apis', '1')),
@@ -45,6 +48,7 @@ const settings = {
   placementSamples: Number(option('--placement-samples', '300')),
   ratePerSecond: Number(option('--rate', '0')),
   cpuProfileDir: process.argv.includes('--cpu-prof') ? path.resolve(option('--cpu-prof', '')) : undefined,
+  sweepSizes: option('--sizes', '1000,10000,100000').split(',').map(Number),
 };
 
 /** Instances placed in the batched-throughput measurement, per fleet size. */
@@ -75,16 +79,16 @@ async function main() {
       `${os.cpus().length} cores, ` +
       `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${os.loadavg()[0]!.toFixed(1)}`);
     const runs: RunResult[] = [];
-    for (const workers of settings.workers) {
+    for (const workers of placementOnly ? [] : settings.workers) {
       runs.push(await fleetRun({ ...settings, baseUrl, workers, workDir: work, progress }));
     }
     const costs = [];
-    for (const hosts of runsOnly ? [] : [1_000, 10_000, 100_000]) {
+    for (const hosts of runsOnly ? [] : settings.sweepSizes) {
       progress.update(`per-placement cost at ${hosts} hosts…`);
       costs.push(await placementCost(baseUrl, hosts, settings.placementSamples));
     }
     const batches: BatchThroughput[] = [];
-    for (const hosts of runsOnly ? [] : [1_000, 10_000, 100_000]) {
+    for (const hosts of runsOnly ? [] : settings.sweepSizes) {
       progress.update(`batched placement throughput at ${hosts} hosts…`);
       batches.push(await batchPlacementThroughput(baseUrl, hosts, BATCH_PLACEMENTS, { callers: 4, jobSize: settings.batch }));
     }
@@ -98,6 +102,24 @@ async function main() {
 }
 
 function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[], batches: BatchThroughput[], tps: number): void {
+  if (runs.length > 0) reportRuns(runs);
+  if (costs.length === 0) return;
+  const base = median(costs[0]!.samples);
+  printTable('Per-placement cost (one reconcileInstance at a time; hosts inserted by SQL)', [
+    ['hosts', 'median ms', 'p99 ms', '× 1k median'],
+    ...costs.map((c) => [String(c.hosts), fmt(median(c.samples), 2), fmt(percentile(c.samples, 99), 2), fmt(median(c.samples) / base, 2)]),
+  ]);
+  printTable(`Batched placement throughput (${BATCH_PLACEMENTS} instances, jobs of ${settings.batch}, 4 at a time through the place_instances task's PlacementQueue; hosts and instances inserted by SQL)`, [
+    ['hosts', 'placed', 'seconds', 'placements/s', '÷ pgbench TPS'],
+    ...batches.map((b) => [String(b.hosts), String(b.placed), fmt(b.seconds, 1), fmt(b.placed / b.seconds), fmt(b.placed / b.seconds / tps, 2)]),
+  ]);
+  printTable('Yardstick: pgbench -N (scale 10, 8 clients, 20 s) on the same server', [
+    ['pgbench TPS', ...runs.map((r) => `placements/s ÷ TPS (${r.workers}w)`)],
+    [fmt(tps), ...runs.map((r) => fmt(r.placementsPerSecond / tps, 2))],
+  ]);
+}
+
+function reportRuns(runs: RunResult[]): void {
   printTable(`${settings.hosts} hosts × ${settings.instances} instances (latency: instance row written by createInstance → launched_at, both DB clock)`, [
     ['workers', 'ACTIVE', 'error', 'all ACTIVE s', 'inst/s', 'submit s', 'lat p50 ms', 'lat p99 ms', 'placements/s', 'xacts/inst', 'hosts up s'],
     ...runs.map((r) => {
@@ -125,20 +147,6 @@ function report(runs: RunResult[], costs: { hosts: number; samples: number[] }[]
       ...r.waits.map((w) => [w.what, fmt(w.sessions, 2)]),
     ]);
   }
-  if (costs.length === 0) return;
-  const base = median(costs[0]!.samples);
-  printTable('Per-placement cost (one reconcileInstance at a time; hosts inserted by SQL)', [
-    ['hosts', 'median ms', 'p99 ms', '× 1k median'],
-    ...costs.map((c) => [String(c.hosts), fmt(median(c.samples), 2), fmt(percentile(c.samples, 99), 2), fmt(median(c.samples) / base, 2)]),
-  ]);
-  printTable(`Batched placement throughput (${BATCH_PLACEMENTS} instances, jobs of ${settings.batch}, 4 concurrent callers of placeBatch; hosts and instances inserted by SQL)`, [
-    ['hosts', 'placed', 'seconds', 'placements/s', '÷ pgbench TPS'],
-    ...batches.map((b) => [String(b.hosts), String(b.placed), fmt(b.seconds, 1), fmt(b.placed / b.seconds), fmt(b.placed / b.seconds / tps, 2)]),
-  ]);
-  printTable('Yardstick: pgbench -N (scale 10, 8 clients, 20 s) on the same server', [
-    ['pgbench TPS', ...runs.map((r) => `placements/s ÷ TPS (${r.workers}w)`)],
-    [fmt(tps), ...runs.map((r) => fmt(r.placementsPerSecond / tps, 2))],
-  ]);
 }
 
 await main();

@@ -4,7 +4,7 @@ import type { Config } from '../core/config.ts';
 import { workerLogger, type Log } from '../core/log.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
 import { completeBuilds } from './instance/complete-batch.ts';
-import { placeBatch } from './instance/place-batch.ts';
+import { PlacementQueue } from './instance/place-queue.ts';
 import { reconcileInstance } from './instance/reconcile.ts';
 import { sweep } from './sweep.ts';
 
@@ -21,6 +21,7 @@ export interface WorkerOptions {
 /** The job worker: reconcile loops and the sweep. Stateless: any number may run against one database. */
 export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptions): Promise<Runner> {
   const wlog = log.child({ component: 'reconciler' });
+  const placements = new PlacementQueue(sql, { config, log: wlog });
   const tasks: TaskList = {
     reconcile_instance: async (payload) => {
       const id = (payload as { id: string }).id;
@@ -30,7 +31,7 @@ export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptio
       wlog.debug({ instance: id, outcome: result.outcome, ms: Math.round(performance.now() - started) }, 'reconciled');
     },
     place_instances: async (payload) => {
-      const r = await placeBatch(sql, payload as string[], { config, log: wlog });
+      const r = await placements.place(payload as string[]);
       wlog.debug(r, 'placed a batch');
     },
     complete_builds: async (payload) => {

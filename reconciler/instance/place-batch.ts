@@ -21,35 +21,55 @@ interface BatchRow extends InstanceRow {
 }
 
 export interface BatchOutcome {
-  placed: number;
+  placed: Set<string>;
   /** Handed to the one-at-a-time reconcile: not plain, no room among the candidates, or a claim refused. */
-  deferred: number;
+  deferred: Set<string>;
 }
 
 /**
  * Places new instances many per transaction, with the same filters, weighers and trigger-guarded
  * claims as `place`: per (project, flavor, image, zone) the request is built and the coarse
  * candidates loaded (and locked) once, each instance is scheduled in turn on those candidates as
- * the previous choices left them, and the claims go in as one multi-row insert. The allocations
- * trigger still checks every row against the host's capacity; if it refuses one, those instances
- * take the one-at-a-time path, as does anything that is not a plain new build. Every step is
- * idempotent: an instance already placed, moved on or deleted is skipped under its row lock.
+ * the previous choices left them, and the claims go in with one statement. The allocations
+ * trigger still checks them against the hosts' capacity; if it refuses, those instances take the
+ * one-at-a-time path, as does anything that is not a plain new build. Every step is idempotent: an
+ * instance already placed, moved on or deleted is skipped under its row lock.
  */
 export async function placeBatch(sql: Sql, ids: string[], deps: ReconcileDeps): Promise<BatchOutcome> {
-  const total = { placed: 0, deferred: 0 };
+  const total: BatchOutcome = { placed: new Set(), deferred: new Set() };
   for (let i = 0; i < ids.length; i += PLACE_CHUNK) {
-    const r = await sql.begin((tx) => placeChunk(tx, ids.slice(i, i + PLACE_CHUNK), deps));
-    total.placed += r.placed;
-    total.deferred += r.deferred;
+    const r = await placeChunk(sql, ids.slice(i, i + PLACE_CHUNK), deps);
+    r.placed.forEach((id) => total.placed.add(id));
+    r.deferred.forEach((id) => total.deferred.add(id));
   }
   return total;
 }
 
-async function placeChunk(tx: TxSql, ids: string[], deps: ReconcileDeps): Promise<BatchOutcome> {
-  const rows = await tx<BatchRow[]>`
-    select i.*, (i.scheduler_hints = '{}'::jsonb and cardinality(i.failed_host_ids) = 0
-                 and not exists (select 1 from server_group_members m where m.instance_id = i.id)) as plain
-      from instances i where i.id = any(${ids}::uuid[]) order by i.id for update of i`;
+/**
+ * One transaction, its claims without savepoints: a savepoint's updates of rows the transaction
+ * already locked (the candidate hosts, the instances) each cost a MultiXact. The candidates are
+ * this transaction's, so the trigger refuses a claim only if the filters let through more than
+ * the host's capacity (some disabled); then the refusal aborts the transaction, and the chunk is
+ * placed again with each group's claims behind a savepoint, so only that group is handed on.
+ */
+async function placeChunk(sql: Sql, ids: string[], deps: ReconcileDeps): Promise<BatchOutcome> {
+  try {
+    return await sql.begin((tx) => placeIn(tx, ids, deps, false));
+  } catch (e) {
+    if (!isRefusal(e)) throw e;
+    return sql.begin((tx) => placeIn(tx, ids, deps, true));
+  }
+}
+
+async function placeIn(tx: TxSql, ids: string[], deps: ReconcileDeps, guarded: boolean): Promise<BatchOutcome> {
+  // Pipelined: two statements, one round trip.
+  const [rows, config] = await Promise.all([
+    tx<BatchRow[]>`
+      select i.*, (i.scheduler_hints = '{}'::jsonb and cardinality(i.failed_host_ids) = 0
+                   and not exists (select 1 from server_group_members m where m.instance_id = i.id)) as plain
+        from instances i where i.id = any(${ids}::uuid[]) order by i.id for update of i`,
+    currentSchedulerConfig(tx),
+  ]);
   const waiting = rows.filter((r) => r.host_id === null && r.vm_state === 'building' && r.delete_requested_at === null);
   const deferred: string[] = [];
   const shapes = new Map<string, BatchRow[]>();
@@ -63,21 +83,19 @@ async function placeChunk(tx: TxSql, ids: string[], deps: ReconcileDeps): Promis
     shape.push(r);
     shapes.set(key, shape);
   }
-  let placed = 0;
-  const config = await currentSchedulerConfig(tx);
+  const placed: string[] = [];
   for (const group of shapes.values()) {
     const { req, choices } = await chooseHosts(tx, group, config, deps);
     const unplaced = group.filter((r) => !choices.has(r.id)).map((r) => r.id);
-    if (choices.size > 0 && (await claimAll(tx, choices, req))) {
-      await bind(tx, choices, deps);
-      placed += choices.size;
+    if (choices.size > 0 && (await claim(tx, choices, req, deps, guarded))) {
+      placed.push(...choices.keys());
     } else {
       unplaced.push(...choices.keys());
     }
     deferred.push(...unplaced);
   }
   await enqueueReconcileMany(tx, 'instance', deferred);
-  return { placed, deferred: deferred.length };
+  return { placed: new Set(placed), deferred: new Set(deferred) };
 }
 
 /** The group's request, and instance id → chosen host, scheduling one instance after another on one candidate list. */
@@ -115,39 +133,56 @@ async function chooseHosts(
   return { req, choices };
 }
 
-/**
- * One insert for every claim, in host order. The hosts are this transaction's (locked with the
- * candidates), so the trigger's updates never wait; false when the trigger refused a row, and then
- * nothing of the statement remains.
- */
-async function claimAll(tx: TxSql, choices: Map<string, HostView>, req: PlacementRequest): Promise<boolean> {
-  const ids = [...choices.keys()];
+/** Guarded, the claims go behind a savepoint: false when the trigger refused one, and then nothing of them remains. */
+async function claim(
+  tx: TxSql,
+  choices: Map<string, HostView>,
+  req: PlacementRequest,
+  deps: ReconcileDeps,
+  guarded: boolean,
+): Promise<boolean> {
+  if (!guarded) {
+    await claimAndBind(tx, choices, req, deps);
+    return true;
+  }
   try {
-    await tx.savepoint((sp) => sp`
-      insert into allocations (instance_id, host_id, vcpus, memory_mb, disk_gb)
-      select c.instance_id, c.host_id, ${req.vcpus}, ${req.memoryMb}, ${req.diskGb}
-        from unnest(${ids}::uuid[], ${ids.map((id) => choices.get(id)!.id)}::uuid[]) as c(instance_id, host_id)
-       order by c.host_id, c.instance_id`);
+    await tx.savepoint((sp) => claimAndBind(sp, choices, req, deps));
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code === CAPACITY_EXCEEDED) return false;
+    if (isRefusal(e)) return false;
     throw e;
   }
 }
 
-/** Binds the claimed instances to their hosts and records the schedule step, as `place` does for one. */
-async function bind(tx: TxSql, choices: Map<string, HostView>, deps: ReconcileDeps): Promise<void> {
+function isRefusal(e: unknown): boolean {
+  return (e as { code?: string }).code === CAPACITY_EXCEEDED;
+}
+
+/**
+ * What `place` does for one, for all of them in one statement: the claims (checked by the
+ * allocations trigger at its end), the binding to the hosts, and the schedule step recorded on
+ * each instance's running action.
+ */
+async function claimAndBind(tx: TxSql, choices: Map<string, HostView>, req: PlacementRequest, deps: ReconcileDeps): Promise<void> {
   const ids = [...choices.keys()];
   const hostIds = ids.map((id) => choices.get(id)!.id);
   const hostNames = ids.map((id) => choices.get(id)!.name);
-  await tx`update instances i set host_id = c.host_id, task_state = 'spawning', agent_fault = null,
-                  schedule_attempts = i.schedule_attempts + 1,
-                  task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
-             from unnest(${ids}::uuid[], ${hostIds}::uuid[]) as c(id, host_id)
-            where i.id = c.id`;
-  await tx`insert into instance_action_events (action_id, event, result, host_name, finished_at)
-           select a.id, 'schedule', 'success', c.host_name, now()
-             from unnest(${ids}::uuid[], ${hostNames}::text[]) as c(id, host_name)
-             cross join lateral (select id from instance_actions
-                                  where instance_id = c.id and state = 'running' order by started_at desc limit 1) a`;
+  await tx`
+    with chosen as (
+      select * from unnest(${ids}::uuid[], ${hostIds}::uuid[], ${hostNames}::text[]) as c(id, host_id, host_name)
+    ), claimed as (
+      insert into allocations (instance_id, host_id, vcpus, memory_mb, disk_gb)
+      select id, host_id, ${req.vcpus}, ${req.memoryMb}, ${req.diskGb} from chosen
+    ), bound as (
+      update instances i set host_id = c.host_id, task_state = 'spawning', agent_fault = null,
+             schedule_attempts = i.schedule_attempts + 1,
+             task_deadline_at = now() + make_interval(secs => ${deps.config.spawnTimeoutSeconds})
+        from chosen c
+       where i.id = c.id
+    )
+    insert into instance_action_events (action_id, event, result, host_name, finished_at)
+    select a.id, 'schedule', 'success', c.host_name, now()
+      from chosen c
+      cross join lateral (select id from instance_actions
+                           where instance_id = c.id and state = 'running' order by started_at desc limit 1) a`;
 }

@@ -37,11 +37,14 @@ async function hostsOf(sql: Sql | TxSql, projectId: string, ids: string[] | unde
 
 /** Nova counts root + ephemeral + swap (rounded up to GiB) as the instance's DISK_GB. */
 export async function placementRequest(sql: Sql | TxSql, p: RequestParts): Promise<PlacementRequest> {
-  const [f] = await sql<{ vcpus: number; ram_mb: number; disk_gb: number; extra_specs: Record<string, string> }[]>`
-    select vcpus, ram_mb, disk_gb + ephemeral_gb + ceil(swap_mb / 1024.0)::integer as disk_gb, extra_specs
-      from flavors where id = ${p.flavorId}`;
-  const [im] = await sql<{ id: string; name: string; properties: Record<string, string> }[]>`
-    select id, name, properties from images where id = ${p.imageId}`;
+  // Sent together: in a transaction, one round trip for both.
+  const [[f], [im]] = await Promise.all([
+    sql<{ vcpus: number; ram_mb: number; disk_gb: number; extra_specs: Record<string, string> }[]>`
+      select vcpus, ram_mb, disk_gb + ephemeral_gb + ceil(swap_mb / 1024.0)::integer as disk_gb, extra_specs
+        from flavors where id = ${p.flavorId}`,
+    sql<{ id: string; name: string; properties: Record<string, string> }[]>`
+      select id, name, properties from images where id = ${p.imageId}`,
+  ]);
   const g = p.group;
   const query = typeof p.hints.query === 'string' ? JSON.parse(p.hints.query) : (p.hints.query ?? null);
   return {
