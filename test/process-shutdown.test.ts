@@ -1,3 +1,4 @@
+import { access, chmod, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await db?.drop();
+  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('orrery api and worker processes', () => {
@@ -35,5 +37,21 @@ describe('orrery api and worker processes', () => {
     expect(await worker.stop()).toEqual({ code: 0, signal: null });
     expect(Date.now() - started).toBeLessThan(8_000);
     await client.close();
+  });
+
+  it('orrery server with its embedded PostgreSQL stops on Ctrl-C: API and worker first, then the database, exit 0', async () => {
+    const dir = path.join(dataDir, 'server');
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o755); // the embedded server runs as the postgres user when we are root
+    const server = startOrrery(['server'], {
+      DATABASE_URL: '', ORRERY_DATA_DIR: dir, ORRERY_PORT: String(await freePort()), ORRERY_EMBEDDED_PG_PORT: String(await freePort()),
+    });
+    await server.waitForLog('Orrery API listening', 120_000);
+    const pidFile = path.join(dir, 'postgres', 'postmaster.pid');
+    await access(pidFile);
+
+    expect(await server.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(server.tail()).not.toMatch(/"level":50/);
+    await expect(access(pidFile)).rejects.toThrow(); // PostgreSQL shut down, not left behind
   });
 });

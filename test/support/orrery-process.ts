@@ -9,8 +9,8 @@ export interface OrreryProcess {
   tail(): string;
   /** Resolves with the first log record whose `msg` contains `text`. */
   waitForLog(text: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** SIGTERM, and SIGKILL after 10 s; says how it ended (a clean stop is code 0, no signal). */
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (or the signal given), and SIGKILL after 10 s; says how it ended (a clean stop is code 0, no signal). */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /**
@@ -58,9 +58,9 @@ export function startOrrery(args: string[], env: Record<string, string>, nodeFla
         waiters.push({ text, resolve: (r) => (clearTimeout(timer), resolve(r)) });
       });
     },
-    async stop() {
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
+        child.kill(signal);
         const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(killer);
