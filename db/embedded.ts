@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -27,8 +27,8 @@ export async function freePort(): Promise<number> {
  * failed tests, the CLI after an error); the second throws (it calls a callback the 'exit' event
  * never passes); the signal hooks stopped PostgreSQL while `orrery server` was still stopping the
  * worker and API on the same signal, which then crashed on their dropped connections. Callers
- * stop the servers they start, on those signals too. Its SIGHUP hook stays: nothing else stops
- * the server then.
+ * stop the servers they start; a process that exits without doing so still shuts its server
+ * down (see startEmbeddedPostgres). Its SIGHUP hook stays.
  */
 async function loadEmbeddedPostgres() {
   const events: NodeJS.EventEmitter = process;
@@ -84,5 +84,24 @@ export async function startEmbeddedPostgres(
   } finally {
     await admin.end();
   }
-  return { url: `${base}/orrery`, dataDir: dir, stop: () => pg.stop() };
+  // Whatever way this process exits without stopping the server (Ctrl-C in vitest, a crash), the
+  // postmaster gets PostgreSQL's fast-shutdown signal on the way out: sent synchronously, since
+  // 'exit' listeners cannot wait.
+  const postmaster = Number((await readFile(path.join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const shutDownOnExit = () => {
+    try {
+      process.kill(postmaster, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', shutDownOnExit);
+  return {
+    url: `${base}/orrery`,
+    dataDir: dir,
+    stop: async () => {
+      process.removeListener('exit', shutDownOnExit);
+      await pg.stop();
+    },
+  };
 }
