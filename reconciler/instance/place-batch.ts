@@ -6,14 +6,13 @@ import type { SchedulerConfig } from '../placement/config.ts';
 import { loadCandidates } from '../placement/hosts.ts';
 import { allWeighers, enabledFilters } from '../placement/registry.ts';
 import { placementRequest } from '../placement/request.ts';
+import { isCapacityRefusal } from '../placement/claim.ts';
 import { claimOrder, schedule } from '../placement/schedule.ts';
 import type { HostView, PlacementRequest } from '../placement/types.ts';
 import type { ReconcileDeps } from './result.ts';
 
 /** Instances placed per transaction: enough to share the work, few enough to hold host rows briefly. */
 export const PLACE_CHUNK = 200;
-
-const CAPACITY_EXCEEDED = 'OR001';
 
 interface BatchRow extends InstanceRow {
   /** No server group, no scheduler hints, no failed hosts: the request is its flavor, image, zone and project. */
@@ -56,7 +55,7 @@ async function placeChunk(sql: Sql, ids: string[], deps: ReconcileDeps): Promise
   try {
     return await sql.begin((tx) => placeIn(tx, ids, deps, false));
   } catch (e) {
-    if (!isRefusal(e)) throw e;
+    if (!isCapacityRefusal(e)) throw e;
     return sql.begin((tx) => placeIn(tx, ids, deps, true));
   }
 }
@@ -149,13 +148,9 @@ async function claim(
     await tx.savepoint((sp) => claimAndBind(sp, choices, req, deps));
     return true;
   } catch (e) {
-    if (isRefusal(e)) return false;
+    if (isCapacityRefusal(e)) return false;
     throw e;
   }
-}
-
-function isRefusal(e: unknown): boolean {
-  return (e as { code?: string }).code === CAPACITY_EXCEEDED;
 }
 
 /**

@@ -8,7 +8,10 @@ export interface Claim {
   diskGb: number;
 }
 
-const CAPACITY_EXCEEDED = 'OR001';
+/** The allocations trigger's refusal of a claim that would pass a host's capacity (SQLSTATE OR001). */
+export function isCapacityRefusal(e: unknown): boolean {
+  return (e as { code?: string }).code === 'OR001';
+}
 
 /**
  * Tries to take the resources on one host. The allocations trigger serialises claims on the host
@@ -23,7 +26,7 @@ export async function tryClaim(tx: TxSql, c: Claim): Promise<boolean> {
     );
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code === CAPACITY_EXCEEDED) return false;
+    if (isCapacityRefusal(e)) return false;
     throw e;
   }
 }
@@ -40,7 +43,7 @@ export async function growClaim(tx: TxSql, c: Claim): Promise<boolean> {
     );
     return grown.count === 1;
   } catch (e) {
-    if ((e as { code?: string }).code === CAPACITY_EXCEEDED) return false;
+    if (isCapacityRefusal(e)) return false;
     throw e;
   }
 }
