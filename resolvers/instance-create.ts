@@ -5,7 +5,7 @@ import type { TxSql } from '../db/connect.ts';
 import type { Context } from '../schema/context.ts';
 import { instanceSpecSchema, tagSet, type InstanceSpec } from '../schema/documents/instance.ts';
 import type { InstanceRow } from '../store/instances.ts';
-import { enqueuePlacement } from '../store/jobs.ts';
+import { enqueueBatch } from '../store/jobs.ts';
 import { enforceInstancesQuota } from '../store/quotas.ts';
 import { findFlavor, findImage, findZone } from '../store/references.ts';
 import type { FlavorRow, ImageRow, ZoneRow } from '../store/rows.ts';
@@ -136,7 +136,7 @@ export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipa
   }
   await tx`insert into instance_actions (instance_id, project_id, action, request_id, user_id)
            select id, ${user.projectId}, 'create', ${ctx.requestId}, ${user.userId} from unnest(${ids}::uuid[]) as id`;
-  await enqueuePlacement(tx, ids);
+  await enqueueBatch(tx, 'place_instances', ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)!);
 }

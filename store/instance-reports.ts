@@ -1,5 +1,5 @@
 import type { Sql, TxSql } from '../db/connect.ts';
-import { enqueueCompletion, enqueueReconcileMany } from './jobs.ts';
+import { enqueueBatch, enqueueReconcileMany } from './jobs.ts';
 import { isUuid } from './instances.ts';
 
 /** What one host's agent observed of one instance; `hostId` is the reporter, from its credential. */
@@ -31,7 +31,7 @@ export async function applyInstanceReports(sql: Sql, reports: HostReport[]): Pro
       await enqueueReconcileMany(tx, 'instance', changed.filter((c) => c.vm_state !== 'building').map((c) => c.id).sort());
       for (const i of round) accepted[i] = isMine(i);
     }
-    await enqueueCompletion(tx, [...builds]);
+    await enqueueBatch(tx, 'complete_builds', [...builds]);
     return accepted;
   });
 }

@@ -35,21 +35,13 @@ export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', i
 }
 
 /**
- * Asks for new instances to be placed together (reconciler/instance/place-batch.ts): one job per
- * create request, whatever its size. No job key: graphile-worker merges array payloads under a
- * key, but an add that races the worker locking that job is dropped, and with it the ids it
- * carried.
+ * One job carrying many instances for a batched task: `place_instances` (new instances, one job
+ * per create request: reconciler/instance/place-batch.ts) or `complete_builds` (builds the agents
+ * reported, one job per report flush: reconciler/instance/complete-batch.ts). No job key:
+ * graphile-worker merges array payloads under a key, but an add that races the worker locking that
+ * job is dropped, and with it the ids it carried.
  */
-export async function enqueuePlacement(sql: Sql | TxSql, ids: string[]): Promise<void> {
+export async function enqueueBatch(sql: Sql | TxSql, task: 'place_instances' | 'complete_builds', ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await sql`select graphile_worker.add_job('place_instances', ${sql.json(ids)}::json, max_attempts := 25)`;
-}
-
-/**
- * Asks for builds the agents reported to be settled together (reconciler/instance/complete-batch.ts):
- * one job per report flush. No job key, for the reason given at enqueuePlacement.
- */
-export async function enqueueCompletion(sql: Sql | TxSql, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await sql`select graphile_worker.add_job('complete_builds', ${sql.json(ids)}::json, max_attempts := 25)`;
+  await sql`select graphile_worker.add_job(${task}::text, ${sql.json(ids)}::json, max_attempts := 25)`;
 }

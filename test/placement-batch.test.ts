@@ -5,7 +5,7 @@ import { rootLog } from '../core/log.ts';
 import { connect, type Sql } from '../db/connect.ts';
 import { startWorker } from '../reconciler/worker.ts';
 import { bootstrapAdmin } from '../store/bootstrap.ts';
-import { enqueuePlacement, enqueueReconcileMany } from '../store/jobs.ts';
+import { enqueueBatch, enqueueReconcileMany } from '../store/jobs.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
 const HOSTS = 6;
@@ -65,8 +65,8 @@ describe('batched placement', () => {
     // project's also reconciled one by one at the same time: both paths lock the rows, so each
     // instance is placed once.
     for (const p of projects) {
-      await enqueuePlacement(db.sql, p.ids.slice(0, PER_PROJECT / 2));
-      await enqueuePlacement(db.sql, p.ids.slice(PER_PROJECT / 2));
+      await enqueueBatch(db.sql, 'place_instances', p.ids.slice(0, PER_PROJECT / 2));
+      await enqueueBatch(db.sql, 'place_instances', p.ids.slice(PER_PROJECT / 2));
     }
     await enqueueReconcileMany(db.sql, 'instance', projects.at(-1)!.ids);
 
