@@ -6,7 +6,7 @@ import { agentFailed, converged, deadlinePassed } from './progress.ts';
 import type { ReconcileDeps } from './result.ts';
 
 /** Instances settled per transaction. */
-export const COMPLETE_CHUNK = 500;
+const COMPLETE_CHUNK = 500;
 
 interface BatchRow extends InstanceRow {
   /** Null when the instance is not bound to a host (any more). */
