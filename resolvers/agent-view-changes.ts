@@ -3,10 +3,11 @@ import type { AgentView } from '../store/agent-view.ts';
 /**
  * What an agent acts on in its view: the view without its change revisions and without the echo
  * of its own reports (the generation it observed, the operation it completed: it remembers both).
- * Every write to an instance moves a revision, but many writes change nothing the agent reads (the
- * reconciler setting ACTIVE after a build, a fault text, the report it just sent); pushing the view
- * again for those only makes the agent re-read and re-converge on what it already has. A
- * reconnecting agent gets the full view first, so it never depends on a skipped push.
+ * Writes to instance columns the agent does not read do not even wake the watch (their change
+ * notification says so: migrations/000011); this catches the rest: a re-read woken by a change
+ * that left the view as it was but for its revisions, or by several changes at once. Pushing the
+ * view again would only make the agent re-converge on what it already has. A reconnecting agent
+ * gets the full view first, so it never depends on a skipped push.
  */
 export function agentVisible(view: AgentView): string {
   return JSON.stringify({
