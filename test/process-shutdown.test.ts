@@ -32,10 +32,9 @@ describe('orrery api and worker processes', () => {
     expect((await client.request(`{ whoami { kind userName } }`)).whoami).toEqual({ kind: 'user', userName: 'admin' });
     expect((await client.requestOverSocket(`{ whoami { kind } }`)).whoami.kind).toBe('user');
 
-    const started = Date.now();
+    // A hung stop would end in SIGKILL after 10 s: the exit code is the whole check.
     expect(await api.stop()).toEqual({ code: 0, signal: null });
     expect(await worker.stop()).toEqual({ code: 0, signal: null });
-    expect(Date.now() - started).toBeLessThan(8_000);
     await client.close();
   });
 
