@@ -72,7 +72,7 @@ builder.queryFields((t) => ({
       return ctx.sql<ImageRow[]>`
         select * from images
          where (${project}::uuid is null or visibility = 'public' or owner_project_id = ${project}::uuid)
-           -- A move's transfer image is the control plane's, for the length of the move.
+           -- A move's transfer image is the control plane's, as in findImage.
            and properties->>'image_type' is distinct from 'migration'
          order by name, created_at`;
     },

@@ -17,12 +17,17 @@ export async function findFlavor(sql: Q, ref: string, projectId: string | null):
   return row;
 }
 
-/** An image visible to the project (its own or public), by ID or name; with null, any image. */
+/**
+ * An image visible to the project (its own or public), by ID or name; with null, any image. A
+ * move's transfer image is never found: it is the control plane's for the length of the move (no
+ * booting from, renaming or deleting it), and the move code reaches it by id.
+ */
 export async function findImage(sql: Q, ref: string, projectId: string | null): Promise<ImageRow | undefined> {
   const rows = await sql<ImageRow[]>`
     select * from images i
      where (i.name = ${ref} or (${isUuid(ref)} and i.id = ${isUuid(ref) ? ref : null}::uuid))
        and (${projectId}::uuid is null or i.visibility = 'public' or i.owner_project_id = ${projectId}::uuid)
+       and i.properties->>'image_type' is distinct from 'migration'
      order by (i.owner_project_id = ${projectId}::uuid) desc nulls last, i.created_at desc
      limit 1`;
   return rows[0];

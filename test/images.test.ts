@@ -165,7 +165,7 @@ describe('image catalogue and files', () => {
     await expect(users.alice!.client.request(`{ images(allProjects: true) { id } }`)).rejects.toThrow(/image:list_all_projects/);
   });
 
-  it("leaves a move's transfer image out of the listing", async () => {
+  it("keeps a move's transfer image out of every user's reach: listing, look-up, delete, boot", async () => {
     const [t] = await tcp.db.sql<{ id: string }[]>`
       insert into images (name, owner_project_id, visibility, disk_format, properties)
       values ('mover-migrate-transfer', ${users.alice!.projectId}, 'private', 'qcow2', ${tcp.db.sql.json({ image_type: 'migration' })})
@@ -175,6 +175,11 @@ describe('image catalogue and files', () => {
     const ids = images.map((i: { id: string }) => i.id);
     expect(ids).toContain(mine);
     expect(ids).not.toContain(t!.id);
+    expect((await users.alice!.client.request(`query($r: String!) { image(ref: $r) { id } }`, { r: t!.id })).image).toBeNull();
+    expect((await tcp.admin.request(`query($r: String!) { image(ref: $r, allProjects: true) { id } }`, { r: 'mover-migrate-transfer' })).image).toBeNull();
+    const del = await users.alice!.client.request(`mutation($r: String!) { deleteImage(ref: $r) { __typename } }`, { r: t!.id });
+    expect(del.deleteImage.__typename).toBe('NotFoundError');
+    expect(await tcp.db.sql`select 1 from images where id = ${t!.id}`).toHaveLength(1);
   });
 
     it('lets a reader read but not write', async () => {
