@@ -58,7 +58,7 @@ type Inventory = typeof HostInventoryInput.$inferInput;
 
 function checkInventory(inv: Inventory): void {
   for (const k of ['vcpus', 'memoryMb', 'diskGb'] as const) {
-    if (inv[k] < 0) throw ValidationError.field(`input.inventory.${k}`, 'must be >= 0');
+    if (inv[k] < 0) throw ValidationError.field(`inventory.${k}`, 'must be >= 0');
   }
   const uri = inv.migrationUri;
   if (uri != null && (uri.length > 1000 || !/^[a-z][a-z0-9+.-]*:\/\/\S*$/.test(uri))) {
@@ -130,9 +130,7 @@ builder.mutationFields((t) => ({
       checkInventory(inventory);
       const c = inventoryColumns(inventory);
       const [row] = await ctx.sql<{ epoch: number; enabled: boolean }[]>`
-        update hosts set hypervisor_type = ${c.hypervisor_type}, hypervisor_version = ${c.hypervisor_version},
-               architecture = ${c.architecture}, capabilities = ${ctx.sql.json(c.capabilities)},
-               vcpus = ${c.vcpus}, memory_mb = ${c.memory_mb}, disk_gb = ${c.disk_gb}, migration_uri = ${c.migration_uri},
+        update hosts set ${ctx.sql({ ...c, capabilities: ctx.sql.json(c.capabilities) } as never)},
                last_heartbeat_at = now(), down_since = null, updated_at = now()
          where id = ${host.hostId}
         returning epoch, enabled`;

@@ -58,4 +58,26 @@ describe('enrollment', () => {
     expect(await heartbeat(token)).toBe('UNAUTHENTICATED');
     expect(await heartbeat(again.enrollment.token)).toBe('ok');
   });
+
+  it('keeps the inventory a host reports, and refuses a bad one naming the field, changing nothing', async () => {
+    const enrolled = await enroll('enr-inv');
+    const agent = new OrreryClient(tcp.url, enrolled.enrollment.token);
+    clients.push(agent);
+    const report = async (inv: Record<string, unknown>) => (await agent.request(
+      `mutation($inv: HostInventoryInput!) { reportHost(inventory: $inv) {
+         __typename ... on ValidationError { field message } } }`,
+      { inv: { ...inventory, ...inv } },
+    )).reportHost;
+    const row = async () => (await tcp.db.sql`
+      select vcpus, memory_mb, disk_gb, capabilities, migration_uri from hosts where id = ${enrolled.enrollment.hostId}`)[0];
+
+    expect(await report({ vcpus: 8, memoryMb: 8192, cpuModel: 'kvm64', cpuFeatures: ['sse4.2'], migrationUri: 'qemu+tcp://10.0.0.5/system' }))
+      .toEqual({ __typename: 'ReportHostSuccess' });
+    const grown = { vcpus: 8, memory_mb: 8192, disk_gb: 40, capabilities: { cpu_model: 'kvm64', cpu_features: ['sse4.2'] }, migration_uri: 'qemu+tcp://10.0.0.5/system' };
+    expect(await row()).toEqual(grown);
+
+    expect(await report({ vcpus: -1 })).toMatchObject({ __typename: 'ValidationError', field: 'inventory.vcpus' });
+    expect(await report({ migrationUri: 'not a uri' })).toMatchObject({ __typename: 'ValidationError', field: 'inventory.migrationUri' });
+    expect(await row()).toEqual(grown);
+  });
 });
