@@ -7,7 +7,7 @@ import { CreateInstanceInput } from './instances.ts';
 import { requireUser } from './scope.ts';
 
 /** Enough for a fleet roll-out in a few requests, small enough that one request stays one short transaction. */
-export const MAX_BULK_CREATE = 1000;
+const MAX_BULK_CREATE = 1000;
 
 builder.mutationFields((t) => ({
   createInstances: t.field({

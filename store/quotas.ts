@@ -51,14 +51,17 @@ export type QuotaRequest = Partial<Record<QuotaResource, { requested: number; in
 
 /** Throws QuotaExceededError for the first resource the request would take past its limit. */
 export async function checkQuota(tx: TxSql, projectId: string, request: QuotaRequest): Promise<void> {
-  const limits = await quotaLimits(tx, projectId);
+  assertWithin(await quotaLimits(tx, projectId), request);
+}
+
+function assertWithin(limits: Awaited<ReturnType<typeof quotaLimits>>, request: QuotaRequest): void {
   for (const [resource, r] of Object.entries(request) as [QuotaResource, { requested: number; inUse: number }][]) {
     const limit = limits.get(resource)!.limit;
     if (limit >= 0 && r.inUse + r.requested > limit) throw new QuotaExceededError(resource, r.requested, r.inUse, limit);
   }
 }
 
-export interface InstanceQuotaNeeds {
+interface InstanceQuotaNeeds {
   vcpus: number;
   ramMb: number;
   metadataItems: number;
@@ -93,8 +96,8 @@ export async function enforceUpdateQuota(
  */
 export async function enforceInstancesQuota(tx: TxSql, projectId: string, needs: InstanceQuotaNeeds[]): Promise<void> {
   await lockQuotaHolder(tx, projectId);
-  const use = await quotaUsage(tx, projectId, null);
-  await checkQuota(tx, projectId, {
+  const [use, limits] = await Promise.all([quotaUsage(tx, projectId, null), quotaLimits(tx, projectId)]);
+  assertWithin(limits, {
     instances: { requested: needs.length, inUse: use.instances },
     cores: { requested: needs.reduce((s, n) => s + n.vcpus, 0), inUse: use.cores },
     ram: { requested: needs.reduce((s, n) => s + n.ramMb, 0), inUse: use.ram },
@@ -107,6 +110,6 @@ export async function enforceInstancesQuota(tx: TxSql, projectId: string, needs:
     select g.id as group_id, (select count(*)::int from server_group_members m where m.group_id = g.id) as n
       from unnest(${[...joining.keys()]}::uuid[]) as g(id)`;
   for (const m of members) {
-    await checkQuota(tx, projectId, { server_group_members: { requested: joining.get(m.group_id)!, inUse: m.n } });
+    assertWithin(limits, { server_group_members: { requested: joining.get(m.group_id)!, inUse: m.n } });
   }
 }
