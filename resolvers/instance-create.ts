@@ -8,9 +8,11 @@ import type { InstanceRow } from '../store/instances.ts';
 import { enqueueBatch } from '../store/jobs.ts';
 import { enforceInstancesQuota } from '../store/quotas.ts';
 import { findFlavor, findImage, findZone } from '../store/references.ts';
+import type { KeyPairRow } from '../store/key-pairs.ts';
 import type { FlavorRow, ImageRow, ZoneRow } from '../store/rows.ts';
+import type { ServerGroupRow } from '../store/server-groups.ts';
 import { compact } from './compact.ts';
-import { resolveSchedulingSpec, type SchedulingSpec } from './scheduler-instance-spec.ts';
+import { resolveSchedulingSpec, schedulingLookups, type SchedulingLookups, type SchedulingSpec } from './scheduler-instance-spec.ts';
 import type { UserPrincipal } from './scope.ts';
 
 /** A createInstance input checked against the catalogue, ready to write. */
@@ -23,27 +25,38 @@ export interface PreparedInstance {
 }
 
 /**
- * Catalogue look-ups shared by the inputs of one request: a bulk create of a thousand instances
- * of one flavor and image reads each once.
+ * Look-ups shared by the inputs of one request: a bulk create of a thousand instances of one
+ * flavor, image, group and key pair reads each once.
  */
-export class CreateLookups {
+export class CreateLookups implements SchedulingLookups {
   private readonly flavors = new Map<string, Promise<FlavorRow | undefined>>();
   private readonly images = new Map<string, Promise<ImageRow | undefined>>();
   private readonly zones = new Map<string, Promise<ZoneRow | undefined>>();
+  private readonly groups = new Map<string, Promise<ServerGroupRow | undefined>>();
+  private readonly keyPairs = new Map<string, Promise<KeyPairRow | undefined>>();
+  private readonly direct: SchedulingLookups;
 
   constructor(
     private readonly ctx: Context,
-    private readonly projectId: string,
-  ) {}
+    private readonly user: UserPrincipal,
+  ) {
+    this.direct = schedulingLookups(ctx, user);
+  }
 
   flavor(ref: string) {
-    return memo(this.flavors, ref, () => findFlavor(this.ctx.sql, ref, this.projectId));
+    return memo(this.flavors, ref, () => findFlavor(this.ctx.sql, ref, this.user.projectId));
   }
   image(ref: string) {
-    return memo(this.images, ref, () => findImage(this.ctx.sql, ref, this.projectId));
+    return memo(this.images, ref, () => findImage(this.ctx.sql, ref, this.user.projectId));
   }
   zone(ref: string) {
     return memo(this.zones, ref, () => findZone(this.ctx.sql, ref));
+  }
+  serverGroup(ref: string) {
+    return memo(this.groups, ref, () => this.direct.serverGroup(ref));
+  }
+  keyPair(name: string) {
+    return memo(this.keyPairs, name, () => this.direct.keyPair(name));
   }
 }
 
@@ -58,17 +71,24 @@ function memo<T>(m: Map<string, Promise<T>>, key: string, load: () => Promise<T>
  * `root` (`input`, or `inputs.3` in a bulk create).
  */
 export async function prepareInstance(
-  ctx: Context,
-  user: UserPrincipal,
   input: object & { schedulerHints?: object | null },
   root: string,
   lookups: CreateLookups,
 ): Promise<PreparedInstance> {
   const hints = input.schedulerHints ? compact(input.schedulerHints) : undefined;
   const spec = validate<InstanceSpec>(instanceSpecSchema, compact({ ...input, schedulerHints: hints }, ['metadata'], root), root);
-  const flavor = await lookups.flavor(spec.flavor);
+  // Looked up side by side, checked in field order: the first error named stays the same. Each is
+  // awaited below; the no-op catch keeps one that fails after an earlier error from going unhandled.
+  const pending = {
+    flavor: lookups.flavor(spec.flavor),
+    image: lookups.image(spec.image),
+    zone: spec.zone ? lookups.zone(spec.zone) : Promise.resolve(undefined),
+    scheduling: resolveSchedulingSpec(spec, lookups, root),
+  };
+  for (const p of Object.values(pending)) p.catch(() => {});
+  const flavor = await pending.flavor;
   if (!flavor) throw new NotFoundError('flavor', spec.flavor, `${root}.flavor`);
-  const image = await lookups.image(spec.image);
+  const image = await pending.image;
   if (!image) throw new NotFoundError('image', spec.image, `${root}.image`);
   if (image.status !== 'active') {
     throw ValidationError.field(`${root}.image`, `image ${image.name} is ${image.status}, not active (upload its file first)`);
@@ -79,10 +99,9 @@ export async function prepareInstance(
   if (image.min_disk_gb > flavor.disk_gb) {
     throw ValidationError.field(`${root}.flavor`, `flavor ${flavor.name} has a ${flavor.disk_gb} GiB disk; image ${image.name} needs ${image.min_disk_gb}`);
   }
-  const zone = spec.zone ? ((await lookups.zone(spec.zone)) ?? null) : null;
+  const zone = (await pending.zone) ?? null;
   if (spec.zone && !zone) throw new NotFoundError('availability zone', spec.zone, `${root}.zone`);
-  const scheduling = await resolveSchedulingSpec(ctx, spec, user, root);
-  return { spec, flavor, image, zone, scheduling };
+  return { spec, flavor, image, zone, scheduling: await pending.scheduling };
 }
 
 /**

@@ -23,8 +23,8 @@ builder.mutationFields((t) => ({
       const user = requireUser(ctx);
       if (inputs.length === 0) throw ValidationError.field('inputs', 'must name at least one instance');
       if (inputs.length > MAX_BULK_CREATE) throw ValidationError.field('inputs', `must name at most ${MAX_BULK_CREATE} instances`);
-      const lookups = new CreateLookups(ctx, user.projectId);
-      const settled = await Promise.allSettled(inputs.map((input, i) => prepareInstance(ctx, user, input, `inputs.${i}`, lookups)));
+      const lookups = new CreateLookups(ctx, user);
+      const settled = await Promise.allSettled(inputs.map((input, i) => prepareInstance(input, `inputs.${i}`, lookups)));
       // The first failing input in order, whichever look-up finished first.
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) throw failed.reason;

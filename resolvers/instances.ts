@@ -108,7 +108,7 @@ builder.mutationFields((t) => ({
     errors: mutationErrors('CreateInstance', 'instance'),
     resolve: async (_r, { input }, ctx) => {
       const user = requireUser(ctx);
-      const prepared = await prepareInstance(ctx, user, input, 'input', new CreateLookups(ctx, user.projectId));
+      const prepared = await prepareInstance(input, 'input', new CreateLookups(ctx, user));
       const [row] = await ctx.sql.begin((tx) => writeInstances(tx, ctx, user, [prepared]));
       return row!;
     },

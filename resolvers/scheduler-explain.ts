@@ -12,7 +12,7 @@ import { ExplainPlacementInput, PlacementExplanationType, type HostVerdict, type
 import { findFlavor, findImage, findProject, findZone } from '../store/references.ts';
 import { currentSchedulerConfig } from '../store/scheduler-config.ts';
 import { compact } from './compact.ts';
-import { resolveSchedulingSpec } from './scheduler-instance-spec.ts';
+import { resolveSchedulingSpec, schedulingLookups } from './scheduler-instance-spec.ts';
 import { requireUser } from './scope.ts';
 
 type ExplainInput = typeof ExplainPlacementInput.$inferInput;
@@ -49,7 +49,7 @@ async function explain(ctx: Context, input: ExplainInput): Promise<PlacementExpl
   if (!image) throw new NotFoundError('image', spec.image, 'input.image');
   const zone = spec.zone ? await findZone(ctx.sql, spec.zone) : null;
   if (spec.zone && !zone) throw new NotFoundError('availability zone', spec.zone, 'input.zone');
-  const scheduling = await resolveSchedulingSpec(ctx, spec, { ...user, projectId });
+  const scheduling = await resolveSchedulingSpec(spec, schedulingLookups(ctx, { ...user, projectId }));
   const config = await currentSchedulerConfig(ctx.sql);
   const req = await placementRequest(ctx.sql, {
     projectId, flavorId: flavor.id, imageId: image.id, zone: zone?.name ?? null, group: scheduling.group,

@@ -3,7 +3,7 @@ import { queryProblem } from '../reconciler/placement/json-query.ts';
 import type { SchedulerHints } from '../reconciler/placement/request.ts';
 import type { Context } from '../schema/context.ts';
 import type { InstanceSpec } from '../schema/documents/instance.ts';
-import { findKeyPair } from '../store/key-pairs.ts';
+import { findKeyPair, type KeyPairRow } from '../store/key-pairs.ts';
 import { findServerGroup, type ServerGroupRow } from '../store/server-groups.ts';
 import type { UserPrincipal } from './scope.ts';
 
@@ -24,14 +24,34 @@ function parsedQuery(q: unknown, root: string): unknown {
   }
 }
 
+/** Where the server group and key pair a spec names are found (a bulk create shares one per request). */
+export interface SchedulingLookups {
+  serverGroup(ref: string): Promise<ServerGroupRow | undefined>;
+  keyPair(name: string): Promise<KeyPairRow | undefined>;
+}
+
+/** Straight from the database, for the user's project and key pairs. */
+export function schedulingLookups(ctx: Context, user: UserPrincipal): SchedulingLookups {
+  return {
+    serverGroup: (ref) => findServerGroup(ctx.sql, ref, user.projectId),
+    keyPair: (name) => findKeyPair(ctx.sql, user.userId, name),
+  };
+}
+
 /**
  * Resolves and checks serverGroup, schedulerHints and keyName (the caller's own); writes nothing.
  * Errors name the field under `root` (`input`, or `inputs.3` in a bulk create).
  */
-export async function resolveSchedulingSpec(ctx: Context, spec: InstanceSpec, user: UserPrincipal, root = 'input'): Promise<SchedulingSpec> {
-  const group = spec.serverGroup ? await findServerGroup(ctx.sql, spec.serverGroup, user.projectId) : undefined;
+export async function resolveSchedulingSpec(
+  spec: InstanceSpec,
+  lookups: SchedulingLookups,
+  root = 'input',
+): Promise<SchedulingSpec> {
+  const [group, key] = await Promise.all([
+    spec.serverGroup ? lookups.serverGroup(spec.serverGroup) : undefined,
+    spec.keyName ? lookups.keyPair(spec.keyName) : undefined,
+  ]);
   if (spec.serverGroup && !group) throw new NotFoundError('server group', spec.serverGroup, `${root}.serverGroup`);
-  const key = spec.keyName ? await findKeyPair(ctx.sql, user.userId, spec.keyName) : undefined;
   if (spec.keyName && !key) throw new NotFoundError('key pair', spec.keyName, `${root}.keyName`);
   const h = spec.schedulerHints ?? {};
   const hints: SchedulerHints = {};
