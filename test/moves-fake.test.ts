@@ -108,6 +108,26 @@ describe('cold migration and resize on the fake driver', () => {
     }
   });
 
+  it('never moves an instance onto the host it leaves, even with the Retry filter switched off', async () => {
+    const id = await onA('stayer');
+    const current = (await tcp.admin.request('{ schedulerConfig { filters } }')).schedulerConfig.filters as string[];
+    const apply = (filters: string[]) => tcp.admin.request(
+      `mutation($i: SchedulerConfigInput!) { applySchedulerConfig(input: $i) { __typename } }`, { i: { filters } });
+    expect((await apply(current.filter((f) => f !== 'Retry'))).applySchedulerConfig.__typename).toBe('ApplySchedulerConfigSuccess');
+    await tcp.db.sql`update hosts set enabled = false where name = 'move-b'`;
+    try {
+      expect((await mutate('migrateInstance', id)).__typename).toBe('MigrateInstanceSuccess');
+      const failed = await waitFor('migration refused', () => row(id), (r) => r?.fault?.code === 'NoValidHost');
+      expect(failed!.fault!.message).toMatch(/1 rejected by IgnoredHosts: the instance is moving away from it/);
+      expect(failed).toMatchObject({ vm_state: 'active', host_id: await hostId('move-a') });
+      expect(await allocations(id)).toEqual(['move-a:512']);
+      expect(await tcp.db.sql`select 1 from migrations where instance_id = ${id}`).toHaveLength(0);
+    } finally {
+      await tcp.db.sql`update hosts set enabled = true where name = 'move-b'`;
+      await apply(current);
+    }
+  });
+
   it('refuses to shrink the root disk, naming the field, and to migrate a paused instance', async () => {
     const id = await onA('shrinker');
     const shrink = await tcp.admin.request(

@@ -37,7 +37,7 @@ export async function startLiveMigration(
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
   const req = await requestFor(tx, inst, {
-    flavorId: inst.flavor_id, avoidHostIds: [inst.host_id!], requestedHostId: op.params.hostId, live: true,
+    flavorId: inst.flavor_id, ignoredHostIds: [inst.host_id!], requestedHostId: op.params.hostId, live: true,
   });
   const choice = await chooseAndClaim(tx, inst, req, deps);
   if (choice.kind === 'retry') return { requeueAfter: 1, outcome: 'retry-live-migration-placement' };

@@ -56,7 +56,7 @@ export async function startMove(
   // Nova's allow_resize_to_same_host: the source stays a candidate for a resize, never for a migration.
   const mayStay = op.action === 'resize' && deps.config.allowResizeToSameHost;
   const req = await requestFor(tx, inst, {
-    flavorId: newFlavorId, avoidHostIds: mayStay ? [] : [inst.host_id!], requestedHostId: op.params.hostId,
+    flavorId: newFlavorId, ignoredHostIds: mayStay ? [] : [inst.host_id!], requestedHostId: op.params.hostId,
   });
   const choice = await chooseAndClaim(tx, inst, req, deps);
   if (choice.kind === 'retry') return { requeueAfter: 1, outcome: 'retry-move-placement' };

@@ -18,7 +18,7 @@ import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 export async function requestFor(
   tx: TxSql,
   inst: InstanceRow,
-  move: { flavorId: string; avoidHostIds: string[]; requestedHostId?: string | null; live?: boolean } | null = null,
+  move: { flavorId: string; ignoredHostIds: string[]; requestedHostId?: string | null; live?: boolean } | null = null,
 ): Promise<PlacementRequest> {
   const config = await currentSchedulerConfig(tx);
   const group = (await lockGroupOfInstance(tx, inst.id)) ?? null;
@@ -30,7 +30,8 @@ export async function requestFor(
     zone: inst.requested_zone,
     group,
     hints: h!.scheduler_hints,
-    failedHostIds: move?.avoidHostIds ?? inst.failed_host_ids,
+    failedHostIds: move ? [] : inst.failed_host_ids,
+    ignoredHostIds: move?.ignoredHostIds ?? [],
     instanceId: inst.id,
     config,
     requestedHostId: move ? (move.requestedHostId ?? null) : inst.requested_host_id,

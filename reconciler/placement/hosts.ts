@@ -98,6 +98,7 @@ export async function loadCandidates(
       from hosts h left join availability_zones z on z.id = h.zone_id
      where true
        ${req.requestedHostId !== null ? sql`and h.id = ${req.requestedHostId}` : none}
+       ${req.ignoredHostIds.length > 0 ? sql`and h.id <> all(${req.ignoredHostIds}::uuid[])` : none}
        ${on.has('Compute') ? sql`and h.enabled and not h.forced_down
            and h.last_heartbeat_at > now() - make_interval(secs => ${serviceDownSeconds})` : none}
        ${on.has('AvailabilityZone') && req.zone !== null ? sql`and z.name = ${req.zone}` : none}

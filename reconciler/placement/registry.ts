@@ -16,6 +16,7 @@ import { liveMigrationTargetFilter } from './filters/live-migration-target.ts';
 import { numInstancesFilter } from './filters/num-instances.ts';
 import { ramFilter } from './filters/ram.ts';
 import { requestedDestinationFilter } from './filters/requested-destination.ts';
+import { ignoredHostsFilter } from './filters/ignored-hosts.ts';
 import { retryFilter } from './filters/retry.ts';
 import { sameHostFilter } from './filters/same-host.ts';
 import { serverGroupAffinityFilter } from './filters/server-group-affinity.ts';
@@ -63,6 +64,6 @@ export const weighersByName: Record<WeigherName, Weigher> = {
 };
 
 export const enabledFilters = (c: SchedulerConfig): Filter[] => c.filters.map((n) => filtersByName[n]);
-/** Filters the request itself switches on (a named destination, a live migration): never configurable off. */
-export const requestFilters: Filter[] = [requestedDestinationFilter, liveMigrationTargetFilter];
+/** Filters the request itself switches on (a move's source, a named destination, a live migration): never configurable off. */
+export const requestFilters: Filter[] = [ignoredHostsFilter, requestedDestinationFilter, liveMigrationTargetFilter];
 export const allWeighers: Weigher[] = Object.values(weighersByName);

@@ -19,6 +19,7 @@ export interface RequestParts {
   group: ServerGroupRow | null;
   hints: SchedulerHints;
   failedHostIds: string[];
+  ignoredHostIds?: string[];
   /** The instance being placed (left out of its group's members), or null for a would-be one. */
   instanceId: string | null;
   config: SchedulerConfig;
@@ -54,6 +55,7 @@ export async function placementRequest(sql: Sql | TxSql, p: RequestParts): Promi
     diskGb: f!.disk_gb,
     zone: p.zone,
     failedHostIds: p.failedHostIds,
+    ignoredHostIds: p.ignoredHostIds ?? [],
     extraSpecs: f!.extra_specs,
     image: im!,
     group: g && {

@@ -59,6 +59,8 @@ export interface PlacementRequest {
   zone: string | null;
   /** Hosts that already failed to build this instance. */
   failedHostIds: string[];
+  /** Hosts a move leaves: never candidates, whatever filters are on. */
+  ignoredHostIds: string[];
   extraSpecs: Record<string, string>;
   image: { id: string; name: string; properties: Record<string, string> };
   group: GroupView | null;

@@ -12,7 +12,7 @@ export const hostView = (over: Partial<HostView> = {}): HostView => ({
 
 /** A plain request under the default configuration. */
 export const placementReq = (over: Partial<PlacementRequest> = {}): PlacementRequest => ({
-  projectId: 'p1', vcpus: 2, memoryMb: 2048, diskGb: 20, zone: null, failedHostIds: [], extraSpecs: {},
+  projectId: 'p1', vcpus: 2, memoryMb: 2048, diskGb: 20, zone: null, failedHostIds: [], ignoredHostIds: [], extraSpecs: {},
   image: { id: 'img1', name: 'cirros', properties: {} }, group: null, sameHostIds: null, differentHostIds: null,
   query: null, config: defaultSchedulerConfig, requestedHostId: null, liveMigration: false, ...over,
 });
