@@ -92,6 +92,22 @@ describe('resize to the same host (allowResizeToSameHost on)', () => {
     expect(await hostUsage(s)).toEqual({ used_vcpus: 2, used_memory_mb: 1024, used_disk_gb: 2 });
   });
 
+  it('a confirmed resize in place holds what the flavor claims: root + ephemeral + swap rounded up', async () => {
+    const made = await s.tcp.admin.request(`mutation { createFlavor(input: { name: "m1.swap", vcpus: 2, ramMb: 1024, diskGb: 2, ephemeralGb: 1, swapMb: 512 }) { __typename } }`);
+    expect(made.createFlavor.__typename).toBe('CreateFlavorSuccess');
+    const id = await activeInstance(s, 'grow-with-swap');
+    expect((await updateInstance(s.tcp.admin, id, { flavor: 'm1.swap' })).__typename).toBe('UpdateInstanceSuccess');
+    await waitFor('VERIFY_RESIZE', () => instanceRow(s.tcp.db.sql, id), (r) => r?.vm_state === 'resized' && r.task_state === null);
+    expect(await allocations(s, id)).toEqual([{ host_id: s.hostId, vcpus: 3, memory_mb: 1536, disk_gb: 5 }]);
+    expect(await settle(s, 'confirmResize', id)).toEqual({ __typename: 'ConfirmResizeSuccess' });
+    expect(await allocations(s, id)).toEqual([{ host_id: s.hostId, vcpus: 2, memory_mb: 1024, disk_gb: 4 }]);
+    await waitFor('confirm step done', async () =>
+      (await s.tcp.db.sql<{ current_action_id: string | null }[]>`select current_action_id from instances where id = ${id}`)[0],
+      (x) => x?.current_action_id === null);
+    await s.tcp.admin.request(`mutation($id: ID!) { deleteInstance(id: $id) { __typename } }`, { id });
+    await waitFor('deleted', () => instanceRow(s.tcp.db.sql, id), (r) => r === undefined);
+  });
+
   it('reverts in place: the old flavor, disk and allocation come back, the guest runs again', async () => {
     const id = await activeInstance(s, 'grow-and-back');
     await resizedInPlace(s, id);

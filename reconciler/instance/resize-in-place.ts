@@ -30,7 +30,7 @@ export function isInPlace(m: { source_host_id: string; dest_host_id: string }): 
 /** The allocation on the instance's host becomes exactly one flavor's worth. */
 async function allocateFlavor(tx: TxSql, inst: InstanceRow, hostId: string, flavorId: string): Promise<void> {
   await tx`
-    update allocations a set vcpus = f.vcpus, memory_mb = f.ram_mb, disk_gb = f.disk_gb
+    update allocations a set vcpus = f.vcpus, memory_mb = f.ram_mb, disk_gb = flavor_claim_disk_gb(f)
       from flavors f
      where a.instance_id = ${inst.id} and a.host_id = ${hostId} and f.id = ${flavorId}`;
 }

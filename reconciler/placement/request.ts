@@ -41,8 +41,8 @@ export async function placementRequest(sql: Sql | TxSql, p: RequestParts): Promi
   // Sent together: in a transaction, one round trip for both.
   const [[f], [im]] = await Promise.all([
     sql<{ vcpus: number; ram_mb: number; disk_gb: number; extra_specs: Record<string, string> }[]>`
-      select vcpus, ram_mb, disk_gb + ephemeral_gb + ceil(swap_mb / 1024.0)::integer as disk_gb, extra_specs
-        from flavors where id = ${p.flavorId}`,
+      select f.vcpus, f.ram_mb, flavor_claim_disk_gb(f) as disk_gb, f.extra_specs
+        from flavors f where f.id = ${p.flavorId}`,
     sql<{ id: string; name: string; properties: Record<string, string> }[]>`
       select id, name, properties from images where id = ${p.imageId}`,
   ]);
