@@ -6,26 +6,31 @@ import type { Context } from '../schema/context.ts';
 import { specSchemaOf, stackNameSchema, stackRecordSchema, type StackKind, type StackRecord } from '../schema/documents/stack.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { Stack, StackResource, StackResourceInput, StackResourceKind, type StackResourceRow } from '../schema/types/stack.ts';
+import { findAggregate, findFlavor, findZone } from '../store/references.ts';
+import { findServerGroup } from '../store/server-groups.ts';
 import { requireUser, type UserPrincipal } from './scope.ts';
 
 /**
- * Whether the caller can see the resource: its project's instances and server groups, its own
- * key pairs, flavors public or shared with its project, any zone, aggregates if it may list them.
- * A stack cannot claim what its project could not touch.
+ * Whether the caller can see the resource, by the look-ups its own API uses: its project's
+ * instances and server groups, its own key pairs, flavors as the flavor list shows them (an admin
+ * sees every flavor), any zone, aggregates if it may list them. A stack cannot claim what its
+ * project could not touch.
  */
 async function visible(tx: TxSql, ctx: Context, user: UserPrincipal, kind: StackKind, id: string): Promise<boolean> {
-  if (kind === 'aggregate') {
-    return ctx.policy.allows(ctx.principal, 'aggregate:list') && (await tx`select 1 from aggregates where id = ${id}`).length > 0;
+  switch (kind) {
+    case 'aggregate':
+      return ctx.policy.allows(ctx.principal, 'aggregate:list') && (await findAggregate(tx, id)) !== undefined;
+    case 'flavor':
+      return (await findFlavor(tx, id, ctx.policy.allows(ctx.principal, 'flavor:create') ? null : user.projectId)) !== undefined;
+    case 'availabilityZone':
+      return (await findZone(tx, id)) !== undefined;
+    case 'serverGroup':
+      return (await findServerGroup(tx, id, user.projectId)) !== undefined;
+    case 'instance':
+      return (await tx`select 1 from instances where id = ${id} and project_id = ${user.projectId}`).length > 0;
+    case 'keyPair':
+      return (await tx`select 1 from key_pairs where id = ${id} and user_id = ${user.userId}`).length > 0;
   }
-  const rows =
-    kind === 'instance' ? await tx`select 1 from instances where id = ${id} and project_id = ${user.projectId}` :
-    kind === 'serverGroup' ? await tx`select 1 from server_groups where id = ${id} and project_id = ${user.projectId}` :
-    kind === 'keyPair' ? await tx`select 1 from key_pairs where id = ${id} and user_id = ${user.userId}` :
-    kind === 'flavor' ? await tx`
-      select 1 from flavors f where f.id = ${id} and (f.is_public
-        or exists (select 1 from flavor_projects fp where fp.flavor_id = f.id and fp.project_id = ${user.projectId}))` :
-    await tx`select 1 from availability_zones where id = ${id}`;
-  return rows.length > 0;
 }
 
 builder.queryFields((t) => ({

@@ -54,4 +54,18 @@ describe('recordStackResource / forgetStackResource', () => {
     expect((await member.client.request(FORGET, { s: 's', n: 'm1.rec' })).forgetStackResource).toEqual({ __typename: 'NotFoundError', field: 'name' });
     expect((await tcp.db.sql`select 1 from flavors where id = ${flavorId}`).length).toBe(1);
   });
+
+  it('lets an admin record a private flavor it created (the flavor list shows admins every flavor); a member cannot claim it', async () => {
+    const made = await tcp.admin.request(`mutation { createFlavor(input: { name: "m1.private", vcpus: 1, ramMb: 256, diskGb: 1, isPublic: false }) {
+      ... on CreateFlavorSuccess { flavor { id } } } }`);
+    const id = made.createFlavor.flavor.id as string;
+    const privateSpec = { name: 'm1.private', vcpus: 1, ramMb: 256, diskGb: 1, isPublic: false };
+    const byAdmin = await tcp.admin.request(RECORD, { i: { stack: 'ops', kind: 'flavor', name: 'm1.private', resourceId: id, applied: privateSpec } });
+    expect(byAdmin.recordStackResource.__typename).toBe('RecordStackResourceSuccess');
+    expect(await tcp.db.sql`select stack, name from stack_resources where resource_id = ${id}`).toEqual([{ stack: 'ops', name: 'm1.private' }]);
+
+    const byMember = await member.client.request(RECORD, { i: { stack: 's', kind: 'flavor', name: 'm1.private', resourceId: id, applied: privateSpec } });
+    expect(byMember.recordStackResource).toEqual({ __typename: 'NotFoundError', field: 'input.resourceId' });
+    expect(await rows()).toEqual([]);
+  });
 });
