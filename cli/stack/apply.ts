@@ -1,26 +1,20 @@
 import { GraphqlRequestError, type OrreryClient } from '../../client/graphql.ts';
 import type { StackKind } from '../../schema/documents/stack.ts';
 import { CliError } from '../client/errors.ts';
-import { followInstance, settlesAt, type FollowedInstance, type Verdict } from '../client/follow.ts';
+import { deriveStatus, settledVmState, type DesiredPowerState } from '../../core/instance-status.ts';
+import { followInstance, settlesAt } from '../client/follow.ts';
 import * as api from './mutations.ts';
 import { LABEL, type Change, type Plan, type Specs } from './plan.ts';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
-/** The status an instance settles at for each desired power state. */
-const STATUS_OF: Record<string, string> = { running: 'ACTIVE', stopped: 'SHUTOFF', paused: 'PAUSED', suspended: 'SUSPENDED' };
+/** The status an instance settles at for a desired power state (ACTIVE, SHUTOFF, …). */
+const settledStatus = (power: string) => deriveStatus(settledVmState(power as DesiredPowerState));
 
 /** Catalogue kinds in the order they are created; deletions go the other way, instances first. */
 const CATALOGUE: Exclude<StackKind, 'instance'>[] = ['flavor', 'availabilityZone', 'aggregate', 'keyPair', 'serverGroup'];
 
 type InstanceChange = Extract<Change, { kind: 'instance' }>;
-
-/** A resize ends in VERIFY_RESIZE; apply confirms it, since the file says the new flavor is wanted. */
-const resized = (generation: number) => (i: FollowedInstance | null): Verdict => {
-  if (!i || i.status === 'ERROR') return 'failed';
-  if (i.status === 'VERIFY_RESIZE' && !i.taskState && i.observedGeneration >= generation) return 'done';
-  return 'waiting';
-};
 
 /**
  * The updates one instance needs, in order: image (rebuild), then flavor (resize), then power
@@ -108,7 +102,7 @@ export class Applier {
 
   private async instanceChange(c: InstanceChange): Promise<void> {
     const ref = `instance/${c.name}`;
-    const settles = (s: Specs['instance'], generation: number) => settlesAt(STATUS_OF[s.powerState ?? 'running']!, generation);
+    const settles = (s: Specs['instance'], generation: number) => settlesAt(settledStatus(s.powerState ?? 'running'), generation);
     switch (c.op) {
       case 'replace':
       case 'create': {
@@ -135,9 +129,10 @@ export class Applier {
           say(`${ref}: ${Object.entries(step).map(([k, v]) => `${k} → ${Array.isArray(v) ? `[${v.join(', ')}]` : typeof v === 'object' ? JSON.stringify(v) : v}`).join('; ')}`);
           if (!this.wait) continue;
           // Until its own step, the power state stays what it was.
-          const settled = STATUS_OF[step.powerState ?? powerBefore(c)]!;
+          const settled = settledStatus(step.powerState ?? powerBefore(c));
           if (step.flavor) {
-            await followInstance(this.client, c.id, c.name, resized(after.generation));
+            // A resize ends in VERIFY_RESIZE; apply confirms it, since the file says the new flavor is wanted.
+            await followInstance(this.client, c.id, c.name, settlesAt('VERIFY_RESIZE', after.generation));
             const confirmed = await api.confirmResize(this.client, c.id);
             say(`${ref}: resize confirmed`);
             await followInstance(this.client, c.id, c.name, settlesAt(settled, confirmed.generation));
