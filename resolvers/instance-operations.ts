@@ -7,7 +7,7 @@ import type { Context } from '../schema/context.ts';
 import { name as nameSchema } from '../schema/documents/common.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { Instance, InstanceAction } from '../schema/types/instance.ts';
-import { finishAction, startAction } from '../store/actions.ts';
+import { startAction } from '../store/actions.ts';
 import { confirmMove, startRevert } from '../reconciler/instance/move.ts';
 import type { InstanceRow } from '../store/instances.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
@@ -88,8 +88,7 @@ async function settleMove(ctx: Context, id: string, which: 'confirm' | 'revert')
       instanceId: inst.id, projectId: inst.project_id, action: `${which}Resize`, requestId: ctx.requestId, userId: requireUser(ctx).userId,
     });
     if (which === 'confirm') {
-      await confirmMove(tx, inst, { config: ctx.config, log: ctx.log });
-      await finishAction(tx, actionId, 'succeeded');
+      await confirmMove(tx, inst, actionId, { config: ctx.config, log: ctx.log });
     } else {
       await startRevert(tx, inst, { config: ctx.config, log: ctx.log });
     }

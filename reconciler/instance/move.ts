@@ -164,16 +164,19 @@ export async function autoConfirmIfDue(tx: TxSql, inst: InstanceRow, deps: Recon
   const actionId = await startAction(tx, {
     instanceId: inst.id, projectId: inst.project_id, action: 'confirmResize', requestId: `auto-confirm-${inst.migration_id}`, userId: null,
   });
-  await confirmMove(tx, inst, deps);
   await addEventTo(tx, actionId, { event: 'confirm', result: 'success', details: `confirmed automatically after ${window} s in VERIFY_RESIZE` });
-  await finishAction(tx, actionId, 'succeeded');
+  await confirmMove(tx, inst, actionId, deps);
   return { requeueAfter: 0, outcome: 'auto-confirmed' };
 }
 
-/** Confirming releases the source: its allocation now, its domain when its agent sees the fence. */
-export async function confirmMove(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): Promise<void> {
+/**
+ * Confirming releases the source: its allocation now, its domain when its agent sees the fence,
+ * and `actionId` (the confirm) succeeds. In place, the confirm is the agent's step (dropping the
+ * disk backup) and ends when the agent reports it.
+ */
+export async function confirmMove(tx: TxSql, inst: InstanceRow, actionId: string, deps: ReconcileDeps): Promise<void> {
   const m = await migrationOf(tx, inst);
-  if (isInPlace(m)) return confirmInPlace(tx, inst, m, deps);
+  if (isInPlace(m)) return confirmInPlace(tx, inst, m, actionId, deps);
   await tx`delete from allocations where instance_id = ${inst.id} and host_id = ${m.source_host_id}`;
   await tx`insert into host_fences (instance_id, host_id, reason) values (${inst.id}, ${m.source_host_id}, 'moved')
            on conflict (instance_id, host_id) do update set reason = excluded.reason`;
@@ -182,6 +185,7 @@ export async function confirmMove(tx: TxSql, inst: InstanceRow, deps: ReconcileD
     update instances set migration_id = null,
            vm_state = case desired_power_state when 'stopped' then 'stopped' else 'active' end
      where id = ${inst.id}`;
+  await finishAction(tx, actionId, 'succeeded');
 }
 
 /** The revert is done when the source runs the instance again as it was. */

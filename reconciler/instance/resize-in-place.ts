@@ -36,10 +36,10 @@ async function allocateFlavor(tx: TxSql, inst: InstanceRow, hostId: string, flav
 }
 
 /**
- * The action that carries an agent step: the one the caller (confirmResize, revertResize) opened
- * in this transaction, or a new one when the reconciler settles the resize itself.
+ * The action that carries a revert's agent step: the one revertResize opened in this transaction,
+ * or a new one when the reconciler reverts a resize the host failed half-way.
  */
-async function stepAction(tx: TxSql, inst: InstanceRow, action: 'confirmResize' | 'revertResize'): Promise<string> {
+async function stepAction(tx: TxSql, inst: InstanceRow, action: 'revertResize'): Promise<string> {
   const [open] = await tx<{ id: string }[]>`
     select id from instance_actions where instance_id = ${inst.id} and action = ${action} and state = 'running'
      order by started_at desc, id desc limit 1`;
@@ -164,10 +164,9 @@ export async function followRevertInPlace(
  * Confirming keeps the new flavor: the allocation shrinks to it at once, and the agent drops the
  * disk backup as an operation of its own. No fence: the domain stays, it is the instance.
  */
-export async function confirmInPlace(tx: TxSql, inst: InstanceRow, m: InPlaceMigration, deps: ReconcileDeps): Promise<void> {
+export async function confirmInPlace(tx: TxSql, inst: InstanceRow, m: InPlaceMigration, step: string, deps: ReconcileDeps): Promise<void> {
   await allocateFlavor(tx, inst, m.source_host_id, m.new_flavor_id);
   await tx`update migrations set status = 'confirmed', updated_at = now() where id = ${m.id}`;
-  const step = await stepAction(tx, inst, 'confirmResize');
   await tx`
     update instances set migration_id = null, vm_state = ${settledVmState(inst.desired_power_state)},
            current_action_id = ${step},
