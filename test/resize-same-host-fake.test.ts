@@ -165,6 +165,20 @@ describe('resize to the same host (allowResizeToSameHost on)', () => {
     expect(await allocations(s, id)).toEqual([{ host_id: s.hostId, vcpus: 1, memory_mb: 512, disk_gb: 1 }]);
     expect((await migrations(s, id)).length).toBe(0);
   });
+
+  // Last in this block: it stops the host's agent.
+  it('keeps a confirm running as the agent step (the disk backup still to drop) while the agent is away', async () => {
+    const id = await activeInstance(s, 'confirm-unheard');
+    await resizedInPlace(s, id);
+    await s.hosts[0]!.agent.stop();
+    expect(await settle(s, 'confirmResize', id)).toEqual({ __typename: 'ConfirmResizeSuccess' });
+    const [confirm] = await s.tcp.db.sql<{ id: string; state: string }[]>`
+      select id, state from instance_actions where instance_id = ${id} and action = 'confirmResize'`;
+    expect(confirm!.state).toBe('running');
+    expect(await s.tcp.db.sql`select current_action_id from instances where id = ${id}`).toEqual([{ current_action_id: confirm!.id }]);
+    expect(await allocations(s, id)).toEqual([{ host_id: s.hostId, vcpus: 2, memory_mb: 1024, disk_gb: 2 }]);
+    expect(s.driver.domains.get(id)?.resizeBackup).toEqual({ diskGb: 1 });
+  });
 });
 
 describe('resize with allowResizeToSameHost off (the default)', () => {
@@ -187,29 +201,5 @@ describe('resize with allowResizeToSameHost off (the default)', () => {
     expect(await allocations(s, id)).toEqual([{ host_id: s.hostId, vcpus: 1, memory_mb: 512, disk_gb: 1 }]);
     expect((await migrations(s, id)).length).toBe(0);
     expect(s.driver.domains.get(id)?.size).toEqual({ vcpus: 1, memoryMb: 512, diskGb: 1 });
-  });
-});
-
-describe('confirming a resize in place while its agent is away', () => {
-  let s: Solo;
-  beforeAll(async () => {
-    s = await soloControlPlane(true);
-  });
-  afterAll(async () => {
-    await s?.hosts.stop();
-    await s?.tcp.stop();
-  });
-
-  it('keeps the confirm running as the agent step (the disk backup still to drop) instead of calling it done', async () => {
-    const id = await activeInstance(s, 'confirm-unheard');
-    await resizedInPlace(s, id);
-    await s.hosts[0]!.agent.stop();
-    expect(await settle(s, 'confirmResize', id)).toEqual({ __typename: 'ConfirmResizeSuccess' });
-    const [confirm] = await s.tcp.db.sql<{ id: string; state: string }[]>`
-      select id, state from instance_actions where instance_id = ${id} and action = 'confirmResize'`;
-    expect(confirm!.state).toBe('running');
-    expect(await s.tcp.db.sql`select current_action_id from instances where id = ${id}`).toEqual([{ current_action_id: confirm!.id }]);
-    expect(await allocations(s, id)).toEqual([{ host_id: s.hostId, vcpus: 2, memory_mb: 1024, disk_gb: 2 }]);
-    expect(s.driver.domains.get(id)?.resizeBackup).toEqual({ diskGb: 1 });
   });
 });
