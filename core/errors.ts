@@ -53,3 +53,15 @@ export class QuotaExceededError extends OrreryError {
     super(`quota exceeded for ${resource}: requested ${requested}, in use ${inUse} of ${limit}`);
   }
 }
+
+/** No free address left in a subnet's allocation pools; nothing was written. */
+export class AddressExhaustedError extends OrreryError {
+  constructor(
+    readonly subnetId: string,
+    readonly cidr: string,
+    /** The input field that asked for the address, e.g. `input.networks.0`. */
+    readonly field: string,
+  ) {
+    super(`no free address left in subnet ${subnetId} (${cidr})`);
+  }
+}

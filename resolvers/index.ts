@@ -20,3 +20,8 @@ import './server-groups.ts';
 import './quotas.ts';
 import './keypairs.ts';
 import './stacks.ts';
+import './networks.ts';
+import './subnets.ts';
+import './ports.ts';
+import './security-groups.ts';
+import './floating-ips.ts';

@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, NotFoundError, QuotaExceededError, ValidationError } from '../core/errors.ts';
+import { AddressExhaustedError, ConflictError, ForbiddenError, NotFoundError, QuotaExceededError, ValidationError } from '../core/errors.ts';
 import { builder } from './builder.ts';
 
 const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -57,7 +57,18 @@ builder.objectType(QuotaExceededError, {
   }),
 });
 
-const ALL = [ValidationError, NotFoundError, ConflictError, ForbiddenError, QuotaExceededError];
+builder.objectType(AddressExhaustedError, {
+  name: 'AddressExhaustedError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (o) => o instanceof AddressExhaustedError,
+  fields: (t) => ({
+    subnetId: t.exposeID('subnetId'),
+    cidr: t.exposeString('cidr'),
+    field: t.exposeString('field'),
+  }),
+});
+
+const ALL = [ValidationError, NotFoundError, ConflictError, ForbiddenError, QuotaExceededError, AddressExhaustedError];
 
 /** The typed-error options of a mutation: `<Name>Result = <Name>Success | ValidationError | …`. */
 export function mutationErrors(name: string, dataField: string) {
