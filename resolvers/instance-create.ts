@@ -5,6 +5,7 @@ import type { TxSql } from '../db/connect.ts';
 import type { Context } from '../schema/context.ts';
 import { instanceSpecSchema, tagSet, type InstanceSpec } from '../schema/documents/instance.ts';
 import type { InstanceRow } from '../store/instances.ts';
+import type { NetworkRow } from '../store/networks.ts';
 import { enqueueBatch } from '../store/jobs.ts';
 import { enforceInstancesQuota } from '../store/quotas.ts';
 import { findFlavor, findImage, findZone } from '../store/references.ts';
@@ -12,6 +13,7 @@ import type { KeyPairRow } from '../store/key-pairs.ts';
 import type { FlavorRow, ImageRow, ZoneRow } from '../store/rows.ts';
 import type { ServerGroupRow } from '../store/server-groups.ts';
 import { compact } from './compact.ts';
+import { prepareNics, soleProjectNetwork, writeNics, type PreparedNic } from './instance-nics.ts';
 import { resolveSchedulingSpec, schedulingLookups, type SchedulingLookups, type SchedulingSpec } from './scheduler-instance-spec.ts';
 import type { UserPrincipal } from './scope.ts';
 
@@ -22,6 +24,7 @@ export interface PreparedInstance {
   image: ImageRow;
   zone: ZoneRow | null;
   scheduling: SchedulingSpec;
+  nics: PreparedNic[];
 }
 
 /**
@@ -34,11 +37,12 @@ export class CreateLookups implements SchedulingLookups {
   private readonly zones = new Map<string, Promise<ZoneRow | undefined>>();
   private readonly groups = new Map<string, Promise<ServerGroupRow | undefined>>();
   private readonly keyPairs = new Map<string, Promise<KeyPairRow | undefined>>();
+  private soleNetworkLookup?: Promise<NetworkRow | null>;
   private readonly direct: SchedulingLookups;
 
   constructor(
-    private readonly ctx: Context,
-    private readonly user: UserPrincipal,
+    readonly ctx: Context,
+    readonly user: UserPrincipal,
   ) {
     this.direct = schedulingLookups(ctx, user);
   }
@@ -58,6 +62,9 @@ export class CreateLookups implements SchedulingLookups {
   keyPair(name: string) {
     return memo(this.keyPairs, name, () => this.direct.keyPair(name));
   }
+  soleNetwork() {
+    return (this.soleNetworkLookup ??= soleProjectNetwork(this.ctx.sql, this.user.projectId));
+  }
 }
 
 function memo<T>(m: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
@@ -71,12 +78,13 @@ function memo<T>(m: Map<string, Promise<T>>, key: string, load: () => Promise<T>
  * `root` (`input`, or `inputs.3` in a bulk create).
  */
 export async function prepareInstance(
-  input: object & { schedulerHints?: object | null },
+  input: object & { schedulerHints?: object | null; networks?: readonly object[] | null },
   root: string,
   lookups: CreateLookups,
 ): Promise<PreparedInstance> {
   const hints = input.schedulerHints ? compact(input.schedulerHints) : undefined;
-  const spec = validate<InstanceSpec>(instanceSpecSchema, compact({ ...input, schedulerHints: hints }, ['metadata'], root), root);
+  const networks = input.networks ? input.networks.map((n) => compact(n)) : undefined;
+  const spec = validate<InstanceSpec>(instanceSpecSchema, compact({ ...input, schedulerHints: hints, networks }, ['metadata'], root), root);
   // Looked up side by side, checked in field order: the first error named stays the same. Each is
   // awaited below; the no-op catch keeps one that fails after an earlier error from going unhandled.
   const pending = {
@@ -84,6 +92,7 @@ export async function prepareInstance(
     image: lookups.image(spec.image),
     zone: spec.zone ? lookups.zone(spec.zone) : Promise.resolve(undefined),
     scheduling: resolveSchedulingSpec(spec, lookups, root),
+    nics: prepareNics(lookups.ctx, lookups.user, spec.networks, root, () => lookups.soleNetwork()),
   };
   for (const p of Object.values(pending)) p.catch(() => {});
   const flavor = await pending.flavor;
@@ -101,13 +110,14 @@ export async function prepareInstance(
   }
   const zone = (await pending.zone) ?? null;
   if (spec.zone && !zone) throw new NotFoundError('availability zone', spec.zone, `${root}.zone`);
-  return { spec, flavor, image, zone, scheduling: await pending.scheduling };
+  return { spec, flavor, image, zone, scheduling: await pending.scheduling, nics: await pending.nics };
 }
 
 /**
  * Writes prepared instances in the caller's transaction, in input order: quotas checked once for
  * all of them under the project's lock, then one statement each for the rows, the group
- * memberships, the create actions and the placement job, however many instances there are.
+ * memberships, the create actions and the placement job, however many instances there are;
+ * ports one instance at a time (each address is its own claim).
  */
 export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipal, prepared: PreparedInstance[]): Promise<InstanceRow[]> {
   await enforceInstancesQuota(
@@ -155,6 +165,7 @@ export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipa
   }
   await tx`insert into instance_actions (instance_id, project_id, action, request_id, user_id)
            select id, ${user.projectId}, 'create', ${ctx.requestId}, ${user.userId} from unnest(${ids}::uuid[]) as id`;
+  for (const [i, p] of prepared.entries()) await writeNics(tx, user, ids[i]!, p.nics);
   await enqueueBatch(tx, 'place_instances', ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)!);

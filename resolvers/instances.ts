@@ -6,6 +6,7 @@ import { Instance, PowerStateEnum } from '../schema/types/instance.ts';
 import { isUuid, type InstanceRow } from '../store/instances.ts';
 import { CreateLookups, prepareInstance, writeInstances } from './instance-create.ts';
 import { SchedulerHintsInput } from '../schema/types/scheduler.ts';
+import { InstanceNicInput } from '../schema/types/network.ts';
 import { readScope, requireUser } from './scope.ts';
 
 const InstanceFilter = builder.inputType('InstanceFilter', {
@@ -35,6 +36,10 @@ export const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
     schedulerHints: t.field({ type: SchedulerHintsInput }),
     keyName: t.string({ description: 'One of your key pairs; its public key reaches the guest as metadata public_key' }),
     tags: t.stringList({ description: "Nova's server tags: each 1-60 characters, no '/' or ',', at most 50; duplicates collapse" }),
+    networks: t.field({
+      type: [InstanceNicInput],
+      description: "The NICs, in order; absent: one on your project's network if it has exactly one",
+    }),
   }),
 });
 

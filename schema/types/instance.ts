@@ -1,3 +1,5 @@
+import { loadPorts } from '../../store/ports.ts';
+import { Port } from './network.ts';
 import { createHash } from 'node:crypto';
 import { deriveStatus } from '../../core/instance-status.ts';
 import type { Fault as FaultRow, InstanceRow } from '../../store/instances.ts';
@@ -116,6 +118,11 @@ export const Instance = builder.objectRef<InstanceRow>('Instance').implement({
       type: [InstanceAction],
       resolve: (i, _a, ctx) =>
         ctx.sql<ActionRow[]>`select * from instance_actions where instance_id = ${i.id} order by started_at, id`,
+    }),
+    ports: t.field({
+      type: [Port],
+      description: "The instance's NICs: network, MAC and addresses of each",
+      resolve: (i, _a, ctx) => loadPorts(ctx.sql, { projectId: null, instanceId: i.id }),
     }),
     launchedAt: t.expose('launched_at', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('created_at', { type: 'DateTime' }),
