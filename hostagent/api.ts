@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { OrreryClient } from '../client/graphql.ts';
+import type { HostNetwork } from '../core/host-network.ts';
 import type { HostInfo, PowerState } from './drivers/driver.ts';
 
 /** An image a host downloads, verified against its checksum. */
@@ -49,6 +50,8 @@ export interface Assignments {
   incoming: { migrationId: string; instanceId: string; diskGb: number }[];
   revision: string;
   instances: AssignedInstance[];
+  /** What this host's network plumbing must be. */
+  networks: HostNetwork[];
 }
 
 export interface InstanceReport {
@@ -64,7 +67,13 @@ const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced he
   instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
     image { id diskFormat checksum properties { key value } } metadata { key value }
     operation { id kind hard imageId image { id diskFormat checksum } migration { uri prepared { key value } } }
-    completedOperationId }`;
+    completedOperationId }
+  networks { id name segment { kind vni bridge } mtu peers
+    subnets { id cidr ipVersion gatewayIp dhcpServerIp dnsServers hostRoutes { destination nexthop } }
+    service { mac addresses { subnetId ip } }
+    ports { id instanceId mac tap fixedIps { subnetId ip } portSecurity
+      rules { direction ethertype protocol portMin portMax remoteCidrs } }
+    floatingIps { address fixedIp externalBridge externalPrefixLength externalGateway } }`;
 
 function inventoryInput(info: HostInfo) {
   return {
@@ -77,6 +86,7 @@ function inventoryInput(info: HostInfo) {
     memoryMb: info.memoryMb,
     diskGb: info.diskGb,
     migrationUri: info.migrationUri,
+    tunnelAddress: info.tunnelAddress,
   };
 }
 

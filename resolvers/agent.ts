@@ -1,4 +1,5 @@
 import { ConflictError, ForbiddenError, ValidationError } from '../core/errors.ts';
+import { parseIp } from '../core/ip.ts';
 import { builder } from '../schema/builder.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { AgentAssignments } from '../schema/types/agent.ts';
@@ -23,6 +24,7 @@ const HostInventoryInput = builder.inputType('HostInventoryInput', {
     memoryMb: t.int({ required: true }),
     diskGb: t.int({ required: true }),
     migrationUri: t.string({ description: "Where other hosts' hypervisors reach this one for a live migration; unset: it receives none" }),
+    tunnelAddress: t.string({ description: "Where other hosts' VXLAN tunnels reach this one; unset: it carries no overlay network" }),
   }),
 });
 
@@ -64,6 +66,9 @@ function checkInventory(inv: Inventory): void {
   if (uri != null && (uri.length > 1000 || !/^[a-z][a-z0-9+.-]*:\/\/\S*$/.test(uri))) {
     throw ValidationError.field('inventory.migrationUri', 'must be a URI such as qemu+tcp://10.0.0.5/system (at most 1000 characters)');
   }
+  if (inv.tunnelAddress != null && !parseIp(inv.tunnelAddress)) {
+    throw ValidationError.field('inventory.tunnelAddress', 'must be an IP address such as 10.0.0.5');
+  }
 }
 
 const inventoryColumns = (inv: Inventory) => ({
@@ -75,6 +80,7 @@ const inventoryColumns = (inv: Inventory) => ({
   memory_mb: inv.memoryMb,
   disk_gb: inv.diskGb,
   migration_uri: inv.migrationUri ?? null,
+  tunnel_address: inv.tunnelAddress ?? null,
 });
 
 builder.mutationFields((t) => ({
@@ -111,7 +117,7 @@ builder.mutationFields((t) => ({
             hypervisor_type = excluded.hypervisor_type, hypervisor_version = excluded.hypervisor_version,
             architecture = excluded.architecture, capabilities = excluded.capabilities,
             vcpus = excluded.vcpus, memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb,
-            migration_uri = excluded.migration_uri, updated_at = now()
+            migration_uri = excluded.migration_uri, tunnel_address = excluded.tunnel_address, updated_at = now()
           returning id, epoch`;
         await tx`delete from tokens where kind = 'host' and host_id = ${host!.id}`;
         const token = await issueToken(tx, { kind: 'host', hostId: host!.id, description: `agent of ${name}` });

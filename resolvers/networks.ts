@@ -6,6 +6,7 @@ import { networkSpecSchema, type NetworkSpec } from '../schema/documents/network
 import { mutationErrors } from '../schema/errors.ts';
 import { Network, NetworkInput } from '../schema/types/network.ts';
 import { allocateVni, findNetwork, listNetworks, type NetworkRow } from '../store/networks.ts';
+import { ensureServicePort } from '../store/ports.ts';
 import { ensureDefaultGroup } from '../store/security-groups.ts';
 import { compact } from './compact.ts';
 import { ownedNetwork } from './network-scope.ts';
@@ -47,7 +48,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createNetwork: t.field({
     type: Network,
-    description: 'A VXLAN overlay with the lowest free VNI, or (admins) a provider bridge; add a subnet to give it addresses.',
+    description: 'A VXLAN overlay with the lowest free VNI, or (admins) a provider bridge, with its service port; add a subnet to give it addresses.',
     args: { input: t.arg({ type: NetworkInput, required: true }) },
     authScopes: { policy: 'network:create' },
     errors: mutationErrors('CreateNetwork', 'network'),
@@ -66,6 +67,7 @@ builder.mutationFields((t) => ({
             values (${user.projectId}, ${s.name}, ${s.shared ?? false}, ${s.external ?? false}, ${segment}, ${vni},
                     ${s.providerBridge ?? null}, ${s.mtu ?? DEFAULT_MTU[segment]})
             returning *`;
+          await ensureServicePort(tx, row!);
           return row!;
         });
       } catch (e) {

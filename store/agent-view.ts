@@ -1,4 +1,6 @@
+import type { HostNetwork } from '../core/host-network.ts';
 import type { Sql } from '../db/connect.ts';
+import { agentNetworkView } from './agent-network-view.ts';
 
 export interface AgentInstanceRow {
   id: string;
@@ -50,6 +52,8 @@ export interface AgentView {
   incoming: IncomingMigration[];
   revision: number;
   instances: AgentInstanceRow[];
+  /** What its network plumbing must be (core/host-network.ts). */
+  networks: HostNetwork[];
 }
 
 interface HostPart {
@@ -65,7 +69,7 @@ interface HostPart {
 
 /** Everything one host must run, and nothing about any other host. */
 export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
-  // Two statements, run side by side: this is read after every change that touches the host.
+  // Three statements, run side by side: this is read after every change that touches the host.
   const hostRow = sql<HostPart[]>`
     select h.name, h.epoch, h.enabled, h.orphan_policy,
            array(select instance_id::text from host_fences where host_id = h.id) as fenced,
@@ -103,7 +107,7 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
       left join images oi on a.action = 'rescue' and oi.id = (a.params->>'imageId')::uuid
      where i.host_id = ${hostId}
      order by i.id`;
-  const [[host], instances] = await Promise.all([hostRow, instanceRows]);
+  const [[host], instances, networks] = await Promise.all([hostRow, instanceRows, agentNetworkView(sql, hostId)]);
   return {
     hostId,
     hostName: host?.name ?? '',
@@ -115,5 +119,6 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
     incoming: host?.incoming ?? [],
     revision: host?.revision ?? 0,
     instances: [...instances],
+    networks,
   };
 }

@@ -111,7 +111,7 @@ async function allocateEachVersion(tx: TxSql, subnets: SubnetRow[], portId: stri
   }
 }
 
-/** The network's service port (DHCP server and gateway MAC), made with its first subnet. */
+/** The network's service port (DHCP server and gateway MAC), made with the network. */
 export async function ensureServicePort(tx: TxSql, network: { id: string; project_id: string }): Promise<string> {
   const [found] = await tx<{ id: string }[]>`
     select id from ports where network_id = ${network.id} and device_owner = 'network:service'`;

@@ -11,7 +11,7 @@ const instance: AgentInstanceRow = {
 };
 const view: AgentView = {
   hostId: 'h-1', hostName: 'host-1', epoch: 0, enabled: true, orphanPolicy: 'remove', fenced: [], held: [], incoming: [], revision: 10,
-  instances: [instance],
+  instances: [instance], networks: [],
 };
 
 describe("what an agent's watch pushes", () => {

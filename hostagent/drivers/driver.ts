@@ -17,6 +17,8 @@ export interface HostInfo {
   diskGb: number;
   /** Where other hosts' hypervisors reach this one for a live migration; null when it cannot receive one. */
   migrationUri: string | null;
+  /** Where other hosts' VXLAN tunnels reach this one; null when it carries no overlay. */
+  tunnelAddress: string | null;
 }
 
 /** Where a live migration goes: the destination's migration URI and what its driver prepared. */

@@ -86,6 +86,7 @@ export class FakeDriver implements HypervisorDriver {
       memoryMb: this.o.memoryMb ?? 65536,
       diskGb: this.o.diskGb ?? 1000,
       migrationUri: this.migrationUri,
+      tunnelAddress: null,
     };
   }
 

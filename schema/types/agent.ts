@@ -1,6 +1,7 @@
 import type { AgentInstanceRow, AgentView, IncomingMigration } from '../../store/agent-view.ts';
 import { builder } from '../builder.ts';
 import { KeyValue, toPairs } from '../scalars.ts';
+import { AgentNetwork } from './agent-network.ts';
 
 export const AgentImage = builder.objectRef<AgentInstanceRow>('AgentImage').implement({
   fields: (t) => ({
@@ -91,5 +92,6 @@ export const AgentAssignments = builder.objectRef<AgentView>('AgentAssignments')
     incoming: t.field({ type: [AgentIncomingMigration], resolve: (v) => v.incoming }),
     revision: t.string({ resolve: (v) => String(v.revision) }),
     instances: t.field({ type: [AgentInstance], resolve: (v) => v.instances }),
+    networks: t.field({ type: [AgentNetwork], resolve: (v) => v.networks }),
   }),
 });

@@ -100,6 +100,8 @@ export class LibvirtDriver implements HypervisorDriver {
       memoryMb: Math.floor(memoryKib / 1024) - (reserved.memoryMb ?? 0),
       diskGb: Math.floor((fs.blocks * fs.bsize) / 1024 ** 3) - (reserved.diskGb ?? 0),
       migrationUri: this.options.migrationUri ?? null,
+      // The lead wires the agent option that sets it.
+      tunnelAddress: null,
     };
   }
 
