@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { AddressExhaustedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TxSql } from '../db/connect.ts';
 import { builder } from '../schema/builder.ts';
 import type { Context } from '../schema/context.ts';
@@ -46,6 +46,8 @@ builder.mutationFields((t) => ({
             const id = await tx.savepoint((sp) => insertFloatingIp(sp as TxSql, s, { projectId: user.projectId, networkId: n.id }, 'network'));
             return (await loadFloatingIps(tx, null, id))[0]!;
           } catch (e) {
+            // A full subnet sends the search on to the next one; anything else is a real failure.
+            if (!(e instanceof AddressExhaustedError)) throw e;
             lastError = e;
           }
         }

@@ -121,7 +121,7 @@ function keyPairDiff(s: Specs['keyPair'], l: LiveKeyPair): Diff {
 
 /**
  * Flavor (resize), image (rebuild), power state, metadata and tags change in place. Zone, server
- * group, key pair, user data and scheduler hints are fixed at creation: a change replaces the
+ * group, key pair, user data, scheduler hints and NICs are fixed at creation: a change replaces the
  * instance. The API shows the zone; the others are compared with the spec recorded at the last apply.
  */
 function instanceDiff(s: Specs['instance'], l: LiveInstance, applied: Record<string, unknown>, w: World): Diff {
@@ -134,7 +134,7 @@ function instanceDiff(s: Specs['instance'], l: LiveInstance, applied: Record<str
   compare('update', 'tags', [...l.tags].sort(), tagSet(s.tags ?? []).sort());
   const zoneName = s.zone === undefined ? null : (w.zones.find((z) => z.id === s.zone)?.name ?? s.zone);
   compare('replace', 'zone', l.requestedZone, s.zone ?? null, zoneName === l.requestedZone);
-  for (const f of ['serverGroup', 'keyName', 'userData', 'schedulerHints'] as const) compare('replace', f, applied[f] ?? null, s[f] ?? null);
+  for (const f of ['serverGroup', 'keyName', 'userData', 'schedulerHints', 'networks'] as const) compare('replace', f, applied[f] ?? null, s[f] ?? null);
   return d;
 }
 
