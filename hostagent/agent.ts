@@ -7,8 +7,9 @@ import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, t
 import { ConsoleReporter } from './console-reporter.ts';
 import { converge } from './converge.ts';
 import { IncomingMigrations } from './incoming.ts';
+import { NetworkSync, type NetworkPlumbing } from './network/sync.ts';
 import { OrphanHandler } from './orphans.ts';
-import type { HypervisorDriver } from './drivers/driver.ts';
+import type { HostInfo, HypervisorDriver } from './drivers/driver.ts';
 
 export interface HostAgentOptions {
   apiUrl: string;
@@ -28,6 +29,10 @@ export interface HostAgentOptions {
   imagePath?: (image: ImageToFetch, api: AgentApi) => Promise<string | null>;
   /** Drops cached base images no instance here uses any more. */
   pruneImages?: (inUse: string[]) => Promise<unknown>;
+  /** The host's bridges, tunnels, DHCP and filters; none (the fake driver): guests get no plumbing. */
+  networking?: NetworkPlumbing;
+  /** This host's VXLAN endpoint, reported with the inventory: other hosts' tunnels reach it there. */
+  tunnelAddress?: string;
 }
 
 interface Credential {
@@ -64,6 +69,7 @@ export class HostAgent {
   private readonly orphans: OrphanHandler;
   private readonly incoming: IncomingMigrations;
   private readonly consoles: ConsoleReporter;
+  private readonly network: NetworkSync;
   private reportedInventory = '';
   /** Reports of instances converging at once travel together: one call instead of one each. */
   private readonly reports = new Batcher<InstanceReport, void>(
@@ -78,6 +84,7 @@ export class HostAgent {
     this.orphans = new OrphanHandler(o.driver, o.log);
     this.incoming = new IncomingMigrations(o.driver, o.log);
     this.consoles = new ConsoleReporter(o.driver, o.log);
+    this.network = new NetworkSync(o.networking ?? null, o.log, () => this.kick());
   }
 
   get id(): string {
@@ -85,7 +92,7 @@ export class HostAgent {
   }
 
   async start(): Promise<void> {
-    const info = await this.o.driver.hostInfo();
+    const info = await this.hostInfo();
     await this.authenticate(info);
     await this.api.reportHost(info);
     this.reportedInventory = JSON.stringify(info);
@@ -94,6 +101,7 @@ export class HostAgent {
     this.timers.push(setInterval(() => void this.resync(), (this.o.resyncSeconds ?? 60) * 1000));
     this.timers.push(setInterval(() => void this.pushConsoles(), (this.o.consoleSeconds ?? 2) * 1000));
     this.unlistenDriver = this.o.driver.onChange?.(() => this.kick());
+    this.network.start();
     await this.resync();
     void this.watch();
   }
@@ -104,11 +112,16 @@ export class HostAgent {
     this.unlistenDriver?.();
     await this.watchIterator?.return?.();
     await this.passRunning;
+    await this.network.stop();
     await this.api?.close();
   }
 
+  private async hostInfo() {
+    return { ...(await this.o.driver.hostInfo()), tunnelAddress: this.o.tunnelAddress ?? null };
+  }
+
   /** Reuses the saved host credential; enrolls (again) when there is none or it was revoked. */
-  private async authenticate(info: Awaited<ReturnType<HypervisorDriver['hostInfo']>>): Promise<void> {
+  private async authenticate(info: HostInfo): Promise<void> {
     const file = path.join(this.o.stateDir, 'host-credential.json');
     const saved = await readFile(file, 'utf8').then((s) => JSON.parse(s) as Credential).catch(() => null);
     if (saved) {
@@ -144,7 +157,7 @@ export class HostAgent {
 
   /** Inventory is reported at start and whenever it changes (memory added, disk grown). */
   private async refreshInventory(): Promise<void> {
-    const info = await this.o.driver.hostInfo();
+    const info = await this.hostInfo();
     const key = JSON.stringify(info);
     if (key === this.reportedInventory) return;
     await this.api.reportHost(info);
@@ -218,9 +231,12 @@ export class HostAgent {
       this.o.log.error({ err: (e as Error).message }, 'cannot list domains');
       return;
     }
+    this.network.update(view.networks);
     const bound = new Set(view.instances.map((i) => i.id));
     for (const id of this.applied.keys()) if (!bound.has(id)) this.applied.delete(id);
     for (const inst of view.instances) {
+      // A guest is built only on plumbing that is there; the network sync kicks again when it is.
+      if (!domains.has(inst.id) && !inst.deleted && !this.network.instanceReady(inst.id)) continue;
       if (this.busy.has(inst.id)) {
         this.dirty.add(inst.id);
         continue;
@@ -252,6 +268,7 @@ export class HostAgent {
           stopTimeoutMs: this.o.stopTimeoutMs ?? 60_000,
           imagePath: (i) => this.o.imagePath?.(i, this.api) ?? Promise.resolve(null),
           snapshotDir: path.join(this.o.stateDir, 'snapshots'),
+          interfaces: (id) => this.network.interfaces(id),
           upload: (imageId, file) => this.api.uploadImage(imageId, file),
         },
         inst,

@@ -1,13 +1,15 @@
 import type { AssignedInstance, ImageToFetch, InstanceReport } from './api.ts';
-import { DriverError, type DomainSpec, type DomainStatus, type HypervisorDriver, type PowerState } from './drivers/driver.ts';
+import { DriverError, type DomainInterface, type DomainSpec, type DomainStatus, type HypervisorDriver, type PowerState } from './drivers/driver.ts';
 import { carryOut, type OperationDeps } from './operations.ts';
 
 export interface ConvergeDeps extends Omit<OperationDeps, 'rebuild'> {
   /** Local path of an image, downloaded and verified; null when the driver needs no image file. */
   imagePath(image: ImageToFetch): Promise<string | null>;
+  /** The instance's NICs, from its ports in the host's network view. */
+  interfaces(instanceId: string): DomainInterface[];
 }
 
-function specOf(inst: AssignedInstance, imagePath: string | null): DomainSpec {
+function specOf(inst: AssignedInstance, imagePath: string | null, interfaces: DomainInterface[]): DomainSpec {
   return {
     instanceId: inst.id,
     name: inst.name,
@@ -21,6 +23,7 @@ function specOf(inst: AssignedInstance, imagePath: string | null): DomainSpec {
     imageProperties: Object.fromEntries(inst.image.properties.map((p) => [p.key, p.value])),
     userData: inst.userData,
     metadata: Object.fromEntries(inst.metadata.map((p) => [p.key, p.value])),
+    interfaces,
   };
 }
 
@@ -58,7 +61,7 @@ function faultOf(e: unknown): NonNullable<InstanceReport['fault']> {
 
 /** Builds the domain from the instance's image, then brings it to the desired power state. */
 async function build(d: ConvergeDeps, inst: AssignedInstance): Promise<void> {
-  await d.driver.create(specOf(inst, await d.imagePath(inst.image)));
+  await d.driver.create(specOf(inst, await d.imagePath(inst.image), d.interfaces(inst.id)));
   if (inst.powerState !== 'running') await applyPower(d, inst.id, await observe(d.driver, inst.id), inst.powerState);
 }
 

@@ -40,6 +40,7 @@ describe.skipIf(unavailable !== null)('LibvirtDriver against a real libvirtd', (
       imageProperties: {},
       userData: null,
       metadata: {},
+      interfaces: [],
       ...over,
     };
   };

@@ -48,10 +48,13 @@ describe('virsh output parsing', () => {
         imageProperties: {},
         userData: null,
         metadata: {},
+        interfaces: [],
       },
-      { diskPath: '/i/disk', consoleLogPath: '/i/console.log' },
+      { diskPath: '/i/disk', consoleLogPath: '/i/console.log', guestAgentSocketPath: '/i/guest-agent.sock' },
       'qemu',
     );
+    expect(ours).not.toContain('<interface');
+    expect(ours).not.toContain('<channel');
     expect(ours).toContain(`<title>it&#39;s &#60;web&#62; &#38; &#34;db&#34;</title>`);
     // libvirt re-serializes metadata with its own quoting; both must parse.
     const stranger = `<domain type='kvm'>\n  <name>x&amp;y</name>\n  <uuid>AB7A8C5E-0000-4000-8000-000000000001</uuid>\n</domain>`;
@@ -62,6 +65,28 @@ describe('virsh output parsing', () => {
       { name: 'x&y', uuid: 'ab7a8c5e-0000-4000-8000-000000000001', managed: false, generation: 0, imageId: null },
       { name: ID, uuid: ID, managed: true, generation: 12, imageId: 'img-<1>' },
     ]);
+  });
+
+  it('gives each NIC its port\'s MAC, tap and bridge, and the guest-agent channel when the image asks', () => {
+    const xml = buildDomainXml(
+      {
+        instanceId: ID, name: 'nics', generation: 1, imageId: 'img', vcpus: 1, memoryMb: 128, diskGb: 1,
+        imagePath: '/images/x', imageFormat: 'qcow2', imageProperties: { hw_qemu_guest_agent: 'yes' }, userData: null, metadata: {},
+        interfaces: [
+          { mac: 'fa:16:3e:00:00:01', bridge: 'obr-7', tap: 'tap0123456789a', mtu: 1450 },
+          { mac: 'fa:16:3e:00:00:02', bridge: 'br-ext', tap: 'tapbcdef012345', mtu: 1500 },
+        ],
+      },
+      { diskPath: '/i/disk', consoleLogPath: '/i/console.log', guestAgentSocketPath: '/i/guest-agent.sock' },
+      'qemu',
+    );
+    const nics = [...xml.matchAll(/<interface type='bridge'>([\s\S]*?)<\/interface>/g)].map((m) => m[1]!.replace(/\s+/g, ' ').trim());
+    expect(nics).toEqual([
+      `<mac address='fa:16:3e:00:00:01'/> <source bridge='obr-7'/> <target dev='tap0123456789a'/> <model type='virtio'/> <mtu size='1450'/>`,
+      `<mac address='fa:16:3e:00:00:02'/> <source bridge='br-ext'/> <target dev='tapbcdef012345'/> <model type='virtio'/> <mtu size='1500'/>`,
+    ]);
+    expect(xml).toContain(`<source mode='bind' path='/i/guest-agent.sock'/>`);
+    expect(xml).toContain(`<target type='virtio' name='org.qemu.guest_agent.0'/>`);
   });
 
   it('reads nodeinfo, capabilities and version', () => {

@@ -43,6 +43,16 @@ export interface DomainSpec {
   imageProperties: Record<string, string>;
   userData: string | null;
   metadata: Record<string, string>;
+  /** The instance's NICs, in order (eth0 first): each a tap the hypervisor creates on a bridge. */
+  interfaces: DomainInterface[];
+}
+
+/** One NIC: its port's MAC and tap name are fixed, so the guest keeps them across rebuilds and moves. */
+export interface DomainInterface {
+  mac: string;
+  bridge: string;
+  tap: string;
+  mtu: number;
 }
 
 /** What a flavor gives a domain. */

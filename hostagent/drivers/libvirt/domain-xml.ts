@@ -1,4 +1,4 @@
-import type { DomainSpec } from '../driver.ts';
+import type { DomainInterface, DomainSpec } from '../driver.ts';
 
 /** Namespace of the metadata element that marks a domain as Orrery's. */
 export const ORRERY_NS = 'https://orrery.dev/xmlns/libvirt/instance/1';
@@ -9,6 +9,8 @@ export type VirtType = 'kvm' | 'qemu';
 export interface DomainFiles {
   diskPath: string;
   consoleLogPath: string;
+  /** The guest-agent channel's socket (used when the image asks for one, as Nova's hw_qemu_guest_agent). */
+  guestAgentSocketPath: string;
 }
 
 /**
@@ -52,7 +54,7 @@ export function buildDomainXml(spec: DomainSpec, files: DomainFiles, virtType: V
       <target port='0'/>
     </serial>
     <console type='pty'><target type='serial' port='0'/></console>
-    <graphics type='vnc' autoport='yes' listen='127.0.0.1'>
+${spec.interfaces.map(interfaceXml).join('')}${wantsGuestAgent(spec) ? guestAgentXml(files.guestAgentSocketPath) : ''}    <graphics type='vnc' autoport='yes' listen='127.0.0.1'>
       <listen type='address' address='127.0.0.1'/>
     </graphics>
     <memballoon model='none'/>
@@ -83,6 +85,31 @@ export function resizedDomainXml(domainXml: string, size: { vcpus: number; memor
   const vcpu = /<vcpu>\d+<\/vcpu>/;
   if (!memory.test(domainXml) || !vcpu.test(domainXml)) throw new Error('not a domain XML this driver wrote');
   return domainXml.replace(memory, `<memory unit='MiB'>${size.memoryMb}</memory>`).replace(vcpu, `<vcpu>${size.vcpus}</vcpu>`);
+}
+
+/** A tap on the port's bridge, created and attached by libvirt when the guest starts. */
+function interfaceXml(nic: DomainInterface): string {
+  return `    <interface type='bridge'>
+      <mac address='${esc(nic.mac)}'/>
+      <source bridge='${esc(nic.bridge)}'/>
+      <target dev='${esc(nic.tap)}'/>
+      <model type='virtio'/>
+      <mtu size='${nic.mtu}'/>
+    </interface>
+`;
+}
+
+/** Nova's image property: any of its "true" spellings adds the channel. */
+function wantsGuestAgent(spec: DomainSpec): boolean {
+  return /^(yes|true|1|on)$/i.test(spec.imageProperties.hw_qemu_guest_agent ?? '');
+}
+
+function guestAgentXml(socketPath: string): string {
+  return `    <channel type='unix'>
+      <source mode='bind' path='${esc(socketPath)}'/>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+`;
 }
 
 /** As Nova's cpu_mode defaults: the host's model under KVM; a portable model under TCG. */

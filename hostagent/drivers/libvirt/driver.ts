@@ -146,7 +146,11 @@ export class LibvirtDriver implements HypervisorDriver {
     let dom = await this.observe(id);
     if (!dom) {
       const xmlPath = path.join(dir, 'domain.xml');
-      const files = { diskPath: path.join(dir, 'disk'), consoleLogPath: path.join(dir, 'console.log') };
+      const files = {
+        diskPath: path.join(dir, 'disk'),
+        consoleLogPath: path.join(dir, 'console.log'),
+        guestAgentSocketPath: path.join(dir, 'guest-agent.sock'),
+      };
       await writeFile(xmlPath, buildDomainXml(spec, files, await this.resolveVirtType()));
       await this.virsh.run(['define', xmlPath]);
       dom = await this.mustObserve(id);
