@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { rootLog } from '../core/log.ts';
 import { HostAgent, type HostAgentOptions } from '../hostagent/agent.ts';
@@ -14,6 +15,8 @@ export interface HostAgentCliOptions {
   stateDir: string;
   uri: string;
   migrationUri?: string;
+  tunnelAddress?: string;
+  networkNamespace?: string;
   heartbeat: string;
   virtType?: string;
   reservedVcpus: string;
@@ -28,6 +31,7 @@ export interface HostAgentCliOptions {
 
 interface DriverSetup {
   driver: HypervisorDriver;
+  networking?: HostAgentOptions['networking'];
   imagePath?: HostAgentOptions['imagePath'];
   pruneImages?: HostAgentOptions['pruneImages'];
 }
@@ -46,7 +50,16 @@ async function makeDriver(o: HostAgentCliOptions): Promise<DriverSetup> {
       reserved: { vcpus: Number(o.reservedVcpus), memoryMb: Number(o.reservedMemoryMb), diskGb: Number(o.reservedDiskGb) },
     });
     const images = cachedImages(path.join(state, 'images'), { inspect: inspectImage });
-    return { driver, imagePath: images.imagePath, pruneImages: (inUse) => images.cache.prune(inUse) };
+    const { LinuxPlumbing } = await import('../hostagent/network/linux.ts');
+    const networking = new LinuxPlumbing({
+      netns: o.networkNamespace,
+      tunnelAddress: o.tunnelAddress ?? null,
+      // Service namespaces are global names: the host's name keeps two hosts of one machine apart.
+      namespacePrefix: `orrsvc-${o.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`,
+      stateDir: path.join(state, 'network'),
+      log: rootLog().child({ component: 'network', host: o.name }),
+    });
+    return { driver, networking, imagePath: images.imagePath, pruneImages: (inUse) => images.cache.prune(inUse) };
   }
   throw new Error(`unknown driver ${JSON.stringify(o.driver)} (use libvirt or fake)`);
 }
@@ -54,12 +67,17 @@ async function makeDriver(o: HostAgentCliOptions): Promise<DriverSetup> {
 /** `orrery hostagent`: runs the agent for this host (or N hollow hosts) until SIGINT/SIGTERM. */
 export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
   if (o.hosts !== undefined) return runHollowHosts(o);
+  if (o.tunnelAddress !== undefined && !isIP(o.tunnelAddress)) {
+    throw new Error(`--tunnel-address takes an IP address of this host, got ${JSON.stringify(o.tunnelAddress)}`);
+  }
   const log = rootLog().child({ component: 'hostagent', host: o.name });
-  const { driver, imagePath, pruneImages } = await makeDriver(o);
+  const { driver, networking, imagePath, pruneImages } = await makeDriver(o);
   const agent = new HostAgent({
     apiUrl: o.api,
     name: o.name,
     driver,
+    networking,
+    tunnelAddress: o.tunnelAddress,
     imagePath,
     pruneImages,
     log,

@@ -235,20 +235,22 @@ export class HostAgent {
     const bound = new Set(view.instances.map((i) => i.id));
     for (const id of this.applied.keys()) if (!bound.has(id)) this.applied.delete(id);
     for (const inst of view.instances) {
-      // A guest is built only on plumbing that is there; the network sync kicks again when it is.
-      if (!domains.has(inst.id) && !inst.deleted && !this.network.instanceReady(inst.id)) continue;
+      // A guest is built or started only on plumbing that is there (a revert or unshelve starts a
+      // domain on a host its network may have left); the network sync kicks again when it is.
+      const dom = domains.get(inst.id);
+      if (!inst.deleted && dom?.powerState !== 'running' && !this.network.instanceReady(inst.id)) continue;
       if (this.busy.has(inst.id)) {
         this.dirty.add(inst.id);
         continue;
       }
       this.busy.add(inst.id);
-      void this.convergeOne(inst, domains.get(inst.id)).finally(() => {
+      void this.convergeOne(inst, dom).finally(() => {
         this.busy.delete(inst.id);
         if (this.dirty.delete(inst.id)) this.kick();
       });
     }
     await this.orphans.handle(this.api, view, domains.values(), this.busy);
-    await this.incoming.handle(this.api, view);
+    await this.incoming.handle(this.api, view, (id) => this.network.instanceReady(id));
   }
 
   private async convergeOne(assigned: AssignedInstance, dom: Parameters<typeof converge>[2]): Promise<void> {

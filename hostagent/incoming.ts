@@ -19,9 +19,10 @@ export class IncomingMigrations {
     private readonly log: Log,
   ) {}
 
-  async handle(api: AgentApi, view: Assignments): Promise<void> {
+  /** `ready`: whether a guest's network plumbing is here; libvirt refuses a guest whose bridge is not. */
+  async handle(api: AgentApi, view: Assignments, ready: (instanceId: string) => boolean): Promise<void> {
     for (const m of view.incoming) {
-      if (this.started.has(m.migrationId)) continue;
+      if (this.started.has(m.migrationId) || !ready(m.instanceId)) continue;
       this.started.add(m.migrationId);
       this.prepared.add(m.instanceId);
       void this.prepare(api, m);
