@@ -21,6 +21,9 @@ export const networkSpecSchema = {
 } as const;
 export type NetworkSpec = FromSchema<typeof networkSpecSchema>;
 
+/** Neutron's defaults: VXLAN's 50 bytes of encapsulation come off a 1500-byte underlay. */
+export const DEFAULT_MTU = { vxlan: 1450, bridge: 1500 } as const;
+
 export const subnetSpecSchema = {
   $id: 'orrery/subnet',
   type: 'object',
