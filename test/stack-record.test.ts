@@ -68,4 +68,24 @@ describe('recordStackResource / forgetStackResource', () => {
     expect(byMember.recordStackResource).toEqual({ __typename: 'NotFoundError', field: 'input.resourceId' });
     expect(await rows()).toEqual([]);
   });
+
+  it("records the project's own networks and subnets; another project's are not found", async () => {
+    const made = await member.client.request(`mutation { createNetwork(input: { name: "rec-net" }) { ... on CreateNetworkSuccess { network { id } } } }`);
+    const networkId = made.createNetwork.network.id as string;
+    const sub = await member.client.request(`mutation { createSubnet(input: { network: "rec-net", name: "rec-a", cidr: "10.5.0.0/24" }) {
+      ... on CreateSubnetSuccess { subnet { id } } } }`);
+    const subnetId = sub.createSubnet.subnet.id as string;
+    const net = { stack: 's', kind: 'network', name: 'rec-net', resourceId: networkId, applied: { name: 'rec-net' } };
+    const subnet = { stack: 's', kind: 'subnet', name: 'rec-a', resourceId: subnetId, applied: { name: 'rec-a', network: 'rec-net', cidr: '10.5.0.0/24' } };
+    const other = await tcp.userClient('red', 'dave', ['member']);
+    for (const i of [net, subnet]) {
+      expect((await other.client.request(RECORD, { i })).recordStackResource).toEqual({ __typename: 'NotFoundError', field: 'input.resourceId' });
+      expect((await member.client.request(RECORD, { i })).recordStackResource.__typename).toBe('RecordStackResourceSuccess');
+    }
+    expect(await rows()).toEqual([
+      { stack: 's', kind: 'network', name: 'rec-net', resource_id: networkId, applied: net.applied },
+      { stack: 's', kind: 'subnet', name: 'rec-a', resource_id: subnetId, applied: subnet.applied },
+    ]);
+    expect(await tcp.db.sql`select 1 from stack_resources where project_id = ${other.projectId}`).toEqual([]);
+  });
 });

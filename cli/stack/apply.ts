@@ -11,8 +11,11 @@ const say = (line: string) => process.stdout.write(line + '\n');
 /** The status an instance settles at for a desired power state (ACTIVE, SHUTOFF, …). */
 const settledStatus = (power: string) => deriveStatus(settledVmState(power as DesiredPowerState));
 
-/** Catalogue kinds in the order they are created; deletions go the other way, instances first. */
-const CATALOGUE: Exclude<StackKind, 'instance'>[] = ['flavor', 'availabilityZone', 'aggregate', 'keyPair', 'serverGroup'];
+/**
+ * Catalogue kinds in the order they are created (a subnet after its network); deletions go the other
+ * way, instances first.
+ */
+const CATALOGUE: Exclude<StackKind, 'instance'>[] = ['flavor', 'availabilityZone', 'aggregate', 'keyPair', 'serverGroup', 'network', 'subnet'];
 
 type InstanceChange = Extract<Change, { kind: 'instance' }>;
 
@@ -51,6 +54,10 @@ export class Applier {
   /** Carries the plan out; throws a CliError listing what failed (what succeeded stays recorded). */
   async run(): Promise<void> {
     const changes = this.plan.changes;
+    // A replacement's old resource goes first, dependents before what they depend on (a subnet before its network).
+    for (const kind of [...CATALOGUE].reverse()) {
+      for (const c of changes) if (c.kind === kind && c.op === 'replace') await api.deleteResource(this.client, c.kind, c.id, c.name);
+    }
     for (const kind of CATALOGUE) for (const c of changes) if (c.kind === kind) await this.catalogueChange(c);
     const instances = changes.filter((c): c is InstanceChange => c.kind === 'instance');
     await Promise.all(instances.map((c) => this.instanceChange(c).catch((e: unknown) => this.failed(`instance/${c.name}`, e))));
@@ -76,7 +83,6 @@ export class Applier {
         say(`${ref} created`);
         return;
       case 'replace':
-        await api.deleteResource(this.client, c.kind, c.id, c.name);
         await this.record(c.kind, c.name, await api.createResource(this.client, c.kind, c.spec), c.spec);
         say(`${ref} replaced`);
         return;

@@ -34,11 +34,15 @@ export async function createResource<K extends Exclude<StackKind, 'instance'>>(c
       return (await call(client, 'createAvailabilityZone(input: $i)', '$i: AvailabilityZoneInput!', { i: spec }, 'availabilityZone { id }')).availabilityZone.id;
     case 'keyPair':
       return (await call(client, 'createKeyPair(input: $i)', '$i: KeyPairInput!', { i: spec }, 'keyPair { id }')).keyPair.id;
-    default: {
+    case 'serverGroup': {
       const s = spec as Specs['serverGroup'];
       const i = { name: s.name, policy: s.policy.replace(/-/g, '_'), maxServerPerHost: s.rules?.maxServerPerHost };
       return (await call(client, 'createServerGroup(input: $i)', '$i: ServerGroupInput!', { i }, 'serverGroup { id }')).serverGroup.id;
     }
+    case 'network':
+      return (await call(client, 'createNetwork(input: $i)', '$i: NetworkInput!', { i: spec }, 'network { id }')).network.id;
+    default:
+      return (await call(client, 'createSubnet(input: $i)', '$i: SubnetInput!', { i: spec }, 'subnet { id }')).subnet.id;
   }
 }
 
@@ -60,8 +64,13 @@ export async function deleteResource(client: OrreryClient, kind: Exclude<StackKi
     await call(client, 'deleteKeyPair(name: $name)', '$name: String!', { name }, 'keyPair { id }');
     return;
   }
+  if (kind === 'subnet') {
+    await call(client, 'deleteSubnet(id: $id)', '$id: ID!', { id }, 'subnet { id }');
+    return;
+  }
   const [mutation, field] = ({
     flavor: ['deleteFlavor', 'flavor'], availabilityZone: ['deleteAvailabilityZone', 'availabilityZone'], aggregate: ['deleteAggregate', 'aggregate'], serverGroup: ['deleteServerGroup', 'serverGroup'],
+    network: ['deleteNetwork', 'network'],
   } as const)[kind];
   await call(client, `${mutation}(ref: $ref)`, '$ref: String!', { ref: id }, `${field} { id }`);
 }

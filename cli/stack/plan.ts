@@ -1,7 +1,9 @@
 import { tagSet } from '../../schema/documents/instance.ts';
 import type { StackDocument, StackKind } from '../../schema/documents/stack.ts';
+import { canonical, differ, type Diff, type FieldChange } from './diff.ts';
 import { problem, type DocPath, type StackFile } from './document.ts';
 import type { LiveAggregate, LiveFlavor, LiveInstance, LiveKeyPair, LiveServerGroup, LiveZone, World } from './live.ts';
+import { inUseProblems, networkDiff, networkProblems, ownNetworks, ownSubnets, subnetDiff } from './network-plan.ts';
 
 type Item<L extends keyof StackDocument> = NonNullable<StackDocument[L]> extends readonly (infer T)[] ? T : never;
 
@@ -12,13 +14,9 @@ export interface Specs {
   aggregate: Item<'aggregates'>;
   serverGroup: Item<'serverGroups'>;
   keyPair: Item<'keyPairs'>;
+  network: Item<'networks'>;
+  subnet: Item<'subnets'>;
   instance: Item<'instances'>;
-}
-
-export interface FieldChange {
-  field: string;
-  from: string;
-  to: string;
 }
 
 type Op<K extends StackKind> =
@@ -42,39 +40,7 @@ export interface Plan {
   problems: string[];
 }
 
-/** How one field differs: changed in place, by a replacement, or not at all (the kind cannot change it). */
-interface Diff {
-  update: FieldChange[];
-  replace: FieldChange[];
-  fixed: FieldChange[];
-}
-
-/** JSON with object keys sorted: the server's jsonb keeps its own key order. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
-  );
-}
-
-function show(v: unknown): string {
-  if (v === undefined || v === null || v === '') return '(none)';
-  if (Array.isArray(v)) return `[${v.join(', ')}]`;
-  if (typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k}=${String(x)}`).join(', ')}}`;
-  const s = String(v);
-  // Long values (public keys, user data) keep both ends: keys of one type share their start.
-  return s.length > 48 ? `${s.slice(0, 20)}…${s.slice(-24)}` : s;
-}
-
 const pairsMap = (pairs: { key: string; value: string }[]) => Object.fromEntries(pairs.map((p) => [p.key, p.value]));
-
-/** Compares field by field; `into` says which list a difference goes to. */
-function differ() {
-  const d: Diff = { update: [], replace: [], fixed: [] };
-  const compare = (into: keyof Diff, field: string, from: unknown, to: unknown, same = canonical(from) === canonical(to)) => {
-    if (!same) d[into].push({ field, from: show(from), to: show(to) });
-  };
-  return { d, compare };
-}
 
 /** Flavors are immutable (as in Nova): a different size needs a new name. */
 function flavorDiff(s: Specs['flavor'], l: LiveFlavor): Diff {
@@ -162,7 +128,7 @@ function referenceProblems(stack: StackFile, w: World): string[] {
 
 interface KindPlan<K extends StackKind, L extends { id: string; name: string }> {
   kind: K;
-  list: 'flavors' | 'availabilityZones' | 'aggregates' | 'serverGroups' | 'keyPairs' | 'instances';
+  list: 'flavors' | 'availabilityZones' | 'aggregates' | 'serverGroups' | 'keyPairs' | 'networks' | 'subnets' | 'instances';
   specs: readonly Specs[K][];
   live: L[];
   diff(spec: Specs[K], live: L, applied: Record<string, unknown>): Diff;
@@ -201,23 +167,28 @@ function planKind<K extends StackKind, L extends { id: string; name: string }>(k
 
 /** How each kind is shown: `instance/web-1`, `zone/az-1`. */
 export const LABEL: Record<StackKind, string> = {
-  flavor: 'flavor', availabilityZone: 'zone', aggregate: 'aggregate', serverGroup: 'server-group', keyPair: 'key-pair', instance: 'instance',
+  flavor: 'flavor', availabilityZone: 'zone', aggregate: 'aggregate', serverGroup: 'server-group', keyPair: 'key-pair',
+  network: 'network', subnet: 'subnet', instance: 'instance',
 };
 
 const fieldList = (fields: FieldChange[]) => fields.map((f) => `${f.field}: ${f.from} → ${f.to}`).join('; ');
 
 /** What applying the file would do to the stack, from what the API shows now. Plans touch nothing. */
 export function planStack(stack: StackFile, stackName: string, w: World, prune: boolean): Plan {
-  const plan: Plan = { stack: stackName, changes: [], problems: referenceProblems(stack, w) };
+  const plan: Plan = { stack: stackName, changes: [], problems: [...referenceProblems(stack, w), ...networkProblems(stack, w, prune)] };
   const doc = stack.doc;
   planKind({ kind: 'flavor', list: 'flavors', specs: doc.flavors ?? [], live: w.flavors, diff: flavorDiff }, stack, w, plan, prune);
   planKind({ kind: 'availabilityZone', list: 'availabilityZones', specs: doc.availabilityZones ?? [], live: w.zones, diff: zoneDiff }, stack, w, plan, prune);
   planKind({ kind: 'aggregate', list: 'aggregates', specs: doc.aggregates ?? [], live: w.aggregates, diff: aggregateDiff }, stack, w, plan, prune);
   planKind({ kind: 'keyPair', list: 'keyPairs', specs: doc.keyPairs ?? [], live: w.keyPairs, diff: keyPairDiff }, stack, w, plan, prune);
   planKind({ kind: 'serverGroup', list: 'serverGroups', specs: doc.serverGroups ?? [], live: w.serverGroups, diff: serverGroupDiff }, stack, w, plan, prune);
+  planKind({ kind: 'network', list: 'networks', specs: doc.networks ?? [], live: ownNetworks(w), diff: networkDiff }, stack, w, plan, prune);
+  const renewed = new Set(plan.changes.filter((c) => c.kind === 'network' && c.op === 'replace').map((c) => c.name));
+  planKind({ kind: 'subnet', list: 'subnets', specs: doc.subnets ?? [], live: ownSubnets(w), diff: (s, l) => subnetDiff(s, l, w, renewed) }, stack, w, plan, prune);
   // An instance being deleted no longer counts: its name is free again.
   const instances = w.instances.filter((i) => !i.deleting);
   planKind({ kind: 'instance', list: 'instances', specs: doc.instances ?? [], live: instances, diff: (s, l, a) => instanceDiff(s, l, a, w) }, stack, w, plan, prune);
+  plan.problems.push(...inUseProblems(stack, plan, w));
   return plan;
 }
 
