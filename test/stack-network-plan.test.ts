@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StackFile } from '../cli/stack/document.ts';
-import type { LiveNetwork, LivePort, OwnedResource, World } from '../cli/stack/live.ts';
+import type { LiveNetwork, LivePort, LiveRule, LiveSecurityGroup, OwnedResource, World } from '../cli/stack/live.ts';
 import { planStack, renderPlan } from '../cli/stack/plan.ts';
 import type { StackDocument } from '../schema/documents/stack.ts';
 
@@ -24,16 +24,16 @@ const OWNED: OwnedResource[] = [
   { kind: 'subnet', name: 'a', resourceId: SUBNET_ID, applied: SUBNET },
 ];
 
-function world(networks: LiveNetwork[], ports: LivePort[] = [], owned = OWNED): World {
+function world(networks: LiveNetwork[], ports: LivePort[] = [], owned = OWNED, securityGroups: LiveSecurityGroup[] = []): World {
   return {
-    projectId: PROJECT, owned, flavors: [], zones: [], aggregates: [], hosts: [], serverGroups: [], keyPairs: [], images: [], networks, ports, instances: [],
+    projectId: PROJECT, owned, flavors: [], zones: [], aggregates: [], hosts: [], serverGroups: [], keyPairs: [], images: [], networks, ports, securityGroups, instances: [],
   };
 }
 
 const file = (doc: Partial<StackDocument>): StackFile =>
   ({ file: 's.yaml', doc: { apiVersion: 'orrery/v1', kind: 'Stack', metadata: { name: 's' }, ...doc }, at: () => 's.yaml:1' });
 
-const userPort: LivePort = { id: '00000000-0000-4000-8000-000000000099', name: 'keep', networkId: NET_ID, instanceId: null, deviceOwner: 'compute', fixedIps: [{ subnetId: SUBNET_ID }] };
+const userPort: LivePort = { id: '00000000-0000-4000-8000-000000000099', name: 'keep', networkId: NET_ID, instanceId: null, deviceOwner: 'compute', fixedIps: [{ subnetId: SUBNET_ID }], securityGroupIds: [] };
 
 describe('planStack with networks and subnets', () => {
   it("replaces a network whose segment changed, and its subnets with it (they go with the old one)", () => {
@@ -77,6 +77,72 @@ describe('planStack with networks and subnets', () => {
     const overlap = planStack(file({ networks: [NET], subnets: [{ ...SUBNET, name: 'b', cidr: '10.0.0.128/25' }] }), 's', world([theirs], [], [OWNED[0]!]), false);
     expect(overlap.problems).toEqual([
       's.yaml:1: subnets[0].cidr: overlaps subnet a (10.0.0.0/24) of network net-1, which the stack does not own',
+    ]);
+  });
+});
+
+const WEB_ID = '00000000-0000-4000-8000-000000000021';
+const DB_ID = '00000000-0000-4000-8000-000000000022';
+let ruleIds = 0;
+const liveRule = (over: Partial<LiveRule>): LiveRule => ({
+  id: `00000000-0000-4000-8000-0000000001${String(ruleIds++).padStart(2, '0')}`, direction: 'ingress', ethertype: 'IPv4', protocol: null,
+  portMin: null, portMax: null, remoteCidr: null, remoteGroupId: null, ...over,
+});
+const SSH = { direction: 'ingress' as const, protocol: 'tcp', portMin: 22, portMax: 22, remoteCidr: '10.0.0.0/8' };
+const FROM_WEB = { direction: 'ingress' as const, protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' };
+const groups = (): LiveSecurityGroup[] => [
+  { id: WEB_ID, name: 'web', description: '', rules: [liveRule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteCidr: '10.0.0.0/8' })] },
+  { id: DB_ID, name: 'db', description: '', rules: [liveRule({ protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroupId: WEB_ID })] },
+];
+const OWNED_GROUPS: OwnedResource[] = [
+  { kind: 'securityGroup', name: 'web', resourceId: WEB_ID, applied: { name: 'web', rules: [SSH] } },
+  { kind: 'securityGroup', name: 'db', resourceId: DB_ID, applied: { name: 'db', rules: [FROM_WEB] } },
+];
+
+describe('planStack with security groups', () => {
+  it('matches rules as a set, as the API stores them: the ethertype by default, the remote group by name or ID', () => {
+    const byId = { ...FROM_WEB, remoteGroup: WEB_ID };
+    const plan = planStack(file({ securityGroups: [{ name: 'web', rules: [{ ...SSH, ethertype: 'IPv4' }] }, { name: 'db', rules: [byId] }] }), 's',
+      world([], [], OWNED_GROUPS, groups()), false);
+    expect(plan.problems).toEqual([]);
+    expect(renderPlan(plan)).toEqual(['No changes: stack s matches the file.']);
+  });
+
+  it('removes one of two identical live rules when the file lists it once', () => {
+    const live = groups();
+    live[0]!.rules.push({ ...live[0]!.rules[0]!, id: '00000000-0000-4000-8000-000000000199' });
+    const plan = planStack(file({ securityGroups: [{ name: 'web', rules: [SSH] }, { name: 'db', rules: [FROM_WEB] }] }), 's', world([], [], OWNED_GROUPS, live), false);
+    expect(renderPlan(plan)).toEqual(['- security-group-rule/web (ingress IPv4 tcp port 22 from 10.0.0.0/8)', 'Plan: 0 to create, 0 to change, 0 to replace, 1 to delete.']);
+    expect(plan.changes).toContainEqual(expect.objectContaining({ op: 'delete', id: '00000000-0000-4000-8000-000000000199' }));
+  });
+
+  it("replaces a group whose description changed with all its rules, and adds again the rules naming it that the delete takes along", () => {
+    const plan = planStack(file({ securityGroups: [{ name: 'web', description: 'new', rules: [SSH] }, { name: 'db', rules: [FROM_WEB] }] }), 's',
+      world([], [], OWNED_GROUPS, groups()), false);
+    expect(plan.problems).toEqual([]);
+    expect(renderPlan(plan)).toEqual([
+      '-/+ security-group/web (description: (none) → new)',
+      '+ security-group-rule/web (ingress IPv4 tcp port 22 from 10.0.0.0/8)',
+      '+ security-group-rule/db (ingress IPv4 tcp port 5432 from group web)',
+      'Plan: 2 to create, 0 to change, 1 to replace, 0 to delete.',
+    ]);
+  });
+
+  it('refuses to replace a group a port is in, naming the port', () => {
+    const port: LivePort = { ...userPort, securityGroupIds: [WEB_ID] };
+    const plan = planStack(file({ securityGroups: [{ name: 'web', description: 'new', rules: [SSH] }, { name: 'db', rules: [FROM_WEB] }] }), 's',
+      world([liveNet()], [port], OWNED_GROUPS, groups()), false);
+    expect(plan.problems).toEqual([
+      's.yaml:1: securityGroups[0]: security group web must be replaced (description) but is in use (port keep); the API deletes no security group in use: delete what uses it first',
+    ]);
+  });
+
+  it('refuses a rule naming a group this apply deletes (--prune), and a rule the API would refuse', () => {
+    const plan = planStack(file({ securityGroups: [{ name: 'db', rules: [FROM_WEB, { direction: 'ingress', protocol: 'icmp', portMin: 300 }] }] }), 's',
+      world([], [], OWNED_GROUPS, groups()), true);
+    expect(plan.problems).toEqual([
+      's.yaml:1: securityGroups[0].rules[0].remoteGroup: security group "web" is deleted by this apply (--prune): keep it in the file',
+      's.yaml:1: securityGroups[0].rules[1].portMin: is an ICMP type or code (0-255)',
     ]);
   });
 });

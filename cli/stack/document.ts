@@ -41,7 +41,7 @@ function locator(file: string, yaml: Document, lines: LineCounter) {
 /** Names used twice in one list: a file names each resource once. */
 function duplicateNames(stack: StackFile): string[] {
   const out: string[] = [];
-  for (const list of ['flavors', 'availabilityZones', 'aggregates', 'serverGroups', 'keyPairs', 'networks', 'subnets', 'instances'] as const) {
+  for (const list of ['flavors', 'availabilityZones', 'aggregates', 'serverGroups', 'keyPairs', 'networks', 'subnets', 'securityGroups', 'instances'] as const) {
     const first = new Map<string, number>();
     (stack.doc[list] ?? []).forEach(({ name }, i) => {
       const seen = first.get(name);

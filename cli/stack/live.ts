@@ -26,8 +26,15 @@ export interface LiveNetwork {
   id: string; name: string; projectId: string; shared: boolean; external: boolean; mtu: number;
   segment: { kind: 'vxlan' | 'bridge'; bridge: string | null }; subnets: LiveSubnet[];
 }
-/** A port of the project: what keeps a network or subnet from being deleted. */
-export interface LivePort { id: string; name: string; networkId: string; instanceId: string | null; deviceOwner: string; fixedIps: { subnetId: string }[] }
+/** A port of the project: what keeps a network, subnet or security group from being deleted. */
+export interface LivePort {
+  id: string; name: string; networkId: string; instanceId: string | null; deviceOwner: string; fixedIps: { subnetId: string }[]; securityGroupIds: string[];
+}
+export interface LiveRule {
+  id: string; direction: string; ethertype: string; protocol: string | null; portMin: number | null; portMax: number | null;
+  remoteCidr: string | null; remoteGroupId: string | null;
+}
+export interface LiveSecurityGroup { id: string; name: string; description: string; rules: LiveRule[] }
 export interface LiveInstance {
   id: string; name: string; deleting: boolean; status: string; taskState: string | null; desiredPowerState: string;
   generation: number; flavor: { id: string; name: string }; imageId: string; requestedZone: string | null; metadata: Pairs; tags: string[];
@@ -49,6 +56,7 @@ export interface World {
   /** The project's networks with their subnets, and the shared and external ones it can see. */
   networks: LiveNetwork[];
   ports: LivePort[];
+  securityGroups: LiveSecurityGroup[];
   instances: LiveInstance[];
 }
 
@@ -62,7 +70,8 @@ const CATALOGUE = `query($stack: String!) {
   whoami { projectId }
   networks { id name projectId shared external mtu segment { kind bridge }
     subnets { id name networkId cidr gatewayIp dnsServers hostRoutes { destination nexthop } dhcpEnabled allocationPools { first last } } }
-  ports { id name networkId instanceId deviceOwner fixedIps { subnetId } }
+  ports { id name networkId instanceId deviceOwner fixedIps { subnetId } securityGroupIds }
+  securityGroups { id name description rules { id direction ethertype protocol portMin portMax remoteCidr remoteGroupId } }
 }`;
 
 const INSTANCES = `query($after: String) { instances(first: 100, after: $after) {
@@ -98,6 +107,7 @@ export async function readWorld(client: OrreryClient, stack: string, fileHasAggr
     images: c.images,
     networks: c.networks,
     ports: c.ports,
+    securityGroups: c.securityGroups,
     instances,
   };
 }

@@ -2,6 +2,7 @@ import { ValidationError } from '../../core/errors.ts';
 import { formatCidr, overlaps, parseCidr } from '../../core/ip.ts';
 import { planSubnet, type SubnetPlan } from '../../core/subnet-plan.ts';
 import { DEFAULT_MTU } from '../../schema/documents/network.ts';
+import type { StackKind } from '../../schema/documents/stack.ts';
 import { differ, type Diff } from './diff.ts';
 import { issuePath, problem, type DocPath, type StackFile } from './document.ts';
 import type { LiveNetwork, LivePort, LiveSubnet, World } from './live.ts';
@@ -44,7 +45,7 @@ export function subnetDiff(s: Specs['subnet'], l: LiveSubnet, w: World, renewedN
   compare('replace', 'network', network, s.network, sameNetwork);
   if (sameNetwork && renewedNetworks.has(network)) d.replace.push({ field: 'network', from: network, to: `${network} (replaced)` });
   const p = checkedSubnet(s);
-  // An invalid subnet is reported by subnetProblems, and the plan is refused.
+  // An invalid subnet is reported by networkProblems, and the plan is refused.
   if (!p) return d;
   compare('replace', 'cidr', l.cidr, formatCidr(p.cidr));
   compare('replace', 'gatewayIp', l.gatewayIp, p.gateway);
@@ -55,10 +56,10 @@ export function subnetDiff(s: Specs['subnet'], l: LiveSubnet, w: World, renewedN
   return d;
 }
 
-/** Names the stack owns, the file dropped, and this apply deletes (--prune): nothing may come to rely on them. */
-function doomed(stack: StackFile, w: World, prune: boolean, kind: 'network'): Set<string> {
-  const inFile = new Set((stack.doc.networks ?? []).map((n) => n.name));
-  return new Set(prune ? w.owned.filter((o) => o.kind === kind && !inFile.has(o.name)).map((o) => o.name) : []);
+/** Names of a kind the stack owns, the file dropped, and this apply deletes (--prune): nothing may come to rely on them. */
+export function doomed(w: World, prune: boolean, kind: StackKind, inFile: readonly { name: string }[]): Set<string> {
+  if (!prune) return new Set();
+  return new Set(w.owned.filter((o) => o.kind === kind && !inFile.some((x) => x.name === o.name)).map((o) => o.name));
 }
 
 /**
@@ -70,7 +71,7 @@ function doomed(stack: StackFile, w: World, prune: boolean, kind: 'network'): Se
 export function networkProblems(stack: StackFile, w: World, prune: boolean): string[] {
   const out: string[] = [];
   const fileNetworks = stack.doc.networks ?? [];
-  const gone = doomed(stack, w, prune, 'network');
+  const gone = doomed(w, prune, 'network', fileNetworks);
   const notFound = (path: DocPath, ref: string, where: string) => {
     const why = gone.has(ref) ? 'is deleted by this apply (--prune): keep it in the file' : `not found (neither in the file nor ${where})`;
     out.push(problem(stack, path, `network ${JSON.stringify(ref)} ${why}`));
@@ -123,10 +124,29 @@ function holder(p: LivePort, w: World): string {
 
 type Removal = Extract<Change, { op: 'replace' | 'delete' }>;
 
+/** What stands in the way of deleting a resource, and where the file lists it; undefined: nothing can. */
+function usage(c: Removal, w: World, removedNetworks: ReadonlySet<string>) {
+  switch (c.kind) {
+    case 'network':
+      return { list: 'networks', word: 'network', uses: (p: LivePort) => p.networkId === c.id } as const;
+    case 'securityGroup':
+      return { list: 'securityGroups', word: 'security group', uses: (p: LivePort) => p.securityGroupIds.includes(c.id) } as const;
+    case 'subnet': {
+      // A subnet of a network that goes too is covered by its network's check.
+      const subnet = ownSubnets(w).find((s) => s.id === c.id);
+      if (!subnet || removedNetworks.has(subnet.networkId)) return undefined;
+      return { list: 'subnets', word: 'subnet', uses: (p: LivePort) => p.fixedIps.some((f) => f.subnetId === c.id) } as const;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /**
- * The API refuses to delete a network with ports on it or a subnet with addresses in use, so a
- * plan that would have to is refused first, naming what uses it. Replacements are deleted before
- * any instance changes; deletions (--prune) after this plan's own instance deletions are done.
+ * The API refuses to delete a network with ports on it, a subnet with addresses in use or a
+ * security group a port is in, so a plan that would have to is refused first, naming what uses it.
+ * Replacements are deleted before any instance changes; deletions (--prune) after this plan's own
+ * instance deletions are done.
  */
 export function inUseProblems(stack: StackFile, plan: Plan, w: World): string[] {
   const out: string[] = [];
@@ -134,19 +154,13 @@ export function inUseProblems(stack: StackFile, plan: Plan, w: World): string[] 
   const deleted = new Set(removals.filter((c) => c.kind === 'instance' && c.op === 'delete').map((c) => c.id));
   const removedNetworks = new Set(removals.filter((c) => c.kind === 'network').map((c) => c.id));
   for (const c of removals) {
-    let uses: ((p: LivePort) => boolean) | undefined;
-    if (c.kind === 'network') uses = (p) => p.networkId === c.id;
-    // A subnet of a network that goes too is covered by its network's check.
-    const subnet = c.kind === 'subnet' ? ownSubnets(w).find((s) => s.id === c.id) : undefined;
-    if (subnet && !removedNetworks.has(subnet.networkId)) uses = (p) => p.fixedIps.some((f) => f.subnetId === c.id);
-    if (!uses) continue;
-    const users = w.ports.filter((p) => p.deviceOwner === 'compute' && uses(p) && !(c.op === 'delete' && p.instanceId && deleted.has(p.instanceId)));
-    if (users.length === 0) continue;
-    const list = c.kind === 'network' ? 'networks' : 'subnets';
-    const i = (stack.doc[list] ?? []).findIndex((x) => x.name === c.name);
+    const u = usage(c, w, removedNetworks);
+    const users = u ? w.ports.filter((p) => p.deviceOwner === 'compute' && u.uses(p) && !(c.op === 'delete' && p.instanceId && deleted.has(p.instanceId))) : [];
+    if (!u || users.length === 0) continue;
+    const i = (stack.doc[u.list] ?? []).findIndex((x) => x.name === c.name);
     const what = c.op === 'replace' ? `must be replaced (${c.fields.map((f) => f.field).join(', ')})` : 'is to be deleted (--prune)';
-    out.push(problem(stack, i >= 0 ? [list, i] : [list],
-      `${c.kind} ${c.name} ${what} but is in use (${[...new Set(users.map((p) => holder(p, w)))].join(', ')}); the API deletes no ${c.kind} in use: delete what uses it first`));
+    out.push(problem(stack, i >= 0 ? [u.list, i] : [u.list],
+      `${u.word} ${c.name} ${what} but is in use (${[...new Set(users.map((p) => holder(p, w)))].join(', ')}); the API deletes no ${u.word} in use: delete what uses it first`));
   }
   return out;
 }
