@@ -1,9 +1,9 @@
 import { ValidationError } from '../core/errors.ts';
+import { requireIp } from '../core/ip-fields.ts';
 import { contains, formatIp, parseCidr, reserved } from '../core/ip.ts';
 import type { Sql, TxSql } from '../db/connect.ts';
 import { subnetsOf, type NetworkRow } from '../store/networks.ts';
 import type { FixedIpRequest } from '../store/ports.ts';
-import { requireIp } from './network-scope.ts';
 
 /**
  * A requested address checked against the network's subnets: inside one of them and neither its

@@ -1,5 +1,4 @@
-import { NotFoundError, ValidationError } from '../core/errors.ts';
-import { parseCidr, parseIp, type Cidr, type Ip } from '../core/ip.ts';
+import { NotFoundError } from '../core/errors.ts';
 import type { Sql, TxSql } from '../db/connect.ts';
 import type { Context } from '../schema/context.ts';
 import { findNetwork, type NetworkRow } from '../store/networks.ts';
@@ -41,16 +40,4 @@ export async function resolveGroups(tx: TxSql, projectId: string, refs: readonly
     ids.push(g.id);
   }
   return [...new Set(ids)];
-}
-
-export function requireIp(text: string, field: string): Ip {
-  const ip = parseIp(text);
-  if (!ip) throw ValidationError.field(field, 'must be an IP address such as 10.0.0.5 or fd00::5');
-  return ip;
-}
-
-export function requireCidr(text: string, field: string): Cidr {
-  const c = parseCidr(text);
-  if (typeof c === 'string') throw ValidationError.field(field, c);
-  return c;
 }

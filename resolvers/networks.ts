@@ -2,7 +2,7 @@ import { ConflictError, ForbiddenError } from '../core/errors.ts';
 import { validate } from '../core/validate.ts';
 import { builder } from '../schema/builder.ts';
 import type { Context } from '../schema/context.ts';
-import { networkSpecSchema, type NetworkSpec } from '../schema/documents/network.ts';
+import { DEFAULT_MTU, networkSpecSchema, type NetworkSpec } from '../schema/documents/network.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { Network, NetworkInput } from '../schema/types/network.ts';
 import { allocateVni, findNetwork, listNetworks, type NetworkRow } from '../store/networks.ts';
@@ -12,9 +12,6 @@ import { compact } from './compact.ts';
 import { ownedNetwork } from './network-scope.ts';
 import { readScope, requireUser } from './scope.ts';
 import { uniqueViolation } from './sql-errors.ts';
-
-/** Neutron's defaults: VXLAN's 50 bytes of encapsulation come off a 1500-byte underlay. */
-const DEFAULT_MTU = { vxlan: 1450, bridge: 1500 } as const;
 
 /** The admin-only kinds of network, each behind its own rule. */
 function checkPrivileges(ctx: Context, s: NetworkSpec): void {

@@ -1,5 +1,5 @@
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
-import { formatCidr } from '../core/ip.ts';
+import { ConflictError, NotFoundError } from '../core/errors.ts';
+import { checkRule } from '../core/security-group-rule.ts';
 import { validate } from '../core/validate.ts';
 import type { TxSql } from '../db/connect.ts';
 import { builder } from '../schema/builder.ts';
@@ -9,7 +9,6 @@ import { SecurityGroup, SecurityGroupInput, SecurityGroupRule, SecurityGroupRule
 import { isUuid } from '../store/instances.ts';
 import { DEFAULT_GROUP, ensureDefaultGroup, findSecurityGroup, type SecurityGroupRow, type SecurityGroupRuleRow } from '../store/security-groups.ts';
 import { compact } from './compact.ts';
-import { requireCidr } from './network-scope.ts';
 import { requireUser } from './scope.ts';
 import { uniqueViolation } from './sql-errors.ts';
 
@@ -19,19 +18,6 @@ async function ownGroup(tx: TxSql, projectId: string, ref: string, field: string
   const g = await findSecurityGroup(tx, ref, projectId);
   if (!g) throw new NotFoundError('security group', ref, field);
   return g;
-}
-
-/** Ports only tcp and udp have; icmp's type and code ride in the same fields, as in Neutron. */
-function checkPorts(s: SecurityGroupRuleSpec): void {
-  const ranged = s.protocol === 'tcp' || s.protocol === 'udp';
-  const icmp = s.protocol === 'icmp' || s.protocol === 'icmpv6';
-  for (const f of ['portMin', 'portMax'] as const) {
-    if (s[f] !== undefined && !ranged && !icmp) throw ValidationError.field(`input.${f}`, 'needs protocol tcp, udp, icmp or icmpv6');
-    if (icmp && s[f] !== undefined && s[f]! > 255) throw ValidationError.field(`input.${f}`, 'is an ICMP type or code (0-255)');
-  }
-  if (ranged && s.portMin !== undefined && s.portMax !== undefined && s.portMin > s.portMax) {
-    throw ValidationError.field('input.portMax', 'must be at least portMin');
-  }
 }
 
 builder.queryFields((t) => ({
@@ -101,21 +87,14 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { input }, ctx) => {
       const user = requireUser(ctx);
       const s = validate<SecurityGroupRuleSpec>(securityGroupRuleSpecSchema, compact(input));
-      if (s.remoteCidr !== undefined && s.remoteGroup !== undefined) throw ValidationError.field('input.remoteGroup', 'cannot be given with remoteCidr');
-      checkPorts(s);
-      const cidr = s.remoteCidr !== undefined ? requireCidr(s.remoteCidr, 'input.remoteCidr') : null;
-      const ethertype = s.ethertype ?? (cidr?.version === 6 ? 'IPv6' : 'IPv4');
-      if (cidr && `IPv${cidr.version}` !== ethertype) throw ValidationError.field('input.remoteCidr', `is not an ${ethertype} CIDR`);
-      if ((s.protocol === 'icmp' && ethertype === 'IPv6') || (s.protocol === 'icmpv6' && ethertype === 'IPv4')) {
-        throw ValidationError.field('input.protocol', `${s.protocol} does not go with ${ethertype}`);
-      }
+      const { ethertype, remoteCidr } = checkRule(s);
       return ctx.sql.begin(async (tx) => {
         const g = await ownGroup(tx, user.projectId, s.securityGroup, 'input.securityGroup');
         const remote = s.remoteGroup !== undefined ? await ownGroup(tx, user.projectId, s.remoteGroup, 'input.remoteGroup') : null;
         const [rule] = await tx<SecurityGroupRuleRow[]>`
           insert into security_group_rules (group_id, direction, ethertype, protocol, port_min, port_max, remote_cidr, remote_group_id)
           values (${g.id}, ${s.direction}, ${ethertype}, ${s.protocol ?? null}, ${s.portMin ?? null}, ${s.portMax ?? null},
-                  ${cidr ? formatCidr(cidr) : null}::cidr, ${remote?.id ?? null})
+                  ${remoteCidr}::cidr, ${remote?.id ?? null})
           returning id, group_id, direction, ethertype, protocol, port_min, port_max, remote_cidr::text, remote_group_id, created_at`;
         return rule!;
       });

@@ -7,14 +7,15 @@ import { specSchemaOf, stackNameSchema, stackRecordSchema, type StackKind, type 
 import { mutationErrors } from '../schema/errors.ts';
 import { Stack, StackResource, StackResourceInput, StackResourceKind, type StackResourceRow } from '../schema/types/stack.ts';
 import { findAggregate, findFlavor, findZone } from '../store/references.ts';
+import { findSecurityGroup } from '../store/security-groups.ts';
 import { findServerGroup } from '../store/server-groups.ts';
 import { requireUser, type UserPrincipal } from './scope.ts';
 
 /**
  * Whether the caller can see the resource, by the look-ups its own API uses: its project's
- * instances and server groups, its own key pairs, flavors as the flavor list shows them (an admin
- * sees every flavor), any zone, aggregates if it may list them. A stack cannot claim what its
- * project could not touch.
+ * instances, server groups, networks and their subnets, security groups, its own key pairs, flavors as the flavor
+ * list shows them (an admin sees every flavor), any zone, aggregates if it may list them. A stack
+ * cannot claim what its project could not touch.
  */
 async function visible(tx: TxSql, ctx: Context, user: UserPrincipal, kind: StackKind, id: string): Promise<boolean> {
   switch (kind) {
@@ -30,6 +31,13 @@ async function visible(tx: TxSql, ctx: Context, user: UserPrincipal, kind: Stack
       return (await tx`select 1 from instances where id = ${id} and project_id = ${user.projectId}`).length > 0;
     case 'keyPair':
       return (await tx`select 1 from key_pairs where id = ${id} and user_id = ${user.userId}`).length > 0;
+    case 'network':
+      return (await tx`select 1 from networks where id = ${id} and project_id = ${user.projectId}`).length > 0;
+    case 'securityGroup':
+      return (await findSecurityGroup(tx, id, user.projectId)) !== undefined;
+    case 'subnet':
+      return (await tx`
+        select 1 from subnets s join networks n on n.id = s.network_id where s.id = ${id} and n.project_id = ${user.projectId}`).length > 0;
   }
 }
 

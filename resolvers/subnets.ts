@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { formatCidr, overlaps, parseCidr } from '../core/ip.ts';
+import { planSubnet } from '../core/subnet-plan.ts';
 import { validate } from '../core/validate.ts';
 import { builder } from '../schema/builder.ts';
 import { subnetSpecSchema, type SubnetSpec } from '../schema/documents/network.ts';
@@ -12,7 +13,6 @@ import { ensureServicePort } from '../store/ports.ts';
 import { compact } from './compact.ts';
 import { networkProject, ownedNetwork } from './network-scope.ts';
 import { requireUser } from './scope.ts';
-import { planSubnet } from './subnet-plan.ts';
 
 builder.queryFields((t) => ({
   subnets: t.field({

@@ -16,8 +16,9 @@ function live(over: Partial<LiveInstance> = {}): LiveInstance {
 
 function world(instances: LiveInstance[], applied: Record<string, unknown> | null): World {
   return {
+    projectId: '00000000-0000-4000-8000-0000000000bb',
     owned: applied ? [{ kind: 'instance', name: 'web-1', resourceId: '00000000-0000-4000-8000-000000000001', applied }] : [],
-    flavors: [FLAVOR], zones: [], aggregates: [], hosts: [], serverGroups: [], keyPairs: [], images: [IMAGE], instances,
+    flavors: [FLAVOR], zones: [], aggregates: [], hosts: [], serverGroups: [], keyPairs: [], images: [IMAGE], networks: [], ports: [], securityGroups: [], instances,
   };
 }
 

@@ -24,7 +24,7 @@ const RECORD = `mutation($i: StackResourceInput!) { recordStackResource(input: $
 const FORGET = `mutation($s: String!, $n: String!) { forgetStackResource(stack: $s, kind: flavor, name: $n) {
   __typename ... on NotFoundError { field } } }`;
 const spec = { name: 'm1.rec', vcpus: 1, ramMb: 256, diskGb: 1 };
-const rows = () => tcp.db.sql`select stack, kind, name, resource_id, applied from stack_resources where project_id = ${member.projectId}`;
+const rows = () => tcp.db.sql`select stack, kind, name, resource_id, applied from stack_resources where project_id = ${member.projectId} order by kind, name`;
 
 describe('recordStackResource / forgetStackResource', () => {
   it('refuses, naming the field and writing nothing: a bad stack name, an applied spec its kind rejects, another name', async () => {
@@ -67,5 +67,29 @@ describe('recordStackResource / forgetStackResource', () => {
     const byMember = await member.client.request(RECORD, { i: { stack: 's', kind: 'flavor', name: 'm1.private', resourceId: id, applied: privateSpec } });
     expect(byMember.recordStackResource).toEqual({ __typename: 'NotFoundError', field: 'input.resourceId' });
     expect(await rows()).toEqual([]);
+  });
+
+  it("records the project's own networks, subnets and security groups; another project's are not found", async () => {
+    const made = await member.client.request(`mutation { createNetwork(input: { name: "rec-net" }) { ... on CreateNetworkSuccess { network { id } } } }`);
+    const networkId = made.createNetwork.network.id as string;
+    const sub = await member.client.request(`mutation { createSubnet(input: { network: "rec-net", name: "rec-a", cidr: "10.5.0.0/24" }) {
+      ... on CreateSubnetSuccess { subnet { id } } } }`);
+    const subnetId = sub.createSubnet.subnet.id as string;
+    const grp = await member.client.request(`mutation { createSecurityGroup(input: { name: "rec-g" }) { ... on CreateSecurityGroupSuccess { securityGroup { id } } } }`);
+    const groupId = grp.createSecurityGroup.securityGroup.id as string;
+    const net = { stack: 's', kind: 'network', name: 'rec-net', resourceId: networkId, applied: { name: 'rec-net' } };
+    const subnet = { stack: 's', kind: 'subnet', name: 'rec-a', resourceId: subnetId, applied: { name: 'rec-a', network: 'rec-net', cidr: '10.5.0.0/24' } };
+    const other = await tcp.userClient('red', 'dave', ['member']);
+    const group = { stack: 's', kind: 'securityGroup', name: 'rec-g', resourceId: groupId, applied: { name: 'rec-g', rules: [{ direction: 'egress' }] } };
+    for (const i of [net, subnet, group]) {
+      expect((await other.client.request(RECORD, { i })).recordStackResource).toEqual({ __typename: 'NotFoundError', field: 'input.resourceId' });
+      expect((await member.client.request(RECORD, { i })).recordStackResource.__typename).toBe('RecordStackResourceSuccess');
+    }
+    expect(await rows()).toEqual([
+      { stack: 's', kind: 'network', name: 'rec-net', resource_id: networkId, applied: net.applied },
+      { stack: 's', kind: 'securityGroup', name: 'rec-g', resource_id: groupId, applied: group.applied },
+      { stack: 's', kind: 'subnet', name: 'rec-a', resource_id: subnetId, applied: subnet.applied },
+    ]);
+    expect(await tcp.db.sql`select 1 from stack_resources where project_id = ${other.projectId}`).toEqual([]);
   });
 });

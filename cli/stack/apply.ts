@@ -4,15 +4,18 @@ import { CliError } from '../client/errors.ts';
 import { deriveStatus, settledVmState, type DesiredPowerState } from '../../core/instance-status.ts';
 import { followInstance, settlesAt } from '../client/follow.ts';
 import * as api from './mutations.ts';
-import { LABEL, type Change, type Plan, type Specs } from './plan.ts';
+import { LABEL, type Change, type Plan, type RuleChange, type Specs } from './plan.ts';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
 /** The status an instance settles at for a desired power state (ACTIVE, SHUTOFF, …). */
 const settledStatus = (power: string) => deriveStatus(settledVmState(power as DesiredPowerState));
 
-/** Catalogue kinds in the order they are created; deletions go the other way, instances first. */
-const CATALOGUE: Exclude<StackKind, 'instance'>[] = ['flavor', 'availabilityZone', 'aggregate', 'keyPair', 'serverGroup'];
+/**
+ * Catalogue kinds in the order they are created (a subnet after its network); deletions go the other
+ * way, instances first.
+ */
+const CATALOGUE: Exclude<StackKind, 'instance'>[] = ['flavor', 'availabilityZone', 'aggregate', 'keyPair', 'serverGroup', 'network', 'subnet', 'securityGroup'];
 
 type InstanceChange = Extract<Change, { kind: 'instance' }>;
 
@@ -51,7 +54,15 @@ export class Applier {
   /** Carries the plan out; throws a CliError listing what failed (what succeeded stays recorded). */
   async run(): Promise<void> {
     const changes = this.plan.changes;
+    // A replacement's old resource goes first, dependents before what they depend on (a subnet before its network).
+    for (const kind of [...CATALOGUE].reverse()) {
+      for (const c of changes) if (c.kind === kind && c.op === 'replace') await api.deleteResource(this.client, c.kind, c.id, c.name);
+    }
     for (const kind of CATALOGUE) for (const c of changes) if (c.kind === kind) await this.catalogueChange(c);
+    // Rules once every group exists (a rule may name another group); a set's new rules before its old ones go.
+    for (const op of ['create', 'delete'] as const) {
+      for (const c of changes) if (c.kind === 'securityGroupRule' && c.op === op) await this.ruleChange(c);
+    }
     const instances = changes.filter((c): c is InstanceChange => c.kind === 'instance');
     await Promise.all(instances.map((c) => this.instanceChange(c).catch((e: unknown) => this.failed(`instance/${c.name}`, e))));
     // A failed instance may still use what the file dropped: catalogue deletions wait for a clean run.
@@ -68,7 +79,13 @@ export class Applier {
     else throw e;
   }
 
-  private async catalogueChange(c: Exclude<Change, InstanceChange>): Promise<void> {
+  private async ruleChange(c: RuleChange): Promise<void> {
+    if (c.op === 'create') await api.createRule(this.client, c.name, c.rule);
+    else await api.deleteRule(this.client, c.id);
+    say(`${LABEL[c.kind]}/${c.name} ${c.op === 'create' ? 'added' : 'removed'} (${c.text})`);
+  }
+
+  private async catalogueChange(c: Exclude<Change, InstanceChange | RuleChange>): Promise<void> {
     const ref = `${LABEL[c.kind]}/${c.name}`;
     switch (c.op) {
       case 'create':
@@ -76,7 +93,6 @@ export class Applier {
         say(`${ref} created`);
         return;
       case 'replace':
-        await api.deleteResource(this.client, c.kind, c.id, c.name);
         await this.record(c.kind, c.name, await api.createResource(this.client, c.kind, c.spec), c.spec);
         say(`${ref} replaced`);
         return;

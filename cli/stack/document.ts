@@ -19,6 +19,10 @@ function fieldName(path: DocPath): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(document)';
 }
 
+/** Where an API field error (`input.allocationPools.1.first`) falls in the file, under the item at `base`. */
+export const issuePath = (base: DocPath, field: string): DocPath =>
+  [...base, ...field.split('.').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p))];
+
 /** One problem, as printed under an error: `fleet.yaml:12: instances[0].flavor: …`. */
 export const problem = (stack: Pick<StackFile, 'at'>, path: DocPath, message: string) => `${stack.at(path)}: ${fieldName(path)}: ${message}`;
 
@@ -37,7 +41,7 @@ function locator(file: string, yaml: Document, lines: LineCounter) {
 /** Names used twice in one list: a file names each resource once. */
 function duplicateNames(stack: StackFile): string[] {
   const out: string[] = [];
-  for (const list of ['flavors', 'availabilityZones', 'aggregates', 'serverGroups', 'keyPairs', 'instances'] as const) {
+  for (const list of ['flavors', 'availabilityZones', 'aggregates', 'serverGroups', 'keyPairs', 'networks', 'subnets', 'securityGroups', 'instances'] as const) {
     const first = new Map<string, number>();
     (stack.doc[list] ?? []).forEach(({ name }, i) => {
       const seen = first.get(name);

@@ -18,6 +18,23 @@ export interface LiveHost { id: string; name: string }
 export interface LiveServerGroup { id: string; name: string; policy: string; rules: { maxServerPerHost: number | null } }
 export interface LiveKeyPair { id: string; name: string; publicKey: string }
 export interface LiveImage { id: string; name: string; status: string }
+export interface LiveSubnet {
+  id: string; name: string; networkId: string; cidr: string; gatewayIp: string | null; dnsServers: string[];
+  hostRoutes: { destination: string; nexthop: string }[]; dhcpEnabled: boolean; allocationPools: { first: string; last: string }[];
+}
+export interface LiveNetwork {
+  id: string; name: string; projectId: string; shared: boolean; external: boolean; mtu: number;
+  segment: { kind: 'vxlan' | 'bridge'; bridge: string | null }; subnets: LiveSubnet[];
+}
+/** A port of the project: what keeps a network, subnet or security group from being deleted. */
+export interface LivePort {
+  id: string; name: string; networkId: string; instanceId: string | null; deviceOwner: string; fixedIps: { subnetId: string }[]; securityGroupIds: string[];
+}
+export interface LiveRule {
+  id: string; direction: string; ethertype: string; protocol: string | null; portMin: number | null; portMax: number | null;
+  remoteCidr: string | null; remoteGroupId: string | null;
+}
+export interface LiveSecurityGroup { id: string; name: string; description: string; rules: LiveRule[] }
 export interface LiveInstance {
   id: string; name: string; deleting: boolean; status: string; taskState: string | null; desiredPowerState: string;
   generation: number; flavor: { id: string; name: string }; imageId: string; requestedZone: string | null; metadata: Pairs; tags: string[];
@@ -25,6 +42,8 @@ export interface LiveInstance {
 
 /** Everything a plan compares the file with, as the caller's token sees it now. */
 export interface World {
+  /** The caller's project: networks and subnets of others (shared, external) are never the stack's. */
+  projectId: string;
   owned: OwnedResource[];
   flavors: LiveFlavor[];
   zones: LiveZone[];
@@ -34,6 +53,10 @@ export interface World {
   serverGroups: LiveServerGroup[];
   keyPairs: LiveKeyPair[];
   images: LiveImage[];
+  /** The project's networks with their subnets, and the shared and external ones it can see. */
+  networks: LiveNetwork[];
+  ports: LivePort[];
+  securityGroups: LiveSecurityGroup[];
   instances: LiveInstance[];
 }
 
@@ -44,6 +67,11 @@ const CATALOGUE = `query($stack: String!) {
   serverGroups { id name policy rules { maxServerPerHost } }
   keyPairs { id name publicKey }
   images { id name status }
+  whoami { projectId }
+  networks { id name projectId shared external mtu segment { kind bridge }
+    subnets { id name networkId cidr gatewayIp dnsServers hostRoutes { destination nexthop } dhcpEnabled allocationPools { first last } } }
+  ports { id name networkId instanceId deviceOwner fixedIps { subnetId } securityGroupIds }
+  securityGroups { id name description rules { id direction ethertype protocol portMin portMax remoteCidr remoteGroupId } }
 }`;
 
 const INSTANCES = `query($after: String) { instances(first: 100, after: $after) {
@@ -67,6 +95,7 @@ export async function readWorld(client: OrreryClient, stack: string, fileHasAggr
     ])
     : [[], []];
   return {
+    projectId: c.whoami.projectId,
     owned,
     flavors: c.flavors,
     zones: c.availabilityZones,
@@ -76,6 +105,9 @@ export async function readWorld(client: OrreryClient, stack: string, fileHasAggr
     serverGroups: (c.serverGroups as LiveServerGroup[]).map((g) => ({ ...g, policy: g.policy.replace(/_/g, '-') })),
     keyPairs: c.keyPairs,
     images: c.images,
+    networks: c.networks,
+    ports: c.ports,
+    securityGroups: c.securityGroups,
     instances,
   };
 }

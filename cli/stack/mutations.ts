@@ -1,4 +1,5 @@
 import type { OrreryClient } from '../../client/graphql.ts';
+import type { RuleFields } from '../../core/security-group-rule.ts';
 import type { StackKind } from '../../schema/documents/stack.ts';
 import { ERROR_FIELDS, unwrap } from '../client/errors.ts';
 import type { Specs } from './plan.ts';
@@ -34,11 +35,23 @@ export async function createResource<K extends Exclude<StackKind, 'instance'>>(c
       return (await call(client, 'createAvailabilityZone(input: $i)', '$i: AvailabilityZoneInput!', { i: spec }, 'availabilityZone { id }')).availabilityZone.id;
     case 'keyPair':
       return (await call(client, 'createKeyPair(input: $i)', '$i: KeyPairInput!', { i: spec }, 'keyPair { id }')).keyPair.id;
-    default: {
+    case 'serverGroup': {
       const s = spec as Specs['serverGroup'];
       const i = { name: s.name, policy: s.policy.replace(/-/g, '_'), maxServerPerHost: s.rules?.maxServerPerHost };
       return (await call(client, 'createServerGroup(input: $i)', '$i: ServerGroupInput!', { i }, 'serverGroup { id }')).serverGroup.id;
     }
+    case 'network':
+      return (await call(client, 'createNetwork(input: $i)', '$i: NetworkInput!', { i: spec }, 'network { id }')).network.id;
+    case 'securityGroup': {
+      const s = spec as Specs['securityGroup'];
+      const i = { name: s.name, description: s.description };
+      const g = (await call(client, 'createSecurityGroup(input: $i)', '$i: SecurityGroupInput!', { i }, 'securityGroup { id rules { id } }')).securityGroup;
+      // The file's rules are the whole set: the API's starting rules go, and apply adds the file's.
+      for (const r of g.rules as { id: string }[]) await deleteRule(client, r.id);
+      return g.id;
+    }
+    default:
+      return (await call(client, 'createSubnet(input: $i)', '$i: SubnetInput!', { i: spec }, 'subnet { id }')).subnet.id;
   }
 }
 
@@ -60,10 +73,23 @@ export async function deleteResource(client: OrreryClient, kind: Exclude<StackKi
     await call(client, 'deleteKeyPair(name: $name)', '$name: String!', { name }, 'keyPair { id }');
     return;
   }
+  if (kind === 'subnet') {
+    await call(client, 'deleteSubnet(id: $id)', '$id: ID!', { id }, 'subnet { id }');
+    return;
+  }
   const [mutation, field] = ({
     flavor: ['deleteFlavor', 'flavor'], availabilityZone: ['deleteAvailabilityZone', 'availabilityZone'], aggregate: ['deleteAggregate', 'aggregate'], serverGroup: ['deleteServerGroup', 'serverGroup'],
+    network: ['deleteNetwork', 'network'], securityGroup: ['deleteSecurityGroup', 'securityGroup'],
   } as const)[kind];
   await call(client, `${mutation}(ref: $ref)`, '$ref: String!', { ref: id }, `${field} { id }`);
+}
+
+export async function createRule(client: OrreryClient, group: string, rule: RuleFields): Promise<void> {
+  await call(client, 'createSecurityGroupRule(input: $i)', '$i: SecurityGroupRuleInput!', { i: { ...rule, securityGroup: group } }, 'rule { id }');
+}
+
+export async function deleteRule(client: OrreryClient, id: string): Promise<void> {
+  await call(client, 'deleteSecurityGroupRule(id: $id)', '$id: ID!', { id }, 'rule { id }');
 }
 
 export async function createInstance(client: OrreryClient, s: Specs['instance']): Promise<InstanceState> {

@@ -1,7 +1,11 @@
+import type { RuleFields } from '../../core/security-group-rule.ts';
 import { tagSet } from '../../schema/documents/instance.ts';
 import type { StackDocument, StackKind } from '../../schema/documents/stack.ts';
+import { canonical, differ, type Diff, type FieldChange } from './diff.ts';
 import { problem, type DocPath, type StackFile } from './document.ts';
-import type { LiveAggregate, LiveFlavor, LiveInstance, LiveKeyPair, LiveServerGroup, LiveZone, World } from './live.ts';
+import type { LiveAggregate, LiveFlavor, LiveInstance, LiveKeyPair, LiveSecurityGroup, LiveServerGroup, LiveZone, World } from './live.ts';
+import { inUseProblems, networkDiff, networkProblems, ownNetworks, ownSubnets, subnetDiff } from './network-plan.ts';
+import { ruleChanges, ruleProblems } from './rule-plan.ts';
 
 type Item<L extends keyof StackDocument> = NonNullable<StackDocument[L]> extends readonly (infer T)[] ? T : never;
 
@@ -12,13 +16,10 @@ export interface Specs {
   aggregate: Item<'aggregates'>;
   serverGroup: Item<'serverGroups'>;
   keyPair: Item<'keyPairs'>;
+  network: Item<'networks'>;
+  subnet: Item<'subnets'>;
+  securityGroup: Item<'securityGroups'>;
   instance: Item<'instances'>;
-}
-
-export interface FieldChange {
-  field: string;
-  from: string;
-  to: string;
 }
 
 type Op<K extends StackKind> =
@@ -33,7 +34,12 @@ type Op<K extends StackKind> =
   /** Owned, not in the file, and gone already: only the record goes. */
   | { op: 'forget'; kind: K; name: string };
 
-export type Change = { [K in StackKind]: Op<K> }[StackKind];
+/** One rule added to or removed from a group (`name`): rules are immutable, so sets change rule by rule. */
+export type RuleChange =
+  | { op: 'create'; kind: 'securityGroupRule'; name: string; rule: RuleFields; text: string }
+  | { op: 'delete'; kind: 'securityGroupRule'; name: string; id: string; text: string };
+
+export type Change = { [K in StackKind]: Op<K> }[StackKind] | RuleChange;
 
 export interface Plan {
   stack: string;
@@ -42,39 +48,7 @@ export interface Plan {
   problems: string[];
 }
 
-/** How one field differs: changed in place, by a replacement, or not at all (the kind cannot change it). */
-interface Diff {
-  update: FieldChange[];
-  replace: FieldChange[];
-  fixed: FieldChange[];
-}
-
-/** JSON with object keys sorted: the server's jsonb keeps its own key order. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
-  );
-}
-
-function show(v: unknown): string {
-  if (v === undefined || v === null || v === '') return '(none)';
-  if (Array.isArray(v)) return `[${v.join(', ')}]`;
-  if (typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k}=${String(x)}`).join(', ')}}`;
-  const s = String(v);
-  // Long values (public keys, user data) keep both ends: keys of one type share their start.
-  return s.length > 48 ? `${s.slice(0, 20)}…${s.slice(-24)}` : s;
-}
-
 const pairsMap = (pairs: { key: string; value: string }[]) => Object.fromEntries(pairs.map((p) => [p.key, p.value]));
-
-/** Compares field by field; `into` says which list a difference goes to. */
-function differ() {
-  const d: Diff = { update: [], replace: [], fixed: [] };
-  const compare = (into: keyof Diff, field: string, from: unknown, to: unknown, same = canonical(from) === canonical(to)) => {
-    if (!same) d[into].push({ field, from: show(from), to: show(to) });
-  };
-  return { d, compare };
-}
 
 /** Flavors are immutable (as in Nova): a different size needs a new name. */
 function flavorDiff(s: Specs['flavor'], l: LiveFlavor): Diff {
@@ -109,6 +83,13 @@ function serverGroupDiff(s: Specs['serverGroup'], l: LiveServerGroup): Diff {
   const { d, compare } = differ();
   compare('fixed', 'policy', l.policy, s.policy);
   compare('fixed', 'maxServerPerHost', l.rules.maxServerPerHost, s.rules?.maxServerPerHost ?? null);
+  return d;
+}
+
+/** The API has no update for a group: a new description replaces it (its rules are planned one by one). */
+function securityGroupDiff(s: Specs['securityGroup'], l: LiveSecurityGroup): Diff {
+  const { d, compare } = differ();
+  compare('replace', 'description', l.description, s.description ?? '');
   return d;
 }
 
@@ -162,7 +143,7 @@ function referenceProblems(stack: StackFile, w: World): string[] {
 
 interface KindPlan<K extends StackKind, L extends { id: string; name: string }> {
   kind: K;
-  list: 'flavors' | 'availabilityZones' | 'aggregates' | 'serverGroups' | 'keyPairs' | 'instances';
+  list: 'flavors' | 'availabilityZones' | 'aggregates' | 'serverGroups' | 'keyPairs' | 'networks' | 'subnets' | 'securityGroups' | 'instances';
   specs: readonly Specs[K][];
   live: L[];
   diff(spec: Specs[K], live: L, applied: Record<string, unknown>): Diff;
@@ -199,25 +180,33 @@ function planKind<K extends StackKind, L extends { id: string; name: string }>(k
   }
 }
 
-/** How each kind is shown: `instance/web-1`, `zone/az-1`. */
-export const LABEL: Record<StackKind, string> = {
-  flavor: 'flavor', availabilityZone: 'zone', aggregate: 'aggregate', serverGroup: 'server-group', keyPair: 'key-pair', instance: 'instance',
+/** How each kind is shown: `instance/web-1`, `zone/az-1`, `security-group-rule/web` (a rule of group web). */
+export const LABEL: Record<Change['kind'], string> = {
+  flavor: 'flavor', availabilityZone: 'zone', aggregate: 'aggregate', serverGroup: 'server-group', keyPair: 'key-pair',
+  network: 'network', subnet: 'subnet', securityGroup: 'security-group', securityGroupRule: 'security-group-rule', instance: 'instance',
 };
 
 const fieldList = (fields: FieldChange[]) => fields.map((f) => `${f.field}: ${f.from} → ${f.to}`).join('; ');
 
 /** What applying the file would do to the stack, from what the API shows now. Plans touch nothing. */
 export function planStack(stack: StackFile, stackName: string, w: World, prune: boolean): Plan {
-  const plan: Plan = { stack: stackName, changes: [], problems: referenceProblems(stack, w) };
+  const problems = [...referenceProblems(stack, w), ...networkProblems(stack, w, prune), ...ruleProblems(stack, w, prune)];
+  const plan: Plan = { stack: stackName, changes: [], problems };
   const doc = stack.doc;
   planKind({ kind: 'flavor', list: 'flavors', specs: doc.flavors ?? [], live: w.flavors, diff: flavorDiff }, stack, w, plan, prune);
   planKind({ kind: 'availabilityZone', list: 'availabilityZones', specs: doc.availabilityZones ?? [], live: w.zones, diff: zoneDiff }, stack, w, plan, prune);
   planKind({ kind: 'aggregate', list: 'aggregates', specs: doc.aggregates ?? [], live: w.aggregates, diff: aggregateDiff }, stack, w, plan, prune);
   planKind({ kind: 'keyPair', list: 'keyPairs', specs: doc.keyPairs ?? [], live: w.keyPairs, diff: keyPairDiff }, stack, w, plan, prune);
   planKind({ kind: 'serverGroup', list: 'serverGroups', specs: doc.serverGroups ?? [], live: w.serverGroups, diff: serverGroupDiff }, stack, w, plan, prune);
+  planKind({ kind: 'network', list: 'networks', specs: doc.networks ?? [], live: ownNetworks(w), diff: networkDiff }, stack, w, plan, prune);
+  const renewed = new Set(plan.changes.filter((c) => c.kind === 'network' && c.op === 'replace').map((c) => c.name));
+  planKind({ kind: 'subnet', list: 'subnets', specs: doc.subnets ?? [], live: ownSubnets(w), diff: (s, l) => subnetDiff(s, l, w, renewed) }, stack, w, plan, prune);
+  planKind({ kind: 'securityGroup', list: 'securityGroups', specs: doc.securityGroups ?? [], live: w.securityGroups, diff: securityGroupDiff }, stack, w, plan, prune);
+  plan.changes.push(...ruleChanges(stack, w, plan));
   // An instance being deleted no longer counts: its name is free again.
   const instances = w.instances.filter((i) => !i.deleting);
   planKind({ kind: 'instance', list: 'instances', specs: doc.instances ?? [], live: instances, diff: (s, l, a) => instanceDiff(s, l, a, w) }, stack, w, plan, prune);
+  plan.problems.push(...inUseProblems(stack, plan, w));
   return plan;
 }
 
@@ -232,7 +221,7 @@ export function renderPlan(plan: Plan): string[] {
     if (c.op === 'keep') lines.push(`  ${ref}: owned by the stack but no longer in the file; kept (apply --prune deletes it)`);
     if (c.op !== 'create' && c.op !== 'update' && c.op !== 'replace' && c.op !== 'delete') continue;
     count[c.op]++;
-    const fields = c.op === 'update' || c.op === 'replace' ? ` (${fieldList(c.fields)})` : '';
+    const fields = c.kind === 'securityGroupRule' ? ` (${c.text})` : c.op === 'update' || c.op === 'replace' ? ` (${fieldList(c.fields)})` : '';
     lines.push(`${SIGN[c.op]} ${ref}${fields}`);
   }
   const total = count.create + count.update + count.replace + count.delete;

@@ -21,6 +21,9 @@ export const networkSpecSchema = {
 } as const;
 export type NetworkSpec = FromSchema<typeof networkSpecSchema>;
 
+/** Neutron's defaults: VXLAN's 50 bytes of encapsulation come off a 1500-byte underlay. */
+export const DEFAULT_MTU = { vxlan: 1450, bridge: 1500 } as const;
+
 export const subnetSpecSchema = {
   $id: 'orrery/subnet',
   type: 'object',
@@ -106,21 +109,43 @@ export const securityGroupSpecSchema = {
 } as const;
 export type SecurityGroupSpec = FromSchema<typeof securityGroupSpecSchema>;
 
+/** A rule's own fields; the API's input adds the group it goes in. */
+const ruleFields = {
+  direction: { enum: ['ingress', 'egress'] },
+  ethertype: { enum: ['IPv4', 'IPv6'] },
+  /** tcp, udp, icmp, icmpv6 or an IP protocol number. */
+  protocol: { type: 'string', pattern: '^(tcp|udp|icmp|icmpv6|[0-9]{1,3})$' },
+  portMin: { type: 'integer', minimum: 0, maximum: 65535 },
+  portMax: { type: 'integer', minimum: 0, maximum: 65535 },
+  remoteCidr: cidr,
+  remoteGroup: reference,
+} as const;
+
 export const securityGroupRuleSpecSchema = {
   $id: 'orrery/security-group-rule',
   type: 'object',
   additionalProperties: false,
   required: ['securityGroup', 'direction'],
-  properties: {
-    securityGroup: reference,
-    direction: { enum: ['ingress', 'egress'] },
-    ethertype: { enum: ['IPv4', 'IPv6'] },
-    /** tcp, udp, icmp, icmpv6 or an IP protocol number. */
-    protocol: { type: 'string', pattern: '^(tcp|udp|icmp|icmpv6|[0-9]{1,3})$' },
-    portMin: { type: 'integer', minimum: 0, maximum: 65535 },
-    portMax: { type: 'integer', minimum: 0, maximum: 65535 },
-    remoteCidr: cidr,
-    remoteGroup: reference,
-  },
+  properties: { securityGroup: reference, ...ruleFields },
 } as const;
 export type SecurityGroupRuleSpec = FromSchema<typeof securityGroupRuleSpecSchema>;
+
+/**
+ * A group with its whole rule set, as a desired-state file declares it (the API takes the rules one
+ * by one). At most Neutron's default quota of rules per group.
+ */
+export const securityGroupWithRulesSchema = {
+  $id: 'orrery/security-group-with-rules',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    ...securityGroupSpecSchema.properties,
+    rules: {
+      type: 'array',
+      maxItems: 100,
+      items: { type: 'object', additionalProperties: false, required: ['direction'], properties: ruleFields },
+    },
+  },
+} as const;
+export type SecurityGroupWithRules = FromSchema<typeof securityGroupWithRulesSchema>;

@@ -3,11 +3,12 @@ import { name, uuid } from './common.ts';
 import { flavorSpecSchema } from './flavor.ts';
 import { instanceSpecSchema } from './instance.ts';
 import { keyPairSpecSchema } from './key-pair.ts';
+import { networkSpecSchema, securityGroupWithRulesSchema, subnetSpecSchema } from './network.ts';
 import { serverGroupSpecSchema } from './server-group.ts';
 import { aggregateSpecSchema, zoneSpecSchema } from './zone.ts';
 
 /** Kinds of resource a stack can own, as they are recorded and shown (`instance/web-1`). */
-export const stackKinds = ['flavor', 'availabilityZone', 'aggregate', 'serverGroup', 'keyPair', 'instance'] as const;
+export const stackKinds = ['flavor', 'availabilityZone', 'aggregate', 'serverGroup', 'keyPair', 'network', 'subnet', 'securityGroup', 'instance'] as const;
 export type StackKind = (typeof stackKinds)[number];
 
 /** A stack's name: it is typed on command lines and shown in plans, so no spaces or slashes. */
@@ -23,7 +24,9 @@ function item<S extends { $id: string }>({ $id: _id, ...rest }: S): Omit<S, '$id
 /**
  * A desired-state file (`orrery plan/apply -f`): what one stack should own. Each list item is
  * the resource's own spec schema, so a file accepts exactly what the API accepts. Key pairs must
- * carry their public key: a generated private key would be shown once and lost in an apply.
+ * carry their public key: a generated private key would be shown once and lost in an apply. Subnets
+ * must have a name: the stack records each resource by its name. A security group carries its
+ * whole rule set.
  */
 export const stackDocumentSchema = {
   $id: 'orrery/stack',
@@ -44,6 +47,9 @@ export const stackDocumentSchema = {
     aggregates: { type: 'array', items: item(aggregateSpecSchema) },
     serverGroups: { type: 'array', items: item(serverGroupSpecSchema) },
     keyPairs: { type: 'array', items: { ...item(keyPairSpecSchema), required: ['name', 'publicKey'] } },
+    networks: { type: 'array', items: item(networkSpecSchema) },
+    subnets: { type: 'array', items: { ...item(subnetSpecSchema), required: ['name', 'network', 'cidr'] } },
+    securityGroups: { type: 'array', items: item(securityGroupWithRulesSchema) },
     instances: { type: 'array', items: item(instanceSpecSchema) },
   },
 } as const;
@@ -74,5 +80,8 @@ export const specSchemaOf: Record<StackKind, { $id: string }> = {
   aggregate: aggregateSpecSchema,
   serverGroup: serverGroupSpecSchema,
   keyPair: keyPairSpecSchema,
+  network: networkSpecSchema,
+  subnet: subnetSpecSchema,
+  securityGroup: securityGroupWithRulesSchema,
   instance: instanceSpecSchema,
 };

@@ -1,7 +1,7 @@
-import { ValidationError } from '../core/errors.ts';
-import { contains, formatCidr, formatIp, lastOf, reserved, type Cidr, type Ip } from '../core/ip.ts';
 import type { SubnetSpec } from '../schema/documents/network.ts';
-import { requireCidr, requireIp } from './network-scope.ts';
+import { ValidationError } from './errors.ts';
+import { requireCidr, requireIp } from './ip-fields.ts';
+import { contains, formatCidr, formatIp, lastOf, reserved, type Cidr, type Ip } from './ip.ts';
 
 /** A subnet input checked address by address, in the form the tables take. */
 export interface SubnetPlan {
@@ -14,7 +14,10 @@ export interface SubnetPlan {
 
 const fmt = (version: 4 | 6, value: bigint) => formatIp({ version, value });
 
-/** Checks every address of the input against the cidr; writes nothing, knows nothing of other subnets. */
+/**
+ * Checks every address of the input against the cidr; writes nothing, knows nothing of other subnets.
+ * Pure, so `orrery plan` checks a file's subnets (and compares them with the API's) by the same rules.
+ */
 export function planSubnet(s: SubnetSpec): SubnetPlan {
   const cidr = requireCidr(s.cidr, 'input.cidr');
   const inCidr = (ip: Ip, field: string, what: string) => {
