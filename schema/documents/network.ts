@@ -96,6 +96,7 @@ export const instanceNicSchema = {
   additionalProperties: false,
   properties: { network: reference, fixedIp: address, port: uuid },
 } as const;
+export type InstanceNic = FromSchema<typeof instanceNicSchema>;
 
 export const securityGroupSpecSchema = {
   $id: 'orrery/security-group',
