@@ -24,6 +24,8 @@ export interface FakeDriverOptions {
   migrationUri?: string;
   /** Make `resizeInPlace` fail half-way (backup taken, disk grown) for instances whose name matches. */
   failResize?: RegExp;
+  /** Make `attachInterface` fail for instances whose name matches, as a hot-plug the guest has no slot for. */
+  failAttach?: RegExp;
 }
 
 /** Fake hypervisors of this process by migration URI: a live migration hands a domain between them. */
@@ -263,6 +265,7 @@ export class FakeDriver implements HypervisorDriver {
     const d = this.get(id);
     if (d.interfaces.some((n) => n.mac === nic.mac)) return;
     if (d.powerState === 'suspended') throw new DriverError('cannot attach an interface to a suspended domain', 'invalid_state');
+    if (this.o.failAttach?.test(d.name)) throw new DriverError(`fake driver has no free slot for a NIC on ${d.name}`, 'attach_failed');
     d.interfaces.push({ ...nic });
     d.console.push(`[fake] interface ${nic.mac} attached`);
     for (const l of this.listeners) l(id);
