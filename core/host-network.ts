@@ -88,6 +88,13 @@ export interface HostFloatingIp {
   externalGateway: string | null;
 }
 
+/** Every port's MAC starts so (OpenStack's fa:16:3e, locally administered); a NIC without it is not a port's. */
+export const PORT_MAC_PREFIX = 'fa:16:3e';
+
+export function isPortMac(mac: string): boolean {
+  return mac.toLowerCase().startsWith(`${PORT_MAC_PREFIX}:`);
+}
+
 /** libvirt's and the plumbing's name for a port's tap device (at most 15 characters). */
 export function tapName(portId: string): string {
   return `tap${portId.slice(0, 11)}`;

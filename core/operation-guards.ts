@@ -31,9 +31,17 @@ const ALLOWED = {
   'revert-resize': ['resized'],
   rescue: ['active', 'stopped', 'error'],
   unrescue: ['rescued'],
+  'attach-interface': ['active', 'paused', 'stopped'],
+  'detach-interface': ['active', 'paused', 'stopped'],
 } satisfies Record<string, VmState[]>;
 
 export type GuardedOperation = keyof typeof ALLOWED;
+
+/** How a refusal names the operation, where its name alone does not read well. */
+const VERBS: Partial<Record<GuardedOperation, string>> = {
+  'attach-interface': 'attach an interface to',
+  'detach-interface': 'detach an interface from',
+};
 
 /** Operations that start from an instance with no host (everything else needs one). */
 const HOSTLESS: GuardedOperation[] = ['unshelve'];
@@ -47,7 +55,7 @@ export function describeState(i: GuardedInstance): string {
  * conflict error to the caller) and again when its turn comes (the operation fails with this).
  */
 export function operationRefusal(op: GuardedOperation, i: GuardedInstance): string | null {
-  const verb = op.replace('-', ' ');
+  const verb = VERBS[op] ?? op.replace('-', ' ');
   const allowed: readonly VmState[] = ALLOWED[op];
   if (i.delete_requested_at) return `cannot ${verb} instance ${i.name}: it is being deleted`;
   if (i.task_state !== null) return `cannot ${verb} instance ${i.name} while task ${i.task_state} runs`;

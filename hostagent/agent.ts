@@ -271,6 +271,7 @@ export class HostAgent {
           imagePath: (i) => this.o.imagePath?.(i, this.api) ?? Promise.resolve(null),
           snapshotDir: path.join(this.o.stateDir, 'snapshots'),
           interfaces: (id) => this.network.interfaces(id),
+          readyInterfaces: (id) => this.network.readyInterfaces(id),
           upload: (imageId, file) => this.api.uploadImage(imageId, file),
         },
         inst,

@@ -60,6 +60,15 @@ export interface InstanceReport {
   powerState: PowerState;
   fault?: { code: string; message: string; details?: string } | null;
   completedOperation?: string;
+  /** MACs of the NICs the domain has (none: no domain); a port is ACTIVE while its MAC is here. */
+  interfaces?: string[];
+  /** NICs the agent failed to hot-plug or unplug, and why (it tries again on its next pass). */
+  interfaceFaults?: InterfaceFault[];
+}
+
+export interface InterfaceFault {
+  mac: string;
+  message: string;
 }
 
 const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced held revision

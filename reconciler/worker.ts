@@ -6,6 +6,7 @@ import { enqueueReconcile } from '../store/jobs.ts';
 import { completeBuilds } from './instance/complete-batch.ts';
 import { PlacementQueue } from './instance/place-queue.ts';
 import { reconcileInstance } from './instance/reconcile.ts';
+import { expireInterfaceAction } from './interface-deadline.ts';
 import { sweep } from './sweep.ts';
 
 /** Jobs fetched and locked per job slot: enough to keep the slots busy between fetches, few enough to share. */
@@ -37,6 +38,10 @@ export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptio
     complete_builds: async (payload) => {
       const settled = await completeBuilds(sql, payload as string[], { config, log: wlog });
       wlog.debug({ settled }, 'settled a batch of builds');
+    },
+    interface_deadline: async (payload) => {
+      const { actionId, seconds } = payload as { actionId: string; seconds: number };
+      if (await expireInterfaceAction(sql, actionId, seconds)) wlog.warn({ action: actionId }, 'interface change timed out');
     },
     sweep: async () => {
       try {

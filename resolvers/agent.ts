@@ -32,6 +32,15 @@ const FaultInput = builder.inputType('FaultInput', {
   fields: (t) => ({ code: t.string({ required: true }), message: t.string({ required: true }), details: t.string() }),
 });
 
+const InterfaceFaultInput = builder.inputType('InterfaceFaultInput', {
+  description: 'A NIC the agent could not hot-plug or unplug, and why.',
+  fields: (t) => ({ mac: t.string({ required: true }), message: t.string({ required: true }) }),
+});
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+/** More NICs than a domain can carry. */
+const MAX_INTERFACES = 64;
+
 const InstanceReportInput = builder.inputType('InstanceReportInput', {
   description: 'What the agent observes of one instance after applying `observedGeneration` (or failing to).',
   fields: (t) => ({
@@ -40,8 +49,26 @@ const InstanceReportInput = builder.inputType('InstanceReportInput', {
     powerState: t.field({ type: ObservedPowerState, required: true }),
     fault: t.field({ type: FaultInput, description: 'Set when applying this generation (or the completed operation) failed' }),
     completedOperation: t.id({ description: 'The operation this report says was carried out' }),
+    interfaces: t.stringList({ description: "MACs of the domain's NICs now (empty: no domain); unset: not observed" }),
+    interfaceFaults: t.field({ type: [InterfaceFaultInput], description: 'NICs the agent failed to hot-plug or unplug' }),
   }),
 });
+
+type InstanceReportArg = typeof InstanceReportInput.$inferInput;
+
+/** MACs PostgreSQL's macaddr reads, at most a domain's worth. */
+function checkInterfaces(r: InstanceReportArg, i: number): void {
+  const faults = r.interfaceFaults ?? [];
+  if ((r.interfaces?.length ?? 0) > MAX_INTERFACES || faults.length > MAX_INTERFACES) {
+    throw ValidationError.field(`reports[${i}].interfaces`, `at most ${MAX_INTERFACES} interfaces per instance`);
+  }
+  r.interfaces?.forEach((mac, j) => {
+    if (!MAC.test(mac)) throw ValidationError.field(`reports[${i}].interfaces[${j}]`, 'must be a MAC such as fa:16:3e:00:00:01');
+  });
+  faults.forEach((f, j) => {
+    if (!MAC.test(f.mac)) throw ValidationError.field(`reports[${i}].interfaceFaults[${j}].mac`, 'must be a MAC such as fa:16:3e:00:00:01');
+  });
+}
 
 const Enrollment = builder.objectRef<{ hostId: string; token: string; epoch: number }>('Enrollment').implement({
   fields: (t) => ({ hostId: t.exposeID('hostId'), token: t.exposeString('token'), epoch: t.exposeInt('epoch') }),
@@ -167,6 +194,7 @@ builder.mutationFields((t) => ({
         if (r.completedOperation && !isUuid(String(r.completedOperation))) {
           throw ValidationError.field(`reports[${i}].completedOperation`, 'must be an operation id');
         }
+        checkInterfaces(r, i);
       });
       // Each report joins this process's next batch; together they are one statement per flush.
       const batch = agentBatches(ctx.sql).reports;
@@ -179,6 +207,8 @@ builder.mutationFields((t) => ({
             powerState: r.powerState,
             fault: r.fault ?? null,
             completedOperation: r.completedOperation ? String(r.completedOperation) : null,
+            interfaces: r.interfaces ?? null,
+            interfaceFaults: (r.interfaceFaults ?? []).map((f) => ({ mac: f.mac, message: f.message.slice(0, 2000) })),
           }),
         ),
       );

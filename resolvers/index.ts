@@ -5,6 +5,7 @@ import './instances.ts';
 import './instances-bulk.ts';
 import './instance-update.ts';
 import './instance-operations.ts';
+import './instance-interfaces.ts';
 import './instance-subscriptions.ts';
 import './hosts.ts';
 import './agent.ts';

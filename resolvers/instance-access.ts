@@ -6,16 +6,21 @@ import { isUuid, type InstanceRow } from '../store/instances.ts';
 import { callerIsAdmin, requireUser } from './scope.ts';
 
 /**
- * The caller's own instance (admins: any), locked for the write; not found otherwise — never
- * "forbidden", so another project's ids do not leak.
+ * The caller's own instance (admins: any, unless `ownProjectOnly`), locked for the write; not
+ * found otherwise (naming `field`) — never "forbidden", so another project's ids do not leak.
  */
-export async function lockOwnInstance(tx: TxSql, ctx: Context, id: string): Promise<InstanceRow> {
+export async function lockOwnInstance(
+  tx: TxSql,
+  ctx: Context,
+  id: string,
+  o: { field?: string; ownProjectOnly?: boolean } = {},
+): Promise<InstanceRow> {
   const user = requireUser(ctx);
-  const admin = ctx.policy.allows(ctx.principal, 'instance:list_all_projects');
+  const admin = !o.ownProjectOnly && ctx.policy.allows(ctx.principal, 'instance:list_all_projects');
   const [row] = isUuid(id)
     ? await tx<InstanceRow[]>`select * from instances where id = ${id} and (${admin} or project_id = ${user.projectId}) for update`
     : [];
-  if (!row) throw new NotFoundError('instance', id, 'id');
+  if (!row) throw new NotFoundError('instance', id, o.field ?? 'id');
   return row;
 }
 

@@ -13,7 +13,7 @@ import type { KeyPairRow } from '../store/key-pairs.ts';
 import type { FlavorRow, ImageRow, ZoneRow } from '../store/rows.ts';
 import type { ServerGroupRow } from '../store/server-groups.ts';
 import { compact } from './compact.ts';
-import { prepareNics, soleProjectNetwork, writeNics, type PreparedNic } from './instance-nics.ts';
+import { prepareNics, soleProjectNetwork, writeNic, type PreparedNic } from './instance-nics.ts';
 import { resolveSchedulingSpec, schedulingLookups, type SchedulingLookups, type SchedulingSpec } from './scheduler-instance-spec.ts';
 import type { UserPrincipal } from './scope.ts';
 
@@ -165,7 +165,9 @@ export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipa
   }
   await tx`insert into instance_actions (instance_id, project_id, action, request_id, user_id)
            select id, ${user.projectId}, 'create', ${ctx.requestId}, ${user.userId} from unnest(${ids}::uuid[]) as id`;
-  for (const [i, p] of prepared.entries()) await writeNics(tx, user, ids[i]!, p.nics);
+  for (const [i, p] of prepared.entries()) {
+    for (const nic of p.nics) await writeNic(tx, user, ids[i]!, nic);
+  }
   await enqueueBatch(tx, 'place_instances', ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)!);

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { Sql, TxSql } from '../db/connect.ts';
 import type { Context } from '../schema/context.ts';
-import type { InstanceSpec } from '../schema/documents/instance.ts';
+import type { InstanceNic } from '../schema/documents/network.ts';
 import type { NetworkRow } from '../store/networks.ts';
 import { createPort, loadPorts, type FixedIpRequest } from '../store/ports.ts';
 import { ensureDefaultGroup } from '../store/security-groups.ts';
@@ -20,11 +20,30 @@ export async function soleProjectNetwork(sql: Sql, projectId: string): Promise<N
   return rows.length === 1 ? rows[0]! : null;
 }
 
+/**
+ * Checks one NIC (an instance's at creation, or one attached later) named by `field` in errors:
+ * a network of the caller's or a shared one (and a fixed IP on it), or an unattached port of the
+ * project. Writes nothing.
+ */
+export async function prepareNic(sql: Sql | TxSql, ctx: Context, user: UserPrincipal, nic: InstanceNic, field: string): Promise<PreparedNic> {
+  if ((nic.network === undefined) === (nic.port === undefined)) throw ValidationError.field(field, 'must name exactly one of network and port');
+  if (nic.port !== undefined) {
+    if (nic.fixedIp !== undefined) throw ValidationError.field(`${field}.fixedIp`, "cannot be given with port (the port's addresses stay)");
+    const [p] = await loadPorts(sql, { id: nic.port, projectId: user.projectId });
+    if (!p || p.device_owner !== 'compute') throw new NotFoundError('port', nic.port, `${field}.port`);
+    if (p.instance_id) throw new ConflictError(`port ${p.id} is attached to instance ${p.instance_id}`, 'attached');
+    return { kind: 'port', portId: p.id, field };
+  }
+  const network = await attachableNetwork(sql, ctx, nic.network!, `${field}.network`);
+  const fixedIp = nic.fixedIp !== undefined ? await fixedIpRequest(sql, network, nic.fixedIp, `${field}.fixedIp`) : null;
+  return { kind: 'network', network, fixedIp, field };
+}
+
 /** Checks the NICs an input asks for (none asked: the sole project network's); writes nothing. */
 export async function prepareNics(
   ctx: Context,
   user: UserPrincipal,
-  nics: InstanceSpec['networks'],
+  nics: InstanceNic[] | undefined,
   root: string,
   soleNetwork: () => Promise<NetworkRow | null>,
 ): Promise<PreparedNic[]> {
@@ -34,39 +53,31 @@ export async function prepareNics(
   }
   const out: PreparedNic[] = [];
   for (const [i, nic] of nics.entries()) {
-    const field = `${root}.networks.${i}`;
-    if ((nic.network === undefined) === (nic.port === undefined)) throw ValidationError.field(field, 'must name exactly one of network and port');
-    if (nic.port !== undefined) {
-      if (nic.fixedIp !== undefined) throw ValidationError.field(`${field}.fixedIp`, "cannot be given with port (the port's addresses stay)");
-      const [p] = await loadPorts(ctx.sql, { id: nic.port, projectId: user.projectId });
-      if (!p || p.device_owner !== 'compute') throw new NotFoundError('port', nic.port, `${field}.port`);
-      if (p.instance_id) throw new ConflictError(`port ${p.id} is attached to instance ${p.instance_id}`, 'attached');
-      if (out.some((o) => o.kind === 'port' && o.portId === p.id)) throw ValidationError.field(`${field}.port`, 'is named twice');
-      out.push({ kind: 'port', portId: p.id, field });
-      continue;
+    const prepared = await prepareNic(ctx.sql, ctx, user, nic, `${root}.networks.${i}`);
+    if (prepared.kind === 'port' && out.some((o) => o.kind === 'port' && o.portId === prepared.portId)) {
+      throw ValidationError.field(`${prepared.field}.port`, 'is named twice');
     }
-    const network = await attachableNetwork(ctx.sql, ctx, nic.network!, `${field}.network`);
-    const fixedIp = nic.fixedIp !== undefined ? await fixedIpRequest(ctx.sql, network, nic.fixedIp, `${field}.fixedIp`) : null;
-    out.push({ kind: 'network', network, fixedIp, field });
+    out.push(prepared);
   }
   return out;
 }
 
-/** The instance's ports, in the transaction that writes the instance: made (with addresses) or attached. */
-export async function writeNics(tx: TxSql, user: UserPrincipal, instanceId: string, nics: PreparedNic[]): Promise<void> {
-  for (const nic of nics) {
-    if (nic.kind === 'port') {
-      // Attached only if still free: a concurrent create naming the same port loses here.
-      const [taken] = await tx`update ports set instance_id = ${instanceId}, status = 'ACTIVE'
-                                where id = ${nic.portId} and instance_id is null returning id`;
-      if (!taken) throw new ConflictError(`port ${nic.portId} is attached to another instance`, 'attached');
-      continue;
-    }
-    const group = await ensureDefaultGroup(tx, user.projectId);
-    await createPort(tx, {
-      networkId: nic.network.id, projectId: user.projectId, name: '', instanceId,
-      portSecurity: true, createdByInstance: true, groupIds: [group],
-      fixedIps: nic.fixedIp ? [nic.fixedIp] : null, field: nic.field,
-    });
+/**
+ * One port of the instance, in the transaction that writes the instance or the attach: made (with
+ * addresses) or attached. Its status stays DOWN until the host reports the NIC on the guest.
+ */
+export async function writeNic(tx: TxSql, user: UserPrincipal, instanceId: string, nic: PreparedNic): Promise<string> {
+  if (nic.kind === 'port') {
+    // Attached only if still free: a concurrent request naming the same port loses here.
+    const [taken] = await tx<{ id: string }[]>`update ports set instance_id = ${instanceId}
+                                                where id = ${nic.portId} and instance_id is null returning id`;
+    if (!taken) throw new ConflictError(`port ${nic.portId} is attached to another instance`, 'attached');
+    return taken.id;
   }
+  const group = await ensureDefaultGroup(tx, user.projectId);
+  return createPort(tx, {
+    networkId: nic.network.id, projectId: user.projectId, name: '', instanceId,
+    portSecurity: true, createdByInstance: true, groupIds: [group],
+    fixedIps: nic.fixedIp ? [nic.fixedIp] : null, field: nic.field,
+  });
 }

@@ -1,6 +1,12 @@
 import type { Sql, TxSql } from '../db/connect.ts';
 
 /**
+ * Actions the host's report on the instance's NICs settles (store/interface-reports.ts), not the
+ * instance's state: the steps and settlements of state changes below leave them alone.
+ */
+export const INTERFACE_ACTIONS = ['attach-interface', 'detach-interface'] as const;
+
+/**
  * Opens an action-log record (Nova's instance action) for a request. A 'pending' one is an
  * operation that waits its turn; the reconciler starts it.
  */
@@ -38,7 +44,7 @@ export async function addActionEvent(sql: Sql | TxSql, instanceId: string, e: Ac
     select id, ${e.event}, ${e.result}, ${e.hostName ?? null}, ${e.details ?? null},
            case when ${e.result} = 'running' then null else now() end
       from instance_actions
-     where instance_id = ${instanceId} and state = 'running'
+     where instance_id = ${instanceId} and state = 'running' and action <> all(${INTERFACE_ACTIONS}::text[])
      order by started_at desc limit 1`;
 }
 
@@ -62,7 +68,7 @@ export async function finishActions(
 ): Promise<void> {
   await sql`
     update instance_actions set state = ${state}, message = ${message ?? null}, finished_at = now()
-     where instance_id = ${instanceId} and state = 'running'
+     where instance_id = ${instanceId} and state = 'running' and action <> all(${INTERFACE_ACTIONS}::text[])
        and id is distinct from (select current_action_id from instances where id = ${instanceId})`;
 }
 

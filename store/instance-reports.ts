@@ -1,4 +1,5 @@
 import type { Sql, TxSql } from '../db/connect.ts';
+import { applyInterfaceReports } from './interface-reports.ts';
 import { enqueueBatch, enqueueReconcileMany } from './jobs.ts';
 import { isUuid } from './instances.ts';
 
@@ -10,6 +11,9 @@ export interface HostReport {
   powerState: string;
   fault: { code: string; message: string; details?: string | null } | null;
   completedOperation: string | null;
+  /** MACs of the NICs on the domain; null when the report does not say. */
+  interfaces: string[] | null;
+  interfaceFaults: { mac: string; message: string }[];
 }
 
 /**
@@ -25,7 +29,9 @@ export async function applyInstanceReports(sql: Sql, reports: HostReport[]): Pro
     for (const round of rounds(reports)) {
       const binding = await lockBound(tx, round.map((i) => reports[i]!.id));
       const isMine = (i: number) => binding.get(reports[i]!.id) === reports[i]!.hostId;
-      const changed = await applyRound(tx, round.filter(isMine).map((i) => reports[i]!));
+      const mine = round.filter(isMine).map((i) => reports[i]!);
+      const changed = await applyRound(tx, mine);
+      await applyInterfaceReports(tx, mine);
       // New builds are settled in batches; everything else is reconciled one by one.
       for (const c of changed) if (c.vm_state === 'building') builds.add(c.id);
       await enqueueReconcileMany(tx, 'instance', changed.filter((c) => c.vm_state !== 'building').map((c) => c.id).sort());

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AddressExhaustedError } from '../core/errors.ts';
+import { PORT_MAC_PREFIX } from '../core/host-network.ts';
 import type { TxSql } from '../db/connect.ts';
 import type { SubnetRow } from './networks.ts';
 
@@ -61,5 +62,5 @@ export async function insertFloatingIp(tx: TxSql, subnet: SubnetRow, row: { proj
 
 /** A MAC in OpenStack's fa:16:3e prefix (locally administered), as Neutron makes them. */
 export function randomMac(): string {
-  return ['fa', '16', '3e', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  return [PORT_MAC_PREFIX, ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }

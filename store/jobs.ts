@@ -35,6 +35,16 @@ export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', i
 }
 
 /**
+ * The deadline of an interface attach or detach (reconciler/interface-deadline.ts), in the
+ * transaction that records it: no key, one job per action.
+ */
+export async function enqueueInterfaceDeadline(sql: Sql | TxSql, actionId: string, delaySeconds: number): Promise<void> {
+  await sql`select graphile_worker.add_job('interface_deadline',
+    json_build_object('actionId', ${actionId}::text, 'seconds', ${delaySeconds}::int),
+    run_at := now() + make_interval(secs => ${delaySeconds}), max_attempts := 25)`;
+}
+
+/**
  * One job carrying many instances for a batched task: `place_instances` (new instances, one job
  * per create request: reconciler/instance/place-batch.ts) or `complete_builds` (builds the agents
  * reported, one job per report flush: reconciler/instance/complete-batch.ts). No job key:

@@ -76,12 +76,11 @@ async function insertPortRow(tx: TxSql, row: Record<string, unknown>): Promise<s
   }
 }
 
-/** A compute port with its addresses and security groups, in the caller's transaction. */
+/** A compute port with its addresses and security groups, in the caller's transaction; DOWN until a host reports its NIC. */
 export async function createPort(tx: TxSql, p: NewPort): Promise<string> {
   const id = await insertPortRow(tx, {
     network_id: p.networkId, project_id: p.projectId, name: p.name, instance_id: p.instanceId,
     device_owner: 'compute', port_security: p.portSecurity, created_by_instance: p.createdByInstance,
-    status: p.instanceId ? 'ACTIVE' : 'DOWN',
   });
   if (p.fixedIps) {
     for (const f of p.fixedIps) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildDomainXml, ORRERY_NS } from '../hostagent/drivers/libvirt/domain-xml.ts';
+import { buildDomainXml, ORRERY_NS, withInterface, withoutInterface } from '../hostagent/drivers/libvirt/domain-xml.ts';
 import {
+  interfaceElements,
   parseCapabilities,
   parseDomainXml,
   parseDomstats,
@@ -61,9 +62,9 @@ describe('virsh output parsing', () => {
     const relabelled = ours.replace(`xmlns:orrery='${ORRERY_NS}'`, `xmlns:o="${ORRERY_NS}"`).replaceAll('orrery:', 'o:');
     const xmls = splitDomainXmls(`${ours}\n${stranger}\n${relabelled}\n`);
     expect(xmls.map(parseDomainXml)).toEqual([
-      { name: ID, uuid: ID, managed: true, generation: 12, imageId: 'img-<1>' },
-      { name: 'x&y', uuid: 'ab7a8c5e-0000-4000-8000-000000000001', managed: false, generation: 0, imageId: null },
-      { name: ID, uuid: ID, managed: true, generation: 12, imageId: 'img-<1>' },
+      { name: ID, uuid: ID, managed: true, generation: 12, imageId: 'img-<1>', macs: [] },
+      { name: 'x&y', uuid: 'ab7a8c5e-0000-4000-8000-000000000001', managed: false, generation: 0, imageId: null, macs: [] },
+      { name: ID, uuid: ID, managed: true, generation: 12, imageId: 'img-<1>', macs: [] },
     ]);
   });
 
@@ -87,6 +88,39 @@ describe('virsh output parsing', () => {
     ]);
     expect(xml).toContain(`<source mode='bind' path='/i/guest-agent.sock'/>`);
     expect(xml).toContain(`<target type='virtio' name='org.qemu.guest_agent.0'/>`);
+    expect(parseDomainXml(xml).macs).toEqual(['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']);
+    // Free PCIe root ports for hot-plugs (q35 takes a hot-plugged NIC only on one).
+    expect(xml.match(/model='pcie-root-port'/g)).toHaveLength(16);
+  });
+
+  it('adds and removes a NIC in the kept domain XML, by MAC, and reads NICs as libvirt prints them', () => {
+    const spec = {
+      instanceId: ID, name: 'hot', generation: 1, imageId: 'img', vcpus: 1, memoryMb: 128, diskGb: 1,
+      imagePath: '/images/x', imageFormat: 'qcow2' as const, imageProperties: {}, userData: null, metadata: {},
+      interfaces: [{ mac: 'fa:16:3e:00:00:01', bridge: 'obr-7', tap: 'tap0123456789a', mtu: 1450 }],
+    };
+    const xml = buildDomainXml(spec, { diskPath: '/i/disk', consoleLogPath: '/i/c.log', guestAgentSocketPath: '/i/ga.sock' }, 'qemu');
+    const nic = { mac: 'fa:16:3e:00:00:02', bridge: 'br-x', tap: 'tapbcdef012345', mtu: 1500 };
+    const plugged = withInterface(xml, nic);
+    expect(parseDomainXml(plugged).macs).toEqual(['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']);
+    expect(withInterface(plugged, nic)).toBe(plugged);
+    expect(withoutInterface(plugged, nic.mac)).toBe(xml);
+    expect(parseDomainXml(withoutInterface(xml, 'fa:16:3e:00:00:01')).macs).toEqual([]);
+    // libvirt's own serialization: attributes it adds, upper case from a hand-written definition.
+    const live = `<domain><name>a</name><uuid>${ID}</uuid><devices>
+      <interface type='bridge'>
+        <mac address='FA:16:3E:AA:BB:CC'/>
+        <source bridge='br-x'/>
+        <target dev='tapx'/>
+        <model type='virtio'/>
+        <alias name='net0'/>
+        <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+      </interface>
+      <interface type='network'><mac address="52:54:00:01:02:03"/><source network='default'/></interface>
+    </devices></domain>`;
+    const elements = interfaceElements(live);
+    expect(elements.map((e) => e.mac)).toEqual(['fa:16:3e:aa:bb:cc', '52:54:00:01:02:03']);
+    expect(elements[0]!.xml).toMatch(/^<interface type='bridge'>[\s\S]*<alias name='net0'\/>[\s\S]*<\/interface>$/);
   });
 
   it('reads nodeinfo, capabilities and version', () => {

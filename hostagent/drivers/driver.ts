@@ -71,6 +71,8 @@ export interface DomainStatus {
   imageId: string | null;
   /** True when the domain carries Orrery's metadata element (so it is ours, possibly an orphan). */
   managed: boolean;
+  /** The MACs of its NICs as the hypervisor has them now (a running guest's live ones), lower case. */
+  macs: string[];
 }
 
 export interface HypervisorDriver {
@@ -122,6 +124,13 @@ export interface HypervisorDriver {
   revertResizeInPlace(instanceId: string, size: DomainSize, start: boolean): Promise<void>;
   /** Keeps the resize: drops the disk backup (none left is success). */
   confirmResizeInPlace(instanceId: string): Promise<void>;
+  /**
+   * Hot-plugs the NIC into the running guest and into the domain's definition, so it stays after
+   * a restart (a domain that is off gets it at its next boot). A NIC with that MAC there is success.
+   */
+  attachInterface(instanceId: string, nic: DomainInterface): Promise<void>;
+  /** Unplugs the NIC with that MAC from the running guest and from the definition; none there is success. */
+  detachInterface(instanceId: string, mac: string): Promise<void>;
   /** The last `lines` lines of the serial console. */
   consoleOutput(instanceId: string, lines: number): Promise<string>;
   /** Lifecycle events, so the agent does not wait for its next poll; optional. */

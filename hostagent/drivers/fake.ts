@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import {
   DriverError,
+  type DomainInterface,
   type DomainSize,
   type DomainSpec,
   type DomainStatus,
@@ -23,6 +24,8 @@ export interface FakeDriverOptions {
   migrationUri?: string;
   /** Make `resizeInPlace` fail half-way (backup taken, disk grown) for instances whose name matches. */
   failResize?: RegExp;
+  /** Make `attachInterface` fail for instances whose name matches, as a hot-plug the guest has no slot for. */
+  failAttach?: RegExp;
 }
 
 /** Fake hypervisors of this process by migration URI: a live migration hands a domain between them. */
@@ -39,6 +42,7 @@ interface FakeDomain {
   size: DomainSize;
   /** The disk as it was before a resize in place, kept until it is confirmed or reverted. */
   resizeBackup?: { diskGb: number };
+  interfaces: DomainInterface[];
   console: string[];
 }
 
@@ -97,6 +101,7 @@ export class FakeDriver implements HypervisorDriver {
       generation: d.generation,
       imageId: d.imageId,
       managed: true,
+      macs: d.interfaces.map((n) => n.mac),
     }));
   }
 
@@ -115,6 +120,7 @@ export class FakeDriver implements HypervisorDriver {
       generation: spec.generation,
       imageId: spec.imageId,
       size: { vcpus: spec.vcpus, memoryMb: spec.memoryMb, diskGb: spec.diskGb },
+      interfaces: [...spec.interfaces],
       console: [`[fake] boot ${spec.name}`],
     };
     this.domains.set(spec.instanceId, fresh);
@@ -247,10 +253,32 @@ export class FakeDriver implements HypervisorDriver {
     }
     const dest = reachable.get(target.uri);
     if (!dest || dest === this) throw new DriverError(`no fake hypervisor at ${target.uri} in this process`, 'migration_failed');
-    dest.domains.set(id, { ...d, console: [...d.console, '[fake] migrated in'] });
+    dest.domains.set(id, { ...d, interfaces: [...d.interfaces], console: [...d.console, '[fake] migrated in'] });
     this.domains.delete(id);
     for (const l of this.listeners) l(id);
     for (const l of dest.listeners) l(id);
+  }
+
+  /** As libvirt: a suspended domain's saved memory would not match a changed definition. */
+  async attachInterface(id: string, nic: DomainInterface): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (d.interfaces.some((n) => n.mac === nic.mac)) return;
+    if (d.powerState === 'suspended') throw new DriverError('cannot attach an interface to a suspended domain', 'invalid_state');
+    if (this.o.failAttach?.test(d.name)) throw new DriverError(`fake driver has no free slot for a NIC on ${d.name}`, 'attach_failed');
+    d.interfaces.push({ ...nic });
+    d.console.push(`[fake] interface ${nic.mac} attached`);
+    for (const l of this.listeners) l(id);
+  }
+
+  async detachInterface(id: string, mac: string): Promise<void> {
+    await this.step();
+    const d = this.get(id);
+    if (!d.interfaces.some((n) => n.mac === mac)) return;
+    if (d.powerState === 'suspended') throw new DriverError('cannot detach an interface from a suspended domain', 'invalid_state');
+    d.interfaces = d.interfaces.filter((n) => n.mac !== mac);
+    d.console.push(`[fake] interface ${mac} detached`);
+    for (const l of this.listeners) l(id);
   }
 
   async consoleOutput(id: string, lines: number): Promise<string> {

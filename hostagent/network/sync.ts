@@ -51,6 +51,14 @@ export class NetworkSync {
     return this.nics.get(instanceId) ?? [];
   }
 
+  /** The instance's NICs whose ports' plumbing is complete: those a running guest may be given now. */
+  readyInterfaces(instanceId: string): DomainInterface[] {
+    const nics = this.interfaces(instanceId);
+    if (!this.plumbing) return nics;
+    const ready = new Set(this.networks.flatMap((n) => n.ports.filter((p) => p.instanceId === instanceId && this.ready.has(p.id)).map((p) => p.mac)));
+    return nics.filter((nic) => ready.has(nic.mac));
+  }
+
   /** Without plumbing (the fake driver) nothing waits. */
   instanceReady(instanceId: string): boolean {
     if (!this.plumbing) return true;

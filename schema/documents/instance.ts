@@ -1,6 +1,6 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { name, reference, stringMap, uuid } from './common.ts';
-import { instanceNicSchema } from './network.ts';
+import { instanceNicSchema, MAX_INSTANCE_NICS } from './network.ts';
 
 /** Nova's server tags: 1–60 characters without '/' or ',' (they would break its URL and list syntax), at most 50. */
 const MAX_TAGS = 50;
@@ -39,7 +39,7 @@ export const instanceSpecSchema = {
     keyName: name,
     tags,
     /** The instance's NICs, in order; absent: a port on the project's only network, if it has exactly one. */
-    networks: { type: 'array', maxItems: 16, items: instanceNicSchema },
+    networks: { type: 'array', maxItems: MAX_INSTANCE_NICS, items: instanceNicSchema },
   },
 } as const;
 

@@ -93,12 +93,19 @@ export const portPatchSchema = {
 } as const;
 export type PortPatch = FromSchema<typeof portPatchSchema>;
 
+/** The most NICs an instance has, at creation or by attaching more. */
+export const MAX_INSTANCE_NICS = 16;
+
 /** One NIC of an instance: a new port on a network (optionally at a fixed address), or an existing port. */
 export const instanceNicSchema = {
   type: 'object',
   additionalProperties: false,
   properties: { network: reference, fixedIp: address, port: uuid },
 } as const;
+export type InstanceNic = FromSchema<typeof instanceNicSchema>;
+
+/** attachInterface's input: one NIC, as createInstance takes each. */
+export const interfaceAttachSchema = { $id: 'orrery/interface-attach', ...instanceNicSchema } as const;
 
 export const securityGroupSpecSchema = {
   $id: 'orrery/security-group',

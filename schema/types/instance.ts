@@ -1,4 +1,4 @@
-import { loadPorts } from '../../store/ports.ts';
+import { loadPorts, type PortView } from '../../store/ports.ts';
 import { Port } from './network.ts';
 import { createHash } from 'node:crypto';
 import { deriveStatus } from '../../core/instance-status.ts';
@@ -48,6 +48,11 @@ export const InstanceAction = builder.objectRef<ActionRow>('InstanceAction').imp
       description: 'The image a snapshot or shelve writes, or a rebuild boots from',
       resolve: (a) => (a.params.imageId as string | undefined) ?? null,
     }),
+    portId: t.id({
+      nullable: true,
+      description: 'The port an interface attach or detach is about',
+      resolve: (a) => (a.params.portId as string | undefined) ?? null,
+    }),
     startedAt: t.expose('started_at', { type: 'DateTime' }),
     finishedAt: t.expose('finished_at', { type: 'DateTime', nullable: true }),
     events: t.field({
@@ -55,6 +60,14 @@ export const InstanceAction = builder.objectRef<ActionRow>('InstanceAction').imp
       resolve: (a, _args, ctx) =>
         ctx.sql<ActionEventRow[]>`select * from instance_action_events where action_id = ${a.id} order by id`,
     }),
+  }),
+});
+
+export const InterfaceAttachment = builder.objectRef<{ port: PortView; action: ActionRow }>('InterfaceAttachment').implement({
+  description: "A NIC attached to (or detached from) an instance: its port, and the action that follows the host's work.",
+  fields: (t) => ({
+    port: t.field({ type: Port, resolve: (a) => a.port }),
+    action: t.field({ type: InstanceAction, resolve: (a) => a.action }),
   }),
 });
 

@@ -3,6 +3,13 @@ import type { DomainInterface, DomainSpec } from '../driver.ts';
 /** Namespace of the metadata element that marks a domain as Orrery's. */
 export const ORRERY_NS = 'https://orrery.dev/xmlns/libvirt/instance/1';
 
+/**
+ * PCIe root ports of every domain. A q35 guest takes a hot-plugged NIC only on a free root port
+ * and libvirt leaves at most one free, so the domain gets these (Nova's num_pcie_ports): its own
+ * devices take some, the rest wait for hot-plugs (libvirt adds ports if the devices need more).
+ */
+const PCIE_ROOT_PORTS = 16;
+
 /** Nova's `virt_type`: 'kvm' needs hardware virtualization, 'qemu' is TCG emulation. */
 export type VirtType = 'kvm' | 'qemu';
 
@@ -44,7 +51,7 @@ export function buildDomainXml(spec: DomainSpec, files: DomainFiles, virtType: V
   <on_reboot>restart</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
-    <disk type='file' device='disk'>
+${pcieControllersXml()}    <disk type='file' device='disk'>
       <driver name='qemu' type='qcow2'/>
       <source file='${esc(files.diskPath)}'/>
       <target dev='vda' bus='virtio'/>
@@ -87,8 +94,20 @@ export function resizedDomainXml(domainXml: string, size: { vcpus: number; memor
   return domainXml.replace(memory, `<memory unit='MiB'>${size.memoryMb}</memory>`).replace(vcpu, `<vcpu>${size.vcpus}</vcpu>`);
 }
 
-/** A tap on the port's bridge, created and attached by libvirt when the guest starts. */
-function interfaceXml(nic: DomainInterface): string {
+/** A domain Orrery defined, with this NIC too (a hot-plug); unchanged when it has one with that MAC. */
+export function withInterface(domainXml: string, nic: DomainInterface): string {
+  if (domainXml.includes(`<mac address='${esc(nic.mac)}'/>`)) return domainXml;
+  if (!domainXml.includes('  </devices>')) throw new Error('not a domain XML this driver wrote');
+  return domainXml.replace('  </devices>', `${interfaceXml(nic)}  </devices>`);
+}
+
+/** A domain Orrery defined, without the NIC of that MAC (an unplug). */
+export function withoutInterface(domainXml: string, mac: string): string {
+  return domainXml.replace(/[ \t]*<interface\b[\s\S]*?<\/interface>\n?/g, (el) => (el.includes(`<mac address='${esc(mac)}'/>`) ? '' : el));
+}
+
+/** A tap on the port's bridge, created and attached by libvirt when the guest starts (or the NIC is hot-plugged). */
+export function interfaceXml(nic: DomainInterface): string {
   return `    <interface type='bridge'>
       <mac address='${esc(nic.mac)}'/>
       <source bridge='${esc(nic.bridge)}'/>
@@ -97,6 +116,12 @@ function interfaceXml(nic: DomainInterface): string {
       <mtu size='${nic.mtu}'/>
     </interface>
 `;
+}
+
+function pcieControllersXml(): string {
+  let xml = `    <controller type='pci' index='0' model='pcie-root'/>\n`;
+  for (let i = 1; i <= PCIE_ROOT_PORTS; i++) xml += `    <controller type='pci' index='${i}' model='pcie-root-port'/>\n`;
+  return xml;
 }
 
 /** Nova's image property: any of its "true" spellings adds the channel. */

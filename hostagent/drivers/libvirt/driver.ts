@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DriverError,
+  type DomainInterface,
   type DomainSize,
   type DomainSpec,
   type DomainStatus,
@@ -12,10 +13,19 @@ import {
   type PowerState,
 } from '../driver.ts';
 import { copyDisk, dropBackup, ensureOverlay, growDisk, keepBackup, restoreBackup } from './disk.ts';
-import { buildDomainXml, rescueDomainXml, resizedDomainXml, type VirtType } from './domain-xml.ts';
+import {
+  buildDomainXml,
+  interfaceXml,
+  rescueDomainXml,
+  resizedDomainXml,
+  withInterface,
+  withoutInterface,
+  type VirtType,
+} from './domain-xml.ts';
 import { migrationXml } from './migration-xml.ts';
 import { DomainEventStream } from './events.ts';
 import {
+  interfaceElements,
   parseCapabilities,
   parseDomainXml,
   parseDomstats,
@@ -128,6 +138,7 @@ export class LibvirtDriver implements HypervisorDriver {
         generation: dom.generation,
         imageId: dom.imageId,
         managed: dom.managed,
+        macs: dom.macs,
       });
     }
     return result;
@@ -343,6 +354,42 @@ export class LibvirtDriver implements HypervisorDriver {
     await rm(here, { recursive: true, force: true });
   }
 
+  /**
+   * attach-device --live (a running or paused guest) --config (its definition), each only where
+   * the MAC is missing: libvirt would add a second NIC with the same MAC. The kept domain.xml
+   * follows, so a rescue or resize that redefines from it keeps the NIC.
+   */
+  async attachInterface(instanceId: string, nic: DomainInterface): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    const found = await this.findInterface(id, dom, nic.mac);
+    const flags = [...(dom.active && !found.live ? ['--live'] : []), ...(!found.config ? ['--config'] : [])];
+    if (flags.length > 0) {
+      // A suspended guest's saved memory would no longer match its definition.
+      if (dom.managedSave) throw invalidState(id, 'attach an interface to', dom.power);
+      await this.withDeviceFile(id, interfaceXml(nic), (file) => this.virsh.run(['attach-device', id, file, ...flags]));
+    }
+    await this.editKeptXml(id, (xml) => withInterface(xml, nic));
+  }
+
+  /**
+   * detach-device --live --config, each where the MAC is: libvirt finds the NIC by its MAC but
+   * wants the whole element, so it is the domain's own. A guest releases a live NIC when it
+   * acknowledges the unplug; until then it is still listed, and the next call asks again.
+   */
+  async detachInterface(instanceId: string, mac: string): Promise<void> {
+    const id = checkId(instanceId);
+    const dom = await this.mustObserve(id);
+    const found = await this.findInterface(id, dom, mac);
+    const element = found.live ?? found.config;
+    if (element) {
+      if (dom.managedSave) throw invalidState(id, 'detach an interface from', dom.power);
+      const flags = [...(found.live ? ['--live'] : []), ...(found.config ? ['--config'] : [])];
+      await this.withDeviceFile(id, element, (file) => this.virsh.run(['detach-device', id, file, ...flags]));
+    }
+    await this.editKeptXml(id, (xml) => withoutInterface(xml, mac));
+  }
+
   async consoleOutput(instanceId: string, lines: number): Promise<string> {
     const file = path.join(this.instanceDir(checkId(instanceId)), 'console.log');
     // virtlogd rotates the log at 2 MiB, so reading it whole stays cheap.
@@ -454,6 +501,41 @@ export class LibvirtDriver implements HypervisorDriver {
     await writeFile(tmp, resizedDomainXml(await readFile(xmlPath, 'utf8'), size));
     await rename(tmp, xmlPath);
     await this.virsh.run(['define', xmlPath]);
+  }
+
+  /** The NIC's element in the running guest (null when it is off or has none) and in the definition. */
+  private async findInterface(id: string, dom: Observed, mac: string): Promise<{ live: string | null; config: string | null }> {
+    const find = (xml: string) => interfaceElements(xml).find((i) => i.mac === mac.toLowerCase())?.xml ?? null;
+    const [live, config] = await Promise.all([
+      dom.active ? this.virsh.run(['dumpxml', id]).then(find) : null,
+      this.virsh.run(['dumpxml', '--inactive', id]).then(find),
+    ]);
+    return { live, config };
+  }
+
+  /** virsh takes a device as a file: one in the instance's folder, for the length of the call. */
+  private async withDeviceFile(id: string, xml: string, use: (file: string) => Promise<unknown>): Promise<void> {
+    const file = path.join(this.instanceDir(id), 'device.xml');
+    await writeFile(file, xml);
+    try {
+      await use(file);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /** Rewrites the kept domain.xml (when there is one: a guest that migrated in has none). */
+  private async editKeptXml(id: string, edit: (xml: string) => string): Promise<void> {
+    const xmlPath = path.join(this.instanceDir(id), 'domain.xml');
+    const xml = await readFile(xmlPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+    if (xml === null) return;
+    const edited = edit(xml);
+    if (edited === xml) return;
+    await writeFile(`${xmlPath}.tmp`, edited);
+    await rename(`${xmlPath}.tmp`, xmlPath);
   }
 
   private resizeBackupPath(id: string): string {

@@ -48,6 +48,8 @@ export interface DomainIdentity {
   generation: number;
   /** The image id in that element; null when absent. */
   imageId: string | null;
+  /** The MACs of its NICs, lower case. */
+  macs: string[];
 }
 
 /** The parts of a `dumpxml` the driver needs. */
@@ -66,7 +68,18 @@ export function parseDomainXml(xml: string): DomainIdentity {
     managed: prefix !== undefined,
     generation: generation === undefined ? 0 : Number(generation),
     imageId: image === undefined ? null : unescapeXml(image),
+    macs: interfaceElements(xml).map((i) => i.mac),
   };
+}
+
+/** Each `<interface>` element of a domain XML with its MAC (lower case), as libvirt printed it. */
+export function interfaceElements(xml: string): { mac: string; xml: string }[] {
+  const out: { mac: string; xml: string }[] = [];
+  for (const [element] of xml.matchAll(/<interface\b[\s\S]*?<\/interface>/g)) {
+    const mac = /<mac address=["']([0-9a-fA-F:]+)["']/.exec(element)?.[1];
+    if (mac) out.push({ mac: mac.toLowerCase(), xml: element });
+  }
+  return out;
 }
 
 /** Several `dumpxml` outputs printed back to back by one batched call. */
