@@ -81,7 +81,7 @@ describe.skipIf(unavailable !== null)('LibvirtDriver against a real libvirtd', (
       expect(xml).toContain(`<uuid>${id}</uuid>`);
       expect(xml).toContain(`<title>test &lt;${id.slice(0, 8)}&gt;</title>`);
       expect(xml).toMatch(/<graphics type='vnc' port='\d+' autoport='yes' listen='127.0.0.1'/);
-      expect(await listed(id)).toEqual({ instanceId: id, powerState: 'running', generation: 3, imageId: 'test-guest', managed: true });
+      expect(await listed(id)).toEqual({ instanceId: id, powerState: 'running', generation: 3, imageId: 'test-guest', managed: true, macs: [] });
     }, BOOT_MS);
 
     it('create again leaves the running domain alone', async () => {
@@ -219,7 +219,7 @@ describe.skipIf(unavailable !== null)('LibvirtDriver against a real libvirtd', (
     );
     await virsh('define', xmlPath);
     try {
-      expect(await listed(id)).toEqual({ instanceId: id, powerState: 'shutdown', generation: 0, imageId: null, managed: false });
+      expect(await listed(id)).toEqual({ instanceId: id, powerState: 'shutdown', generation: 0, imageId: null, managed: false, macs: [] });
     } finally {
       await virsh('undefine', id);
     }
