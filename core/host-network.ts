@@ -57,6 +57,8 @@ export interface HostAddress {
 export interface HostPort {
   id: string;
   instanceId: string;
+  /** Its place among the instance's NICs: the domain lists them in this order (0: eth0). */
+  deviceIndex: number;
   mac: string;
   /** The tap device libvirt creates for it: `tap` + the first 11 characters of the port id. */
   tap: string;

@@ -80,7 +80,7 @@ const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced he
   networks { id name segment { kind vni bridge } mtu peers
     subnets { id cidr ipVersion gatewayIp dhcpServerIp dnsServers hostRoutes { destination nexthop } }
     service { mac addresses { subnetId ip } }
-    ports { id instanceId mac tap fixedIps { subnetId ip } portSecurity
+    ports { id instanceId deviceIndex mac tap fixedIps { subnetId ip } portSecurity
       rules { direction ethertype protocol portMin portMax remoteCidrs } }
     floatingIps { address fixedIp externalBridge externalPrefixLength externalGateway } }`;
 

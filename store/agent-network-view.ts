@@ -81,7 +81,7 @@ export async function agentNetworkView(sql: Sql, hostId: string): Promise<HostNe
                         where s.network_id = n.id and s.gateway_ip is not null) x), '[]'))
               from ports sp where sp.network_id = n.id and sp.device_owner = 'network:service') as service,
            coalesce((select json_agg(json_build_object(
-                       'id', p.id, 'instanceId', p.instance_id, 'mac', p.mac::text, 'portSecurity', p.port_security,
+                       'id', p.id, 'instanceId', p.instance_id, 'deviceIndex', p.device_index, 'mac', p.mac::text, 'portSecurity', p.port_security,
                        'fixedIps', coalesce((select json_agg(json_build_object('subnetId', pi.subnet_id, 'ip', host(pi.ip)) order by pi.ip)
                                                from port_ips pi where pi.port_id = p.id), '[]'),
                        'rules', coalesce((select json_agg(json_build_object(

@@ -13,6 +13,8 @@ export interface PortView {
   name: string;
   mac: string;
   instance_id: string | null;
+  /** Its place among the instance's NICs (0: eth0); null when unattached. */
+  device_index: number | null;
   device_owner: 'compute' | 'network:service';
   port_security: boolean;
   created_by_instance: boolean;
@@ -32,7 +34,7 @@ export interface PortFilter {
 
 export async function loadPorts(sql: Q, f: PortFilter): Promise<PortView[]> {
   return sql<PortView[]>`
-    select p.id, p.network_id, n.name as network_name, p.project_id, p.name, p.mac::text, p.instance_id, p.device_owner,
+    select p.id, p.network_id, n.name as network_name, p.project_id, p.name, p.mac::text, p.instance_id, p.device_index, p.device_owner,
            p.port_security, p.created_by_instance, p.status, p.created_at,
            coalesce((select json_agg(json_build_object('subnetId', pi.subnet_id, 'ip', host(pi.ip)) order by pi.ip)
                        from port_ips pi where pi.port_id = p.id), '[]') as fixed_ips,
@@ -42,7 +44,7 @@ export async function loadPorts(sql: Q, f: PortFilter): Promise<PortView[]> {
        and (${f.id ?? null}::uuid is null or p.id = ${f.id ?? null}::uuid)
        and (${f.networkId ?? null}::uuid is null or p.network_id = ${f.networkId ?? null}::uuid)
        and (${f.instanceId ?? null}::uuid is null or p.instance_id = ${f.instanceId ?? null}::uuid)
-     order by p.created_at, p.id`;
+     order by case when ${f.instanceId ?? null}::uuid is not null then p.device_index end, p.created_at, p.id`;
 }
 
 /** A requested address, checked to lie in `subnet`; `field` names it in errors. */

@@ -28,7 +28,7 @@ const sshIn: HostRule = { direction: 'ingress', ethertype: 'IPv4', protocol: 'tc
 const membersIn = (cidrs: string[]): HostRule => ({ ...anyEgress, direction: 'ingress', remoteCidrs: cidrs });
 
 function port(id: string, mac: string, ip: string, rules: HostRule[]): HostPort {
-  return { id, instanceId: `i-${id}`, mac, tap: tapName(id), fixedIps: [{ subnetId: 's1', ip }], portSecurity: true, rules };
+  return { id, instanceId: `i-${id}`, deviceIndex: 0, mac, tap: tapName(id), fixedIps: [{ subnetId: 's1', ip }], portSecurity: true, rules };
 }
 
 function network(vni: number, peers: string[], ports: HostPort[], floatingIps: HostNetwork['floatingIps'] = []): HostNetwork {

@@ -224,3 +224,40 @@ describe('interface attach and detach', () => {
     expect(await portRow(r.attachment.port.id)).toMatchObject({ instance_id: id, status: 'DOWN' });
   });
 });
+
+describe('NIC order', () => {
+  /** The instance's ports as the API lists them, and their device indexes as stored. */
+  async function ports(id: string) {
+    const d = await member.request(`query($id: ID!) { instance(id: $id) { ports { id macAddress networkName deviceIndex } } }`, { id });
+    return d.instance.ports as { id: string; macAddress: string; networkName: string; deviceIndex: number }[];
+  }
+
+  it('the guest gets its NICs in the order asked, whatever the networks; an attached one comes last and a detach renumbers none', async () => {
+    await create(member, 'Network', { name: 'net-b' });
+    await create(member, 'Subnet', { network: 'net-b', cidr: '10.21.0.0/24' });
+    // Two instances asking in opposite orders: one of them is against the networks' id order.
+    const ids: string[] = [];
+    for (const [name, order] of [['ab', ['net-a', 'net-b']], ['ba', ['net-b', 'net-a']]] as const) {
+      const made = await createInstance(member, { name, flavor: 'i.small', image: 'test-image', zone: 'fast', networks: order.map((network) => ({ network })) });
+      expect(made.__typename).toBe('CreateInstanceSuccess');
+      await settled(made.instance.id, 'active');
+      const listed = await ports(made.instance.id);
+      expect(listed.map((p) => [p.networkName, p.deviceIndex])).toEqual([[order[0], 0], [order[1], 1]]);
+      expect(await domainMacs(made.instance.id)).toEqual(listed.map((p) => p.macAddress));
+      ids.push(made.instance.id);
+    }
+    const vmBa = ids[1]!;
+    const r = await attach(member, vmBa, { network: 'net-a' });
+    expect(r.__typename).toBe('AttachInterfaceSuccess');
+    await waitFor('the attach done', () => action(r.attachment.action.id), (a) => a.state === 'succeeded');
+    const [first, second, third] = await ports(vmBa);
+    expect([first!.deviceIndex, second!.deviceIndex, third]).toEqual([0, 1, expect.objectContaining({ id: r.attachment.port.id, deviceIndex: 2 })]);
+    expect(await domainMacs(vmBa)).toEqual([first!.macAddress, second!.macAddress, third!.macAddress]);
+
+    const off = await detach(member, vmBa, first!.id);
+    expect(off.__typename).toBe('DetachInterfaceSuccess');
+    await waitFor('the NIC off the guest', () => domainMacs(vmBa), (macs) => !macs.includes(first!.macAddress));
+    expect((await ports(vmBa)).map((p) => [p.id, p.deviceIndex])).toEqual([[second!.id, 1], [third!.id, 2]]);
+    expect(await domainMacs(vmBa)).toEqual([second!.macAddress, third!.macAddress]);
+  });
+});

@@ -49,6 +49,7 @@ const AgentPort = builder.objectRef<HostPort>('AgentPort').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     instanceId: t.exposeID('instanceId'),
+    deviceIndex: t.exposeInt('deviceIndex'),
     mac: t.exposeString('mac'),
     tap: t.exposeString('tap'),
     fixedIps: t.field({ type: [AgentAddress], resolve: (p) => p.fixedIps }),

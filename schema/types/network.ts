@@ -67,6 +67,7 @@ export const Port = builder.objectRef<PortView>('Port').implement({
     projectId: t.exposeID('project_id'),
     macAddress: t.exposeString('mac'),
     instanceId: t.exposeID('instance_id', { nullable: true }),
+    deviceIndex: t.exposeInt('device_index', { nullable: true, description: "Its place among the instance's NICs: 0 is the guest's first NIC (eth0), an attached one comes last" }),
     deviceOwner: t.exposeString('device_owner', { description: 'compute, or network:service for the DHCP/gateway port' }),
     portSecurity: t.exposeBoolean('port_security'),
     createdByInstance: t.exposeBoolean('created_by_instance', { description: 'Deleted with its instance (else only detached)' }),
