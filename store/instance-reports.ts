@@ -1,19 +1,14 @@
 import type { Sql, TxSql } from '../db/connect.ts';
-import { applyInterfaceReports } from './interface-reports.ts';
+import { applyInterfaceReports, type InterfaceReport } from './interface-reports.ts';
 import { enqueueBatch, enqueueReconcileMany } from './jobs.ts';
 import { isUuid } from './instances.ts';
 
 /** What one host's agent observed of one instance; `hostId` is the reporter, from its credential. */
-export interface HostReport {
-  hostId: string;
-  id: string;
+export interface HostReport extends InterfaceReport {
   observedGeneration: number;
   powerState: string;
   fault: { code: string; message: string; details?: string | null } | null;
   completedOperation: string | null;
-  /** MACs of the NICs on the domain; null when the report does not say. */
-  interfaces: string[] | null;
-  interfaceFaults: { mac: string; message: string }[];
 }
 
 /**

@@ -1,6 +1,14 @@
 import type { TxSql } from '../db/connect.ts';
 import { INTERFACE_ACTIONS } from './actions.ts';
-import type { HostReport } from './instance-reports.ts';
+
+/** What a host's report says of one instance's NICs; `hostId` is the reporter, from its credential. */
+export interface InterfaceReport {
+  hostId: string;
+  id: string;
+  /** MACs of the NICs on the domain; null when the report does not say. */
+  interfaces: string[] | null;
+  interfaceFaults: { mac: string; message: string }[];
+}
 
 /**
  * Applies reports of instances bound to their reporters, in the reports' transaction. A compute
@@ -10,7 +18,7 @@ import type { HostReport } from './instance-reports.ts';
  */
 export async function applyInterfaceReports(
   tx: TxSql,
-  reports: Pick<HostReport, 'hostId' | 'id' | 'interfaces' | 'interfaceFaults'>[],
+  reports: InterfaceReport[],
 ): Promise<void> {
   const seen = reports.filter((r) => r.interfaces !== null).map((r) => ({ id: r.id, host_id: r.hostId, macs: r.interfaces }));
   if (seen.length > 0) {

@@ -4,7 +4,8 @@ import { CliError } from '../client/errors.ts';
 import { deriveStatus, settledVmState, type DesiredPowerState } from '../../core/instance-status.ts';
 import { followInstance, settlesAt } from '../client/follow.ts';
 import * as api from './mutations.ts';
-import { LABEL, type Change, type Plan, type RuleChange, type Specs } from './plan.ts';
+import type { Change, Plan, RuleChange, Specs } from './changes.ts';
+import { LABEL } from './plan.ts';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 

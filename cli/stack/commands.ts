@@ -8,7 +8,8 @@ import { CliError } from '../client/errors.ts';
 import { Applier } from './apply.ts';
 import { readStackFile } from './document.ts';
 import { readWorld } from './live.ts';
-import { changesResources, planStack, renderPlan, type Plan } from './plan.ts';
+import type { Plan } from './changes.ts';
+import { changesResources, planStack, renderPlan } from './plan.ts';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 

@@ -2,7 +2,7 @@ import type { OrreryClient } from '../../client/graphql.ts';
 import type { RuleFields } from '../../core/security-group-rule.ts';
 import type { StackKind } from '../../schema/documents/stack.ts';
 import { ERROR_FIELDS, unwrap } from '../client/errors.ts';
-import type { Specs } from './plan.ts';
+import type { Specs } from './changes.ts';
 
 /** The GraphQL calls apply makes: each through the same typed mutations as every other client. */
 

@@ -6,7 +6,7 @@ import type { StackKind } from '../../schema/documents/stack.ts';
 import { differ, type Diff } from './diff.ts';
 import { issuePath, problem, type DocPath, type StackFile } from './document.ts';
 import type { LiveNetwork, LivePort, LiveSubnet, World } from './live.ts';
-import type { Change, Plan, Specs } from './plan.ts';
+import type { Change, Plan, Specs } from './changes.ts';
 
 /** The networks a stack can own: its project's (shared and external ones of other projects are only seen). */
 export const ownNetworks = (w: World): LiveNetwork[] => w.networks.filter((n) => n.projectId === w.projectId);

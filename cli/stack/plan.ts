@@ -1,52 +1,11 @@
-import type { RuleFields } from '../../core/security-group-rule.ts';
 import { tagSet } from '../../schema/documents/instance.ts';
-import type { StackDocument, StackKind } from '../../schema/documents/stack.ts';
+import type { StackKind } from '../../schema/documents/stack.ts';
+import type { Change, Op, Plan, Specs } from './changes.ts';
 import { canonical, differ, type Diff, type FieldChange } from './diff.ts';
 import { problem, type DocPath, type StackFile } from './document.ts';
 import type { LiveAggregate, LiveFlavor, LiveInstance, LiveKeyPair, LiveSecurityGroup, LiveServerGroup, LiveZone, World } from './live.ts';
 import { inUseProblems, networkDiff, networkProblems, ownNetworks, ownSubnets, subnetDiff } from './network-plan.ts';
 import { ruleChanges, ruleProblems } from './rule-plan.ts';
-
-type Item<L extends keyof StackDocument> = NonNullable<StackDocument[L]> extends readonly (infer T)[] ? T : never;
-
-/** Each kind's spec as a file gives it. */
-export interface Specs {
-  flavor: Item<'flavors'>;
-  availabilityZone: Item<'availabilityZones'>;
-  aggregate: Item<'aggregates'>;
-  serverGroup: Item<'serverGroups'>;
-  keyPair: Item<'keyPairs'>;
-  network: Item<'networks'>;
-  subnet: Item<'subnets'>;
-  securityGroup: Item<'securityGroups'>;
-  instance: Item<'instances'>;
-}
-
-type Op<K extends StackKind> =
-  | { op: 'create'; kind: K; name: string; spec: Specs[K] }
-  | { op: 'update'; kind: K; name: string; id: string; spec: Specs[K]; fields: FieldChange[] }
-  | { op: 'replace'; kind: K; name: string; id: string; spec: Specs[K]; fields: FieldChange[] }
-  /** Unchanged, but the spec recorded at the last apply is not the file's (e.g. a flavor by ID, now by name). */
-  | { op: 'record'; kind: K; name: string; id: string; spec: Specs[K] }
-  | { op: 'delete'; kind: K; name: string; id: string }
-  /** Owned but no longer in the file: kept without --prune. */
-  | { op: 'keep'; kind: K; name: string }
-  /** Owned, not in the file, and gone already: only the record goes. */
-  | { op: 'forget'; kind: K; name: string };
-
-/** One rule added to or removed from a group (`name`): rules are immutable, so sets change rule by rule. */
-export type RuleChange =
-  | { op: 'create'; kind: 'securityGroupRule'; name: string; rule: RuleFields; text: string }
-  | { op: 'delete'; kind: 'securityGroupRule'; name: string; id: string; text: string };
-
-export type Change = { [K in StackKind]: Op<K> }[StackKind] | RuleChange;
-
-export interface Plan {
-  stack: string;
-  changes: Change[];
-  /** Why the plan cannot be carried out (`file:line: field: message`); nothing is done while there is one. */
-  problems: string[];
-}
 
 const pairsMap = (pairs: { key: string; value: string }[]) => Object.fromEntries(pairs.map((p) => [p.key, p.value]));
 

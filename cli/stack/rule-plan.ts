@@ -4,7 +4,7 @@ import { canonical } from './diff.ts';
 import { issuePath, problem, type StackFile } from './document.ts';
 import type { LiveRule, World } from './live.ts';
 import { doomed } from './network-plan.ts';
-import type { Plan, RuleChange } from './plan.ts';
+import type { Plan, RuleChange } from './changes.ts';
 
 /** A rule as the API stores it, its remote group by name: two rules with one key are the same rule. */
 interface RuleKey {
