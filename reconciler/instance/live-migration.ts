@@ -2,7 +2,8 @@ import type { TxSql } from '../../db/connect.ts';
 import { addEventTo, finishAction } from '../../store/actions.ts';
 import { hostLiveness, type HostLiveness } from '../../store/host-liveness.ts';
 import type { InstanceRow } from '../../store/instances.ts';
-import { noDestination } from './move.ts';
+import { agentStepOutcome } from './agent-step.ts';
+import { noDestination } from './no-destination.ts';
 import { chooseAndClaim, requestFor } from './place.ts';
 import { deadlinePassed } from './progress.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
@@ -77,14 +78,9 @@ export async function followLiveMigration(tx: TxSql, inst: InstanceRow, source: 
       await addEventTo(tx, opId, { event: 'migrate', result: 'running', hostName: source.name, details: `to ${dest.name}` });
       return { requeueAfter: WAIT_SECONDS, outcome: 'live-migration-handover' };
     case 'running': {
-      if (inst.agent_completed_action_id === opId) {
-        const f = inst.agent_fault as { action?: string; message: string; details?: string } | null;
-        if (f?.action === opId) return give(f.details ? `${f.message}: ${f.details}` : f.message);
-        return complete(tx, inst, m!, opId, dest);
-      }
-      if (!source.up) return give(`source ${source.name} went down during the migration`);
-      if (deadlinePassed(inst)) return give(`source ${source.name} did not finish the migration within ${deps.config.spawnTimeoutSeconds} s`);
-      return { requeueAfter: WAIT_SECONDS, outcome: 'waiting-live-migration' };
+      const outcome = agentStepOutcome(inst, source, 'source', 'the migration', deps.config.spawnTimeoutSeconds);
+      if (!outcome) return { requeueAfter: WAIT_SECONDS, outcome: 'waiting-live-migration' };
+      return outcome.failure ? give(outcome.failure) : complete(tx, inst, m!, opId, dest);
     }
     default:
       return give(`migration ${m!.id} is ${m!.status}`);

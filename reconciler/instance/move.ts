@@ -1,7 +1,8 @@
 import type { TxSql } from '../../db/connect.ts';
 import type { InstanceRow } from '../../store/instances.ts';
 import { addEventTo, finishAction, finishActions, startAction } from '../../store/actions.ts';
-import type { HostState } from './operations.ts';
+import type { HostLiveness } from '../../store/host-liveness.ts';
+import { noDestination } from './no-destination.ts';
 import { chooseAndClaim, requestFor } from './place.ts';
 import { fault, verifyResizeResult, type ReconcileDeps, type ReconcileResult } from './result.ts';
 import { buildState, deadlinePassed } from './progress.ts';
@@ -19,15 +20,6 @@ interface MoveOperation {
   id: string;
   action: string;
   params: { flavorId?: string; imageId?: string; hostId?: string };
-}
-
-/** The scheduler found no destination: the move fails, the instance stays where it is. */
-export async function noDestination(tx: TxSql, inst: InstanceRow, opId: string, summary: string): Promise<ReconcileResult> {
-  const why = `No valid host was found. ${summary}`;
-  await addEventTo(tx, opId, { event: 'schedule', result: 'error', details: why });
-  await finishAction(tx, opId, 'failed', why);
-  await tx`update instances set fault = ${tx.json(fault('NoValidHost', why) as never)} where id = ${inst.id}`;
-  return { requeueAfter: 0, outcome: 'move-no-valid-host' };
 }
 
 interface MigrationRow {
@@ -49,7 +41,7 @@ export async function startMove(
   tx: TxSql,
   inst: InstanceRow,
   op: MoveOperation,
-  source: HostState,
+  source: HostLiveness,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
   const newFlavorId = op.params.flavorId ?? inst.flavor_id;
@@ -127,7 +119,7 @@ export async function startRevert(tx: TxSql, inst: InstanceRow, deps: ReconcileD
 }
 
 /** The destination finished building: VERIFY_RESIZE. A failure there sends the instance home. */
-export async function followMoveFinish(tx: TxSql, inst: InstanceRow, dest: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
+export async function followMoveFinish(tx: TxSql, inst: InstanceRow, dest: HostLiveness, deps: ReconcileDeps): Promise<ReconcileResult> {
   const m = await migrationOf(tx, inst);
   if (isInPlace(m)) return followResizeInPlace(tx, inst, m, dest, deps);
   const state = buildState(inst);
@@ -189,7 +181,7 @@ export async function confirmMove(tx: TxSql, inst: InstanceRow, actionId: string
 }
 
 /** The revert is done when the source runs the instance again as it was. */
-export async function followRevert(tx: TxSql, inst: InstanceRow, source: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
+export async function followRevert(tx: TxSql, inst: InstanceRow, source: HostLiveness, deps: ReconcileDeps): Promise<ReconcileResult> {
   const m = await migrationOf(tx, inst);
   if (isInPlace(m)) return followRevertInPlace(tx, inst, m, source, deps);
   const state = buildState(inst);

@@ -1,10 +1,12 @@
 import type { TxSql } from '../../db/connect.ts';
 import type { TaskState } from '../../core/instance-status.ts';
 import { operationRefusal, type GuardedOperation } from '../../core/operation-guards.ts';
+import type { HostLiveness } from '../../store/host-liveness.ts';
 import type { InstanceRow } from '../../store/instances.ts';
 import { addEventTo, finishAction } from '../../store/actions.ts';
 import { startLiveMigration } from './live-migration.ts';
 import { abandonMove, startMove, switchToDestination } from './move.ts';
+import { agentStepOutcome } from './agent-step.ts';
 import { deadlinePassed } from './progress.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
@@ -21,10 +23,6 @@ interface PendingOperation {
   action: string;
   params: OperationParams;
 }
-
-import type { HostLiveness as HostState } from '../../store/host-liveness.ts';
-
-export type { HostState };
 
 /** What each queued operation is checked against and shows while the agent carries it out. */
 function shapeOf(op: PendingOperation): { guard: GuardedOperation; task: TaskState } | null {
@@ -67,7 +65,7 @@ async function failOperation(tx: TxSql, op: PendingOperation, why: string): Prom
 export async function startNextOperation(
   tx: TxSql,
   inst: InstanceRow,
-  host: HostState,
+  host: HostLiveness,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult | null> {
   const [op] = await tx<PendingOperation[]>`
@@ -98,21 +96,13 @@ export async function startNextOperation(
 export async function followOperation(
   tx: TxSql,
   inst: InstanceRow,
-  host: HostState,
+  host: HostLiveness,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
   const [op] = await tx<PendingOperation[]>`select id, action, params from instance_actions where id = ${inst.current_action_id}`;
-  let failure: string | null = null;
-  if (inst.agent_completed_action_id === op!.id) {
-    const f = inst.agent_fault as { action?: string; message: string } | null;
-    failure = f?.action === op!.id ? f.message : null;
-  } else if (!host.up) {
-    failure = `host ${host.name} went down during the operation`;
-  } else if (deadlinePassed(inst)) {
-    failure = `host ${host.name} did not finish the operation within ${deps.config.spawnTimeoutSeconds} s`;
-  } else {
-    return { requeueAfter: 30, outcome: 'waiting-operation' };
-  }
+  const outcome = agentStepOutcome(inst, host, 'host', 'the operation', deps.config.spawnTimeoutSeconds);
+  if (!outcome) return { requeueAfter: 30, outcome: 'waiting-operation' };
+  const failure = outcome.failure;
   if (failure) {
     await failOperation(tx, op!, failure);
     // A move whose disk never reached the control plane ends here; the guest stays where it was.
@@ -149,7 +139,7 @@ async function beginOffload(tx: TxSql, inst: InstanceRow, op: PendingOperation, 
 }
 
 /** Offload finishes when the agent confirms the domain is gone (or at once if the host is down). */
-export async function followOffload(tx: TxSql, inst: InstanceRow, host: HostState): Promise<ReconcileResult> {
+export async function followOffload(tx: TxSql, inst: InstanceRow, host: HostLiveness): Promise<ReconcileResult> {
   const gone = inst.observed_generation >= inst.generation && inst.power_state === 'nostate';
   if (!gone && host.up) {
     if (deadlinePassed(inst)) {

@@ -5,9 +5,9 @@ import { abandonActions, addActionEvent, finishActions, startAction } from '../.
 import { releaseClaims } from '../placement/claim.ts';
 import { followLiveMigration } from './live-migration.ts';
 import { autoConfirmIfDue, followMoveFinish, followRevert } from './move.ts';
-import { followOffload, followOperation, startNextOperation, type HostState } from './operations.ts';
+import { followOffload, followOperation, startNextOperation } from './operations.ts';
 import { agentFailed, converged, deadlinePassed, secondsToDeadline } from './progress.ts';
-import { hostLiveness } from '../../store/host-liveness.ts';
+import { hostLiveness, type HostLiveness } from '../../store/host-liveness.ts';
 import { dropShelvedImage } from './served-images.ts';
 import { place } from './place.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
@@ -54,7 +54,7 @@ async function removeInstance(tx: TxSql, inst: InstanceRow, how: string, deps: R
 async function reconcileDelete(
   tx: TxSql,
   inst: InstanceRow,
-  host: HostState | null,
+  host: HostLiveness | null,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
   if (!host) return removeInstance(tx, inst, 'never placed', deps);
@@ -78,7 +78,7 @@ async function reconcileDelete(
 async function reconcileBuild(
   tx: TxSql,
   inst: InstanceRow,
-  host: HostState,
+  host: HostLiveness,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
   const failure = agentFailed(inst)
@@ -105,7 +105,7 @@ async function reconcileBuild(
 async function rescheduleAfterFailure(
   tx: TxSql,
   inst: InstanceRow,
-  host: HostState,
+  host: HostLiveness,
   why: string,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
@@ -127,7 +127,7 @@ async function rescheduleAfterFailure(
   return { requeueAfter: 0, outcome: 'rescheduling' };
 }
 
-async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState, deps: ReconcileDeps): Promise<ReconcileResult> {
+async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostLiveness, deps: ReconcileDeps): Promise<ReconcileResult> {
   // Moves read their own faults: a failed build on the destination sends the instance home.
   if (inst.task_state === 'resize_finish') return followMoveFinish(tx, inst, host, deps);
   if (inst.task_state === 'resize_reverting') return followRevert(tx, inst, host, deps);
@@ -167,7 +167,7 @@ async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostState, d
  * crashed on its own becomes STOPPED and its desired power state follows (Nova's power-state
  * sync): Orrery never restarts it behind the user's back.
  */
-async function syncPowerState(tx: TxSql, inst: InstanceRow, host: HostState): Promise<ReconcileResult> {
+async function syncPowerState(tx: TxSql, inst: InstanceRow, host: HostLiveness): Promise<ReconcileResult> {
   const observed = inst.power_state;
   const vm =
     observed === 'running' ? 'active' :

@@ -2,8 +2,8 @@ import { settledVmState } from '../../core/instance-status.ts';
 import type { TxSql } from '../../db/connect.ts';
 import { addEventTo, finishAction, startAction } from '../../store/actions.ts';
 import type { InstanceRow } from '../../store/instances.ts';
-import type { HostState } from './operations.ts';
-import { deadlinePassed } from './progress.ts';
+import type { HostLiveness } from '../../store/host-liveness.ts';
+import { agentStepOutcome } from './agent-step.ts';
 import { fault, verifyResizeResult, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
 /**
@@ -74,27 +74,15 @@ export async function startResizeInPlace(
   return { requeueAfter: 30, outcome: `resizing in place on ${host.name}` };
 }
 
-/** How the agent's step (the current action) ended: null while it is still under way. */
-function stepOutcome(inst: InstanceRow, host: HostState, deps: ReconcileDeps): { failure: string | null } | null {
-  const step = inst.current_action_id;
-  if (inst.agent_completed_action_id === step) {
-    const f = inst.agent_fault as { action?: string; message: string } | null;
-    return { failure: f?.action === step ? f.message : null };
-  }
-  if (!host.up) return { failure: `host ${host.name} went down` };
-  if (deadlinePassed(inst)) return { failure: `host ${host.name} did not finish within ${deps.config.spawnTimeoutSeconds} s` };
-  return null;
-}
-
 /** The resize in place finished (VERIFY_RESIZE), or failed and is undone from the backup. */
 export async function followResizeInPlace(
   tx: TxSql,
   inst: InstanceRow,
   m: InPlaceMigration,
-  host: HostState,
+  host: HostLiveness,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
-  const outcome = stepOutcome(inst, host, deps);
+  const outcome = agentStepOutcome(inst, host, 'host', 'the resize', deps.config.spawnTimeoutSeconds);
   if (!outcome) return { requeueAfter: 30, outcome: 'waiting-resize-in-place' };
   const op = inst.current_action_id!;
   if (outcome.failure) {
@@ -139,10 +127,10 @@ export async function followRevertInPlace(
   tx: TxSql,
   inst: InstanceRow,
   m: InPlaceMigration,
-  host: HostState,
+  host: HostLiveness,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
-  const outcome = stepOutcome(inst, host, deps);
+  const outcome = agentStepOutcome(inst, host, 'host', 'the revert', deps.config.spawnTimeoutSeconds);
   if (!outcome) return { requeueAfter: 30, outcome: 'waiting-revert-in-place' };
   const reverted = outcome.failure === null;
   const why = reverted ? null : `revert in place on ${host.name} failed: ${outcome.failure}`;
