@@ -110,6 +110,27 @@ describe('instance lifecycle on the fake driver', () => {
     expect(ev!.details).toMatch(/found shutdown/);
   });
 
+  it('leaves an ERROR instance in ERROR whatever its guest does, as Nova\'s power sync does; a hard reboot ends it', async () => {
+    const id = await activeInstance('errant');
+    // As a failed operation leaves it: ERROR with a fault, the guest still there.
+    await tcp.db.sql`update instances set vm_state = 'error', fault = ${tcp.db.sql.json({ code: 'OperationFailed', message: 'it broke' })}
+                      where id = ${id}`;
+    const driver = await driverOf(id);
+    driver.crash(id, 'shutdown');
+    await waitFor('the shutdown reported', () => row(id), (r) => r?.power_state === 'shutdown');
+    // The report woke the reconciler: wait until its job has run.
+    await waitFor('the reconcile run', async () =>
+      (await tcp.db.sql`select 1 from graphile_worker._private_jobs where key = ${'instance:' + id}`).length, (n) => n === 0);
+    expect(await row(id)).toMatchObject({ vm_state: 'error', power_state: 'shutdown', desired_power_state: 'running', task_state: null });
+    const [sync] = await tcp.db.sql`select 1 from instance_actions where instance_id = ${id} and action = 'power-sync'`;
+    expect(sync).toBeUndefined();
+
+    const r = await tcp.admin.request(`mutation($id: ID!) { r: rebootInstance(id: $id, hard: true) { __typename } }`, { id });
+    expect(r.r.__typename).toBe('RebootInstanceSuccess');
+    expect(await settled(id, 'active')).toMatchObject({ power_state: 'running', desired_power_state: 'running' });
+    expect(driver.domains.get(id)!.powerState).toBe('running');
+  });
+
   it('reschedules a failed build to another host', async () => {
     // The RAM weigher sends the first attempt to the failing host, so the retry path is exercised deterministically.
     const [bad] = await tcp.db.sql<{ id: string }[]>`select id from hosts where name = 'life-1'`;

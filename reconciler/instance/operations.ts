@@ -1,5 +1,5 @@
 import type { TxSql } from '../../db/connect.ts';
-import type { TaskState } from '../../core/instance-status.ts';
+import { settledVmState, type TaskState } from '../../core/instance-status.ts';
 import { operationRefusal, type GuardedOperation } from '../../core/operation-guards.ts';
 import type { HostLiveness } from '../../store/host-liveness.ts';
 import type { InstanceRow } from '../../store/instances.ts';
@@ -116,11 +116,14 @@ export async function followOperation(
   if (op!.action === 'shelve') return beginOffload(tx, inst, op!, deps);
   if (op!.action === 'migrate' || op!.action === 'resize') return switchToDestination(tx, inst, deps);
   await finishAction(tx, op!.id, 'succeeded');
-  // Rescue is a state of its own (RESCUE) until unrescued; both leave the guest running.
-  const vm = op!.action === 'rescue' ? 'rescued' : op!.action === 'unrescue' ? 'active' : null;
+  // Rescue is a state of its own (RESCUE) until unrescued; both leave the guest running. Any other
+  // operation that succeeds on an ERROR instance (a hard reboot, a rebuild) ends the ERROR.
+  const rescues = op!.action === 'rescue' || op!.action === 'unrescue';
+  const vm = op!.action === 'rescue' ? 'rescued' : op!.action === 'unrescue' ? 'active'
+    : inst.vm_state === 'error' ? settledVmState(inst.desired_power_state) : null;
   await tx`update instances set current_action_id = null, task_state = null, task_deadline_at = null,
                   vm_state = coalesce(${vm}::text, vm_state),
-                  desired_power_state = case when ${vm}::text is null then desired_power_state else 'running' end
+                  desired_power_state = case when ${rescues} then 'running' else desired_power_state end
             where id = ${inst.id}`;
   return { requeueAfter: 0, outcome: 'operation-done' };
 }

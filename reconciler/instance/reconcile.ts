@@ -175,8 +175,10 @@ async function syncPowerState(tx: TxSql, inst: InstanceRow, host: HostLiveness):
     observed === 'suspended' ? 'suspended' :
     observed === 'shutdown' || observed === 'crashed' ? 'stopped' : null;
   if (vm === null) return { requeueAfter: WAIT_POLL_SECONDS, outcome: 'unknown-power-state' };
-  // VERIFY_RESIZE and RESCUE last until the user settles them, whatever the guest's power state.
-  if (inst.vm_state === 'resized' || inst.vm_state === 'rescued') return { outcome: 'in-sync' };
+  // VERIFY_RESIZE and RESCUE last until the user settles them, whatever the guest's power state;
+  // ERROR until an operation that may start from it (hard reboot, rebuild, evacuate, rescue) ends
+  // it, as Nova's power sync leaves ERROR alone: a guest still running is no proof it is sound.
+  if (inst.vm_state === 'resized' || inst.vm_state === 'rescued' || inst.vm_state === 'error') return { outcome: 'in-sync' };
   const expected = settledVmState(inst.desired_power_state);
   const drifted = vm !== expected;
   if (inst.vm_state === vm && inst.task_state === null && !drifted) return { outcome: 'in-sync' };
