@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
+import { flavorRefusal } from '../core/image-disk.ts';
 import { validate } from '../core/validate.ts';
 import type { TxSql } from '../db/connect.ts';
 import type { Context } from '../schema/context.ts';
@@ -102,12 +103,8 @@ export async function prepareInstance(
   if (image.status !== 'active') {
     throw ValidationError.field(`${root}.image`, `image ${image.name} is ${image.status}, not active (upload its file first)`);
   }
-  if (image.min_ram_mb > flavor.ram_mb) {
-    throw ValidationError.field(`${root}.flavor`, `flavor ${flavor.name} has ${flavor.ram_mb} MiB RAM; image ${image.name} needs ${image.min_ram_mb}`);
-  }
-  if (image.min_disk_gb > flavor.disk_gb) {
-    throw ValidationError.field(`${root}.flavor`, `flavor ${flavor.name} has a ${flavor.disk_gb} GiB disk; image ${image.name} needs ${image.min_disk_gb}`);
-  }
+  const tooSmall = flavorRefusal(image, flavor);
+  if (tooSmall) throw ValidationError.field(`${root}.flavor`, tooSmall);
   const zone = (await pending.zone) ?? null;
   if (spec.zone && !zone) throw new NotFoundError('availability zone', spec.zone, `${root}.zone`);
   return { spec, flavor, image, zone, scheduling: await pending.scheduling, nics: await pending.nics };

@@ -1,4 +1,5 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { flavorRefusal } from '../core/image-disk.ts';
 import { transitionTask, type TaskState } from '../core/instance-status.ts';
 import { describeState, operationRefusal } from '../core/operation-guards.ts';
 import { validate } from '../core/validate.ts';
@@ -52,9 +53,8 @@ async function rebuildImage(tx: TxSql, ctx: Context, inst: InstanceRow, ref: str
   if (!image) throw new NotFoundError('image', ref, 'input.image');
   if (image.status !== 'active') throw ValidationError.field('input.image', `image ${image.name} is ${image.status}, not active`);
   const flavor = (await findFlavor(tx, inst.flavor_id, null))!;
-  if (image.min_ram_mb > flavor.ram_mb || image.min_disk_gb > flavor.disk_gb) {
-    throw ValidationError.field('input.image', `image ${image.name} needs more than flavor ${flavor.name} has`);
-  }
+  const tooSmall = flavorRefusal(image, flavor);
+  if (tooSmall) throw ValidationError.field('input.image', tooSmall);
   const refusal = operationRefusal('rebuild', inst);
   if (refusal) throw new ConflictError(refusal, describeState(inst));
   return image;

@@ -1,4 +1,5 @@
 import { rename } from 'node:fs/promises';
+import { virtualSizeOf } from '../core/image-disk.ts';
 import type { Sql } from '../db/connect.ts';
 import { imageFile, type ReceivedFile } from './image-blobs.ts';
 import type { ImageRow } from './rows.ts';
@@ -31,6 +32,10 @@ export async function finishUpload(sql: Sql, dataDir: string, imageId: string, f
       update images set status = 'active', size_bytes = ${file.size}, checksum = ${file.sha256}, updated_at = now()
        where id = ${imageId} and status = 'saving'
       returning *`;
+    if (row) {
+      row.virtual_size_bytes = virtualSizeOf(row.disk_format, file.head, file.size);
+      await tx`update images set virtual_size_bytes = ${row.virtual_size_bytes} where id = ${imageId}`;
+    }
     if (row) await rename(file.path, imageFile(dataDir, imageId));
     return row;
   });

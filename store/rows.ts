@@ -42,6 +42,8 @@ export interface ImageRow {
   disk_format: 'qcow2' | 'raw';
   status: 'queued' | 'saving' | 'active' | 'killed';
   size_bytes: number | null;
+  /** The guest's disk size the file's header gives (null: unknown). */
+  virtual_size_bytes: number | null;
   checksum: string | null;
   min_disk_gb: number;
   min_ram_mb: number;

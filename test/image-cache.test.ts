@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inspectImage } from '../hostagent/drivers/libvirt/disk.ts';
+import { ensureOverlay, inspectImage } from '../hostagent/drivers/libvirt/disk.ts';
 import { ImageCache, type ImageRef } from '../hostagent/image-cache.ts';
 
 const run = promisify(execFile);
@@ -137,6 +137,21 @@ describe('ImageCache', () => {
       };
       await expect(cache.ensure(backed, viaFetch(backed.id))).rejects.toMatchObject({ code: 'image_invalid' });
       expect(await readdir(dir)).toEqual([]);
+    });
+
+    it("builds a disk the flavor's size on an image, refuses an image larger than the flavor's disk, and a 0 GiB flavor takes the image's size", async () => {
+      const image = path.join(dir, 'image.qcow2');
+      await run('qemu-img', ['create', '-q', '-f', 'qcow2', image, '2G']);
+      const size = async (file: string) => JSON.parse((await run('qemu-img', ['info', '--output=json', file])).stdout)['virtual-size'];
+      const disk = (name: string) => path.join(dir, name);
+      await ensureOverlay({ path: disk('fits'), backingPath: image, backingFormat: 'qcow2', sizeGb: 3 });
+      expect(await size(disk('fits'))).toBe(3 * 1024 ** 3);
+      await expect(ensureOverlay({ path: disk('small'), backingPath: image, backingFormat: 'qcow2', sizeGb: 1 })).rejects.toMatchObject({
+        code: 'flavor_disk_too_small', message: "the flavor's 1 GiB disk is smaller than the image (2.00 GiB virtual size)",
+      });
+      await ensureOverlay({ path: disk('zero'), backingPath: image, backingFormat: 'qcow2', sizeGb: 0 });
+      expect(await size(disk('zero'))).toBe(2 * 1024 ** 3);
+      expect((await readdir(dir)).sort()).toEqual(['fits', 'image.qcow2', 'zero']);
     });
   });
 });

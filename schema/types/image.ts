@@ -13,6 +13,7 @@ export const Image = builder.objectRef<ImageRow>('Image').implement({
     status: t.exposeString('status', { description: 'queued (no file yet), saving (upload running), active' }),
     // Float, not Int: images pass 2 GiB, and a double is exact up to 2^53 bytes.
     sizeBytes: t.exposeFloat('size_bytes', { nullable: true }),
+    virtualSizeBytes: t.exposeFloat('virtual_size_bytes', { nullable: true, description: "The guest's disk size, from the file's header (Glance's virtual_size); a flavor's disk must hold it" }),
     checksum: t.exposeString('checksum', { nullable: true, description: 'sha256 of the file, hex' }),
     minDiskGb: t.exposeInt('min_disk_gb'),
     minRamMb: t.exposeInt('min_ram_mb'),

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, copyFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { DriverError } from '../driver.ts';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -17,9 +18,10 @@ export interface OverlaySpec {
 
 /**
  * Creates the instance's qcow2 disk unless it exists: an overlay on the cached image, as large as
- * the flavor's disk but never smaller than the image (qemu-img would refuse, or the guest would
- * see a truncated disk). Written under a temporary name and renamed, so a crash never leaves a
- * half-made disk that a retry would then take for done.
+ * the flavor's disk. An image larger than a flavor's disk is refused (Nova's
+ * FlavorDiskSmallerThanImage: a larger disk would use more than the host's claim holds); a 0 GiB
+ * flavor, or a rescue disk, takes the image's size. Written under a temporary name and renamed,
+ * so a crash never leaves a half-made disk that a retry would then take for done.
  */
 export async function ensureOverlay(spec: OverlaySpec): Promise<void> {
   if (await exists(spec.path)) return;
@@ -27,7 +29,12 @@ export async function ensureOverlay(spec: OverlaySpec): Promise<void> {
   const backing: string[] = [];
   if (spec.backingPath) {
     const abs = path.resolve(spec.backingPath);
-    size = Math.max(size, await virtualSize(abs, spec.backingFormat));
+    const imageSize = await virtualSize(abs, spec.backingFormat);
+    if (size > 0 && imageSize > size) {
+      throw new DriverError(`the flavor's ${spec.sizeGb} GiB disk is smaller than the image (${(imageSize / GiB).toFixed(2)} GiB virtual size)`,
+        'flavor_disk_too_small');
+    }
+    size = Math.max(size, imageSize);
     backing.push('-b', abs, '-F', spec.backingFormat);
   }
   const tmp = `${spec.path}.tmp`;
