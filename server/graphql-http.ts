@@ -11,7 +11,8 @@ import { createLoaders } from '../store/loaders.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { principalFor, requestIdFrom } from './authenticate.ts';
 import { SocketPrincipals } from './socket-principals.ts';
-import { cachedParseAndValidate } from './graphql-documents.ts';
+import { GraphqlDocuments } from './graphql-documents.ts';
+import { refuseOverLimits } from './http-query-limits.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
 
@@ -22,18 +23,21 @@ export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
 export async function mountGraphql(app: Express, http: Server, schema: GraphQLSchema, base: BaseContext) {
   const wss = new WebSocketServer({ server: http, path: '/graphql' });
   const sockets = new SocketPrincipals(base.sql);
+  const documents = new GraphqlDocuments(base.config.queryLimits, schema);
   const wsCleanup = useServer(
     {
       schema,
-      ...cachedParseAndValidate(),
+      parse: documents.parse,
+      validate: documents.validate,
       onConnect: async (ctx) => (await sockets.connect(ctx, ctx.connectionParams ?? {})) !== null,
       // Checked again before each operation once the last check is old: a revoked or expired token
       // stops working on an open socket too, and the refusal is that operation's error.
-      onSubscribe: async (ctx) => {
+      onSubscribe: async (ctx, _id, payload) => {
         if ((await sockets.current(ctx)) === null) {
           return [new GraphQLError('invalid or expired token', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
-        return undefined;
+        const refused = documents.refusal(payload.query, payload.operationName ?? undefined, payload.variables ?? undefined);
+        return refused.length > 0 ? refused : undefined;
       },
       context: async (ctx) => {
         const params = ctx.connectionParams ?? {};
@@ -52,6 +56,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: true,
+    parseOptions: { maxTokens: base.config.queryLimits.maxTokens },
     // The CLI owns the signals and stops everything in order (agents' sockets, worker, database).
     stopOnTerminationSignals: false,
     plugins: [
@@ -72,6 +77,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   app.use(
     '/graphql',
     express.json({ limit: '4mb' }),
+    refuseOverLimits(documents),
     expressMiddleware(apollo, {
       context: async ({ req }) => ({
         ...base,
