@@ -13,6 +13,8 @@ import { principalFor, requestIdFrom } from './authenticate.ts';
 import { SocketPrincipals } from './socket-principals.ts';
 import { GraphqlDocuments } from './graphql-documents.ts';
 import { refuseOverLimits } from './http-query-limits.ts';
+import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
+import { hideUnexpected, INTERNAL, isUnexpected } from './unexpected-errors.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
 
@@ -48,6 +50,11 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
           loaders: createLoaders(base.sql),
         } satisfies Context;
       },
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors?.length) return undefined;
+        const { requestId } = args.contextValue as Context;
+        return { ...result, errors: hideUnexpected(result.errors, { log: base.log, requestId, dev: base.config.dev }) };
+      },
       onClose: (ctx) => sockets.forget(ctx),
     },
     wss,
@@ -62,13 +69,19 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http }),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
+      unexpectedErrorsPlugin(base.log, base.config.dev),
     ],
+    includeStacktraceInErrorResponses: base.config.dev,
     formatError: (formatted, error) => {
       const original = (error as { originalError?: Error }).originalError;
       const code = original ? codeOf(original) : undefined;
-      if (code) return { ...formatted, extensions: { ...formatted.extensions, code } };
-      if (!formatted.extensions?.code || formatted.extensions.code === 'INTERNAL_SERVER_ERROR') {
-        base.log.error({ err: original ?? error }, 'unexpected error in a resolver');
+      if (code) {
+        const field = original instanceof ValidationError ? { field: original.field } : {};
+        return { ...formatted, extensions: { ...formatted.extensions, code, ...field } };
+      }
+      // The request id is added on the way out (apollo-unexpected-errors.ts); the words stay in the log.
+      if (!base.config.dev && error instanceof GraphQLError && isUnexpected(error)) {
+        return { message: 'internal error', locations: formatted.locations, path: formatted.path, extensions: { code: INTERNAL } };
       }
       return formatted;
     },
