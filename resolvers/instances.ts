@@ -32,7 +32,7 @@ export const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
     zone: t.string({ description: 'Availability zone name' }),
     powerState: t.field({ type: PowerStateEnum, description: 'Default running' }),
     metadata: t.field({ type: [KeyValueInput] }),
-    userData: t.string(),
+    userData: t.string({ description: 'Kept byte for byte (no Unicode normalisation)', extensions: { verbatim: true } }),
     serverGroup: t.string({ description: 'Server group name or ID (your project)' }),
     schedulerHints: t.field({ type: SchedulerHintsInput }),
     keyName: t.string({ description: 'One of your key pairs; its public key reaches the guest as metadata public_key' }),
