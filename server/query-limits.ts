@@ -1,6 +1,6 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { GraphQLError, TypeInfo, ValidationContext, visit, visitInParallel, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, TypeInfo, ValidationContext, visit, visitInParallel, type ArgumentNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../core/config.ts';
 import { costEstimator } from './query-cost.ts';
@@ -13,6 +13,9 @@ const SETTING: Record<LimitName, string> = {
   aliases: 'ORRERY_QUERY_MAX_ALIASES',
   tokens: 'ORRERY_QUERY_MAX_TOKENS',
 };
+
+/** Arguments whose value changes an operation's price: page sizes, and the `if` of @include and @skip. */
+const PRICED_ARGUMENTS = new Set(['first', 'last', 'if']);
 
 /** Selections walked to price one operation (fragments expanded) before it is refused unpriced. */
 const MAX_PRICED_SELECTIONS = 10_000;
@@ -31,6 +34,8 @@ export function queryLimitError(limit: LimitName, max: number, actual: number | 
 interface Shape {
   depth: number;
   aliases: number;
+  /** A page size (`first`, `last`) or an @include/@skip comes from a variable, so the cost is per request. */
+  variablePriced: boolean;
 }
 
 /**
@@ -40,6 +45,8 @@ interface Shape {
  */
 export class OperationLimits {
   private readonly shapes = new WeakMap<DocumentNode, Shape>();
+  /** Costs of documents whose price no variable changes (the agents' reports), per operation name. */
+  private readonly fixedCosts = new WeakMap<DocumentNode, Map<string, number | null | undefined>>();
   private readonly estimator: ComplexityEstimator;
 
   constructor(
@@ -62,6 +69,19 @@ export class OperationLimits {
 
   /** The estimated cost; null past MAX_PRICED_SELECTIONS; undefined when the variables do not fit (execution says why). */
   cost(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>): number | null | undefined {
+    if (this.shape(document).variablePriced) return this.price(document, operationName, variables);
+    let byName = this.fixedCosts.get(document);
+    if (!byName) this.fixedCosts.set(document, (byName = new Map()));
+    const key = operationName ?? '';
+    if (!byName.has(key)) {
+      const cost = this.price(document, operationName, variables);
+      if (cost === undefined) return undefined; // these variables did not fit; others may
+      byName.set(key, cost);
+    }
+    return byName.get(key);
+  }
+
+  private price(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>): number | null | undefined {
     try {
       const cost = getComplexity({
         schema: this.schema,
@@ -81,7 +101,7 @@ export class OperationLimits {
   shape(document: DocumentNode): Shape {
     let shape = this.shapes.get(document);
     if (!shape) {
-      const measured: Shape = { depth: 0, aliases: 0 };
+      const measured: Shape = { depth: 0, aliases: 0, variablePriced: false };
       // Both rules only measure here (no limit of their own); the comparison is ours, to name the limit.
       // They read the operations and fragments alone, so they run without GraphQL's full validation.
       const context = new ValidationContext(this.schema, document, new TypeInfo(this.schema), () => {});
@@ -92,7 +112,12 @@ export class OperationLimits {
         }),
         maxAliasesRule({ n: Infinity, onAccept: [(_ctx, { n }: { n: number }) => (measured.aliases = Math.max(measured.aliases, n))] }),
       ];
-      visit(document, visitInParallel(rules.map((rule) => rule(context))));
+      const variablePriced = {
+        Argument: (node: ArgumentNode) => {
+          if (node.value.kind === Kind.VARIABLE && PRICED_ARGUMENTS.has(node.name.value)) measured.variablePriced = true;
+        },
+      };
+      visit(document, visitInParallel([...rules.map((rule) => rule(context)), variablePriced]));
       shape = measured;
       this.shapes.set(document, shape);
     }
