@@ -19,6 +19,9 @@ export interface Config {
   allowResizeToSameHost: boolean;
   /** ORRERY_DEV: error bodies carry stack traces and the original messages (never in production). */
   dev: boolean;
+  /** Mutations one user (or enrollment token) may send per second, after `mutationBurst` at once; 0: unlimited. */
+  mutationsPerSecond: number;
+  mutationBurst: number;
   /** What one GraphQL operation may ask for, checked before anything runs (HTTP and WebSocket alike). */
   queryLimits: QueryLimits;
 }
@@ -66,6 +69,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     resizeConfirmWindowSeconds: num('ORRERY_RESIZE_CONFIRM_WINDOW_SECONDS', 0),
     allowResizeToSameHost: bool('ORRERY_ALLOW_RESIZE_TO_SAME_HOST', false),
     dev: bool('ORRERY_DEV', false),
+    mutationsPerSecond: num('ORRERY_MUTATIONS_PER_SECOND', 100),
+    mutationBurst: num('ORRERY_MUTATION_BURST', 1000),
     queryLimits: {
       maxCost: num('ORRERY_QUERY_MAX_COST', 100_000),
       maxDepth: num('ORRERY_QUERY_MAX_DEPTH', 20),

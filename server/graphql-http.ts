@@ -12,6 +12,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { principalFor, requestIdFrom } from './authenticate.ts';
 import { SocketPrincipals } from './socket-principals.ts';
 import { GraphqlDocuments } from './graphql-documents.ts';
+import { MutationBudget } from './mutation-budget.ts';
 import { refuseOverLimits } from './http-query-limits.ts';
 import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
 import { hideUnexpected, INTERNAL, isUnexpected } from './unexpected-errors.ts';
@@ -26,6 +27,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   const wss = new WebSocketServer({ server: http, path: '/graphql' });
   const sockets = new SocketPrincipals(base.sql);
   const documents = new GraphqlDocuments(base.config.queryLimits, schema);
+  const mutations = new MutationBudget(base.config.mutationsPerSecond, base.config.mutationBurst);
   const wsCleanup = useServer(
     {
       schema,
@@ -35,11 +37,14 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       // Checked again before each operation once the last check is old: a revoked or expired token
       // stops working on an open socket too, and the refusal is that operation's error.
       onSubscribe: async (ctx, _id, payload) => {
-        if ((await sockets.current(ctx)) === null) {
+        const principal = await sockets.current(ctx);
+        if (principal === null) {
           return [new GraphQLError('invalid or expired token', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
         const refused = documents.refusal(payload.query, payload.operationName ?? undefined, payload.variables ?? undefined);
-        return refused.length > 0 ? refused : undefined;
+        if (refused.length > 0) return refused;
+        const limited = mutations.admit(principal, documents.parse(payload.query), payload.operationName ?? undefined);
+        return limited ? [limited] : undefined;
       },
       context: async (ctx) => {
         const params = ctx.connectionParams ?? {};
@@ -70,6 +75,14 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       ApolloServerPluginDrainHttpServer({ httpServer: http }),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       unexpectedErrorsPlugin(base.log, base.config.dev),
+      {
+        requestDidStart: async () => ({
+          didResolveOperation: async ({ contextValue, document, operationName }) => {
+            const limited = mutations.admit(contextValue.principal, document, operationName ?? undefined);
+            if (limited) throw limited;
+          },
+        }),
+      },
     ],
     includeStacktraceInErrorResponses: base.config.dev,
     formatError: (formatted, error) => {
