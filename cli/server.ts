@@ -4,6 +4,7 @@ import { loadConfig } from '../core/config.ts';
 import { rootLog } from '../core/log.ts';
 import { connect } from '../db/connect.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { EmbeddedStartError } from '../db/embedded-preflight.ts';
 import { installSchema } from '../db/install.ts';
 import { startControlPlane } from '../server/control-plane.ts';
 import { bootstrapAdmin } from '../store/bootstrap.ts';
@@ -19,6 +20,10 @@ export async function runServer(parts: { api: boolean; worker: boolean }): Promi
     const db = await startEmbeddedPostgres(pgDir, {
       port: Number(process.env.ORRERY_EMBEDDED_PG_PORT ?? 8775),
       log: (line) => log.debug({ component: 'postgres' }, line),
+    }).catch((e: unknown) => {
+      if (!(e instanceof EmbeddedStartError)) throw e;
+      process.stderr.write(`orrery: ${e.message}\n`);
+      process.exit(1);
     });
     databaseUrl = db.url;
     stopDb = db.stop;

@@ -17,6 +17,24 @@ export interface Config {
   resizeConfirmWindowSeconds: number;
   /** Nova's allow_resize_to_same_host: a resize (never a cold migration) may stay on its host, in place. */
   allowResizeToSameHost: boolean;
+  /** ORRERY_DEV: error bodies carry stack traces and the original messages (never in production). */
+  dev: boolean;
+  /** Mutations one user (or enrollment token) may send per second, after `mutationBurst` at once; 0: unlimited. */
+  mutationsPerSecond: number;
+  mutationBurst: number;
+  /** What one GraphQL operation may ask for, checked before anything runs (HTTP and WebSocket alike). */
+  queryLimits: QueryLimits;
+}
+
+export interface QueryLimits {
+  /** Estimated fields resolved: lists and connections count by their page size (see server/query-cost.ts). */
+  maxCost: number;
+  /** Nesting of selections, fragments flattened, introspection included. */
+  maxDepth: number;
+  /** Aliased fields, counted once per place a fragment is spread. */
+  maxAliases: number;
+  /** Lexical tokens of the document: bounds the parse of anything sent. */
+  maxTokens: number;
 }
 
 function num(name: string, fallback: number): number {
@@ -50,6 +68,15 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     workerConcurrency: num('ORRERY_WORKER_CONCURRENCY', 10),
     resizeConfirmWindowSeconds: num('ORRERY_RESIZE_CONFIRM_WINDOW_SECONDS', 0),
     allowResizeToSameHost: bool('ORRERY_ALLOW_RESIZE_TO_SAME_HOST', false),
+    dev: bool('ORRERY_DEV', false),
+    mutationsPerSecond: num('ORRERY_MUTATIONS_PER_SECOND', 100),
+    mutationBurst: num('ORRERY_MUTATION_BURST', 1000),
+    queryLimits: {
+      maxCost: num('ORRERY_QUERY_MAX_COST', 100_000),
+      maxDepth: num('ORRERY_QUERY_MAX_DEPTH', 20),
+      maxAliases: num('ORRERY_QUERY_MAX_ALIASES', 50),
+      maxTokens: num('ORRERY_QUERY_MAX_TOKENS', 20_000),
+    },
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { checkEmbeddedStart } from './embedded-preflight.ts';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -53,6 +54,7 @@ export async function startEmbeddedPostgres(
   const dir = path.resolve(dataDir);
   await mkdir(path.dirname(dir), { recursive: true });
   const port = options.port ?? (await freePort());
+  await checkEmbeddedStart(dir, port);
   const password = 'orrery';
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({

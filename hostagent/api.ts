@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { OrreryClient } from '../client/graphql.ts';
 import type { HostNetwork } from '../core/host-network.ts';
 import type { HostInfo, PowerState } from './drivers/driver.ts';
+import { AGENT_OPERATIONS } from './api-operations.ts';
 
 /** An image a host downloads, verified against its checksum. */
 export interface ImageToFetch {
@@ -71,19 +72,6 @@ export interface InterfaceFault {
   message: string;
 }
 
-const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced held revision
-  incoming { migrationId instanceId diskGb }
-  instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
-    image { id diskFormat checksum properties { key value } } metadata { key value }
-    operation { id kind hard imageId image { id diskFormat checksum } migration { uri prepared { key value } } }
-    completedOperationId }
-  networks { id name segment { kind vni bridge } mtu peers
-    subnets { id cidr ipVersion gatewayIp dhcpServerIp dnsServers hostRoutes { destination nexthop } }
-    service { mac addresses { subnetId ip } }
-    ports { id instanceId deviceIndex mac tap fixedIps { subnetId ip } portSecurity
-      rules { direction ethertype protocol portMin portMax remoteCidrs } }
-    floatingIps { address fixedIp externalBridge externalPrefixLength externalGateway } }`;
-
 function inventoryInput(info: HostInfo) {
   return {
     hypervisorType: info.hypervisorType,
@@ -109,8 +97,7 @@ export class AgentApi {
 
   async enroll(name: string, info: HostInfo): Promise<{ hostId: string; token: string; epoch: number }> {
     const d = await this.client.request(
-      `mutation($name: String!, $inv: HostInventoryInput!) { enrollHost(name: $name, inventory: $inv) {
-         __typename ... on EnrollHostSuccess { enrollment { hostId token epoch } } ... on Error { message } } }`,
+      AGENT_OPERATIONS.enroll,
       { name, inv: inventoryInput(info) },
     );
     const r = d.enrollHost;
@@ -126,13 +113,12 @@ export class AgentApi {
 
   /** Whether a saved credential still stands: over HTTP, where a refusal is an answer rather than a closed socket. */
   async checkCredential(): Promise<void> {
-    await this.client.request(`mutation { heartbeat { epoch enabled } }`);
+    await this.client.request(AGENT_OPERATIONS.heartbeat);
   }
 
   async reportHost(info: HostInfo): Promise<{ epoch: number; enabled: boolean }> {
     const d = await this.op(
-      `mutation($inv: HostInventoryInput!) { reportHost(inventory: $inv) {
-         __typename ... on ReportHostSuccess { heartbeat { epoch enabled } } ... on Error { message } } }`,
+      AGENT_OPERATIONS.reportHost,
       { inv: inventoryInput(info) },
     );
     if (d.reportHost.__typename !== 'ReportHostSuccess') throw new Error(d.reportHost.message);
@@ -140,23 +126,22 @@ export class AgentApi {
   }
 
   async heartbeat(): Promise<{ epoch: number; enabled: boolean }> {
-    const d = await this.op(`mutation { heartbeat { epoch enabled } }`);
+    const d = await this.op(AGENT_OPERATIONS.heartbeat);
     return d.heartbeat;
   }
 
   async assignments(): Promise<Assignments> {
-    const d = await this.op(`{ agentAssignments { ${ASSIGNMENTS_FIELDS} } }`);
+    const d = await this.op(AGENT_OPERATIONS.assignments);
     return d.agentAssignments;
   }
 
   watch(): AsyncIterableIterator<{ agentAssignments: Assignments }> {
-    return this.client.subscribe(`subscription { agentAssignments { ${ASSIGNMENTS_FIELDS} } }`);
+    return this.client.subscribe(AGENT_OPERATIONS.watch);
   }
 
   async reportInstances(reports: InstanceReport[]): Promise<{ accepted: string[]; rejected: string[] }> {
     const d = await this.op(
-      `mutation($r: [InstanceReportInput!]!) { reportInstances(reports: $r) {
-         __typename ... on ReportInstancesSuccess { result { accepted rejected } } ... on Error { message } } }`,
+      AGENT_OPERATIONS.reportInstances,
       { r: reports },
     );
     if (d.reportInstances.__typename !== 'ReportInstancesSuccess') throw new Error(d.reportInstances.message);
@@ -167,7 +152,7 @@ export class AgentApi {
   async reportMigrationPrepared(migrationId: string, result: { prepared: Record<string, string> } | { failure: string }): Promise<boolean> {
     const prepared = 'prepared' in result ? Object.entries(result.prepared).map(([key, value]) => ({ key, value })) : null;
     const d = await this.op(
-      `mutation($m: ID!, $p: [KeyValueInput!], $f: String) { reportMigrationPrepared(migration: $m, prepared: $p, failure: $f) }`,
+      AGENT_OPERATIONS.reportMigrationPrepared,
       { m: migrationId, p: prepared, f: 'failure' in result ? result.failure : null },
     );
     return d.reportMigrationPrepared;
@@ -175,12 +160,12 @@ export class AgentApi {
 
   /** The tail of each guest's serial console, for `consoleOutput`. */
   async reportConsoles(consoles: { id: string; output: string }[]): Promise<void> {
-    await this.op(`mutation($c: [ConsoleReportInput!]!) { reportConsoles(consoles: $c) }`, { c: consoles });
+    await this.op(AGENT_OPERATIONS.reportConsoles, { c: consoles });
   }
 
   /** Domains carrying Orrery's metadata that are not bound to this host, and what was done with them. */
   async reportOrphans(orphans: { id: string; powerState: PowerState; action: 'removed' | 'kept' }[]): Promise<void> {
-    await this.op(`mutation($o: [OrphanReportInput!]!) { reportOrphans(orphans: $o) }`, { o: orphans });
+    await this.op(AGENT_OPERATIONS.reportOrphans, { o: orphans });
   }
 
   /** Sends a snapshot's bytes as the file of image `imageId` (the API checks this host is snapshotting into it). */

@@ -1,4 +1,5 @@
 import type { Log } from '../core/log.ts';
+import { reportableConsoleText } from '../core/text.ts';
 import type { AgentApi, Assignments } from './api.ts';
 import type { HypervisorDriver } from './drivers/driver.ts';
 
@@ -19,7 +20,8 @@ export class ConsoleReporter {
     for (const inst of view.instances) {
       if (inst.deleted) continue;
       live.add(inst.id);
-      const output = await this.driver.consoleOutput(inst.id, TAIL_LINES).catch(() => null);
+      const raw = await this.driver.consoleOutput(inst.id, TAIL_LINES).catch(() => null);
+      const output = raw === null ? null : reportableConsoleText(raw);
       if (output === null || this.sent.get(inst.id) === output) continue;
       changed.push({ id: inst.id, output });
     }

@@ -1,14 +1,13 @@
 import { ValidationError } from '../core/errors.ts';
+import { MAX_CONSOLE_BYTES } from '../core/text.ts';
 import { builder } from '../schema/builder.ts';
 import { fromPairs, KeyValueInput } from '../schema/scalars.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
 import { isUuid } from '../store/instances.ts';
 import { requireHost } from './scope.ts';
 
-const MAX_CONSOLE_BYTES = 64 * 1024;
-
 const ConsoleReportInput = builder.inputType('ConsoleReportInput', {
-  fields: (t) => ({ id: t.id({ required: true }), output: t.string({ required: true }) }),
+  fields: (t) => ({ id: t.id({ required: true }), output: t.string({ required: true, extensions: { verbatim: true } }) }),
 });
 
 const OrphanAction = builder.enumType('OrphanAction', { values: ['removed', 'kept'] as const });

@@ -2,6 +2,7 @@ import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { ConflictError, NotFoundError } from '../core/errors.ts';
 import { validate } from '../core/validate.ts';
 import { builder } from '../schema/builder.ts';
+import { PAGE_SIZE } from '../schema/page-size.ts';
 import { hostPatchSchema, type HostPatch } from '../schema/documents/host.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { Host, type HostWithUsage } from '../schema/types/host.ts';
@@ -53,7 +54,7 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: HostFilter }) },
     authScopes: { policy: 'host:list' },
     resolve: async (_r, args, ctx) =>
-      resolveArrayConnection({ args }, await listHosts(ctx.sql, args.filter ?? {}, ctx.config.serviceDownSeconds)),
+      resolveArrayConnection({ args, ...PAGE_SIZE }, await listHosts(ctx.sql, args.filter ?? {}, ctx.config.serviceDownSeconds)),
   }),
   host: t.field({
     type: Host,

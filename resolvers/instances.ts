@@ -1,5 +1,6 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../schema/builder.ts';
+import { PAGE_SIZE } from '../schema/page-size.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { KeyValueInput } from '../schema/scalars.ts';
 import { Instance, PowerStateEnum } from '../schema/types/instance.ts';
@@ -31,7 +32,7 @@ export const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
     zone: t.string({ description: 'Availability zone name' }),
     powerState: t.field({ type: PowerStateEnum, description: 'Default running' }),
     metadata: t.field({ type: [KeyValueInput] }),
-    userData: t.string(),
+    userData: t.string({ description: 'Kept byte for byte (no Unicode normalisation)', extensions: { verbatim: true } }),
     serverGroup: t.string({ description: 'Server group name or ID (your project)' }),
     schedulerHints: t.field({ type: SchedulerHintsInput }),
     keyName: t.string({ description: 'One of your key pairs; its public key reaches the guest as metadata public_key' }),
@@ -62,7 +63,7 @@ builder.queryFields((t) => ({
       const vm = f.status ? (STATUS_TO_VM[f.status] ?? '-') : (f.vmState ?? null);
       const [allOf, anyOf, notAllOf, noneOf] = [f.tags, f.tagsAny, f.notTags, f.notTagsAny].map(tagFilter);
       const page = await resolveCursorConnection<Promise<InstanceRow[]>>(
-        { args, toCursor: (i: InstanceRow) => `${i.created_at.toISOString()}|${i.id}` },
+        { args, ...PAGE_SIZE, toCursor: (i: InstanceRow) => `${i.created_at.toISOString()}|${i.id}` },
         async ({ before, after, limit, inverted }): Promise<InstanceRow[]> => {
           const [aTime, aId] = after ? after.split('|') : [null, null];
           const [bTime, bId] = before ? before.split('|') : [null, null];

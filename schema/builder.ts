@@ -4,6 +4,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from './context.ts';
+import TextHygienePlugin from './plugins/text-hygiene.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -14,8 +15,9 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
   };
 }>({
-  // scope-auth first, so authorization runs before anything else a field does.
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin],
+  // scope-auth first, so authorization runs before anything else a field does; text hygiene inside
+  // the errors plugin, so its ValidationError is a mutation's typed result.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, TextHygienePlugin, RelayPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,

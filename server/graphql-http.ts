@@ -11,7 +11,11 @@ import { createLoaders } from '../store/loaders.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { principalFor, requestIdFrom } from './authenticate.ts';
 import { SocketPrincipals } from './socket-principals.ts';
-import { cachedParseAndValidate } from './graphql-documents.ts';
+import { GraphqlDocuments } from './graphql-documents.ts';
+import { MutationBudget } from './mutation-budget.ts';
+import { refuseOverLimits } from './http-query-limits.ts';
+import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
+import { hideUnexpected, INTERNAL, isUnexpected } from './unexpected-errors.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
 
@@ -22,18 +26,25 @@ export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
 export async function mountGraphql(app: Express, http: Server, schema: GraphQLSchema, base: BaseContext) {
   const wss = new WebSocketServer({ server: http, path: '/graphql' });
   const sockets = new SocketPrincipals(base.sql);
+  const documents = new GraphqlDocuments(base.config.queryLimits, schema);
+  const mutations = new MutationBudget(base.config.mutationsPerSecond, base.config.mutationBurst);
   const wsCleanup = useServer(
     {
       schema,
-      ...cachedParseAndValidate(),
+      parse: documents.parse,
+      validate: documents.validate,
       onConnect: async (ctx) => (await sockets.connect(ctx, ctx.connectionParams ?? {})) !== null,
       // Checked again before each operation once the last check is old: a revoked or expired token
       // stops working on an open socket too, and the refusal is that operation's error.
-      onSubscribe: async (ctx) => {
-        if ((await sockets.current(ctx)) === null) {
+      onSubscribe: async (ctx, _id, payload) => {
+        const principal = await sockets.current(ctx);
+        if (principal === null) {
           return [new GraphQLError('invalid or expired token', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
-        return undefined;
+        const refused = documents.refusal(payload.query, payload.operationName ?? undefined, payload.variables ?? undefined);
+        if (refused.length > 0) return refused;
+        const limited = mutations.admit(principal, documents.parse(payload.query), payload.operationName ?? undefined);
+        return limited ? [limited] : undefined;
       },
       context: async (ctx) => {
         const params = ctx.connectionParams ?? {};
@@ -44,6 +55,11 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
           loaders: createLoaders(base.sql),
         } satisfies Context;
       },
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors?.length) return undefined;
+        const { requestId } = args.contextValue as Context;
+        return { ...result, errors: hideUnexpected(result.errors, { log: base.log, requestId, dev: base.config.dev }) };
+      },
       onClose: (ctx) => sockets.forget(ctx),
     },
     wss,
@@ -52,18 +68,33 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: true,
+    parseOptions: { maxTokens: base.config.queryLimits.maxTokens },
     // The CLI owns the signals and stops everything in order (agents' sockets, worker, database).
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http }),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
+      unexpectedErrorsPlugin(base.log, base.config.dev),
+      {
+        requestDidStart: async () => ({
+          didResolveOperation: async ({ contextValue, document, operationName }) => {
+            const limited = mutations.admit(contextValue.principal, document, operationName ?? undefined);
+            if (limited) throw limited;
+          },
+        }),
+      },
     ],
+    includeStacktraceInErrorResponses: base.config.dev,
     formatError: (formatted, error) => {
       const original = (error as { originalError?: Error }).originalError;
       const code = original ? codeOf(original) : undefined;
-      if (code) return { ...formatted, extensions: { ...formatted.extensions, code } };
-      if (!formatted.extensions?.code || formatted.extensions.code === 'INTERNAL_SERVER_ERROR') {
-        base.log.error({ err: original ?? error }, 'unexpected error in a resolver');
+      if (code) {
+        const field = original instanceof ValidationError ? { field: original.field } : {};
+        return { ...formatted, extensions: { ...formatted.extensions, code, ...field } };
+      }
+      // The request id is added on the way out (apollo-unexpected-errors.ts); the words stay in the log.
+      if (!base.config.dev && error instanceof GraphQLError && isUnexpected(error)) {
+        return { message: 'internal error', locations: formatted.locations, path: formatted.path, extensions: { code: INTERNAL } };
       }
       return formatted;
     },
@@ -72,6 +103,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   app.use(
     '/graphql',
     express.json({ limit: '4mb' }),
+    refuseOverLimits(documents),
     expressMiddleware(apollo, {
       context: async ({ req }) => ({
         ...base,
