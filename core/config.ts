@@ -17,6 +17,14 @@ export interface Config {
   resizeConfirmWindowSeconds: number;
   /** Nova's allow_resize_to_same_host: a resize (never a cold migration) may stay on its host, in place. */
   allowResizeToSameHost: boolean;
+  /** How long a console token stays usable (Nova's consoleauth token_ttl). */
+  consoleTokenTtlSeconds: number;
+  /** How long a client's console waits for its host's agent to dial back. */
+  consoleHostDialSeconds: number;
+  /** Where clients open consoles (Nova's novncproxy_base_url); unset: this API's own address. */
+  consoleBaseUrl: string | undefined;
+  /** Where agents reach this API process to dial a console back; unset: each agent's own API address. */
+  consoleRelayUrl: string | undefined;
 }
 
 function num(name: string, fallback: number): number {
@@ -50,6 +58,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     workerConcurrency: num('ORRERY_WORKER_CONCURRENCY', 10),
     resizeConfirmWindowSeconds: num('ORRERY_RESIZE_CONFIRM_WINDOW_SECONDS', 0),
     allowResizeToSameHost: bool('ORRERY_ALLOW_RESIZE_TO_SAME_HOST', false),
+    consoleTokenTtlSeconds: num('ORRERY_CONSOLE_TOKEN_TTL_SECONDS', 600),
+    consoleHostDialSeconds: num('ORRERY_CONSOLE_HOST_DIAL_SECONDS', 20),
+    consoleBaseUrl: process.env.ORRERY_CONSOLE_BASE_URL || undefined,
+    consoleRelayUrl: process.env.ORRERY_CONSOLE_RELAY_URL || undefined,
     ...overrides,
   };
 }

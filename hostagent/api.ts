@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { OrreryClient } from '../client/graphql.ts';
 import type { HostNetwork } from '../core/host-network.ts';
+import type { ConsoleSession } from './console/sessions.ts';
 import type { HostInfo, PowerState } from './drivers/driver.ts';
 
 /** An image a host downloads, verified against its checksum. */
@@ -151,6 +152,26 @@ export class AgentApi {
 
   watch(): AsyncIterableIterator<{ agentAssignments: Assignments }> {
     return this.client.subscribe(`subscription { agentAssignments { ${ASSIGNMENTS_FIELDS} } }`);
+  }
+
+  /** Console sessions waiting for this host: now, then on every change. */
+  watchConsoles(): AsyncIterableIterator<ConsoleSession[]> {
+    // Mapped by hand, not with an async generator: its return() would wait for the next push.
+    const it = this.client.subscribe<{ agentConsoleSessions: ConsoleSession[] }>(
+      `subscription { agentConsoleSessions { id instanceId type relayUrl } }`,
+    );
+    const out: AsyncIterableIterator<ConsoleSession[]> = {
+      [Symbol.asyncIterator]: () => out,
+      next: async () => {
+        const r = await it.next();
+        return r.done ? { done: true, value: undefined } : { done: false, value: r.value.agentConsoleSessions };
+      },
+      return: async () => {
+        await it.return?.();
+        return { done: true, value: undefined };
+      },
+    };
+    return out;
   }
 
   async reportInstances(reports: InstanceReport[]): Promise<{ accepted: string[]; rejected: string[] }> {
