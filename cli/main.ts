@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { hostname } from 'node:os';
+import { registerConsole } from './client/console.ts';
 import { registerCreate } from './client/create.ts';
 import { registerDelete } from './client/delete.ts';
 import { registerDescribe } from './client/describe.ts';
@@ -59,6 +60,7 @@ registerDelete(program);
 registerInstanceActions(program);
 registerInstanceOperations(program);
 registerWatch(program);
+registerConsole(program);
 registerStackCommands(program);
 
 await program.parseAsync(process.argv);

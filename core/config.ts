@@ -24,6 +24,14 @@ export interface Config {
   mutationBurst: number;
   /** What one GraphQL operation may ask for, checked before anything runs (HTTP and WebSocket alike). */
   queryLimits: QueryLimits;
+  /** How long a console token stays usable (Nova's consoleauth token_ttl). */
+  consoleTokenTtlSeconds: number;
+  /** How long a client's console waits for its host's agent to dial back. */
+  consoleHostDialSeconds: number;
+  /** Where clients open consoles (Nova's novncproxy_base_url); unset: this API's own address. */
+  consoleBaseUrl: string | undefined;
+  /** Where agents reach this API process to dial a console back; unset: each agent's own API address. */
+  consoleRelayUrl: string | undefined;
 }
 
 export interface QueryLimits {
@@ -77,6 +85,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       maxAliases: num('ORRERY_QUERY_MAX_ALIASES', 50),
       maxTokens: num('ORRERY_QUERY_MAX_TOKENS', 20_000),
     },
+    consoleTokenTtlSeconds: num('ORRERY_CONSOLE_TOKEN_TTL_SECONDS', 600),
+    consoleHostDialSeconds: num('ORRERY_CONSOLE_HOST_DIAL_SECONDS', 20),
+    consoleBaseUrl: process.env.ORRERY_CONSOLE_BASE_URL || undefined,
+    consoleRelayUrl: process.env.ORRERY_CONSOLE_RELAY_URL || undefined,
     ...overrides,
   };
 }

@@ -5,6 +5,7 @@ import { GraphqlRequestError } from '../client/graphql.ts';
 import { Batcher } from '../core/batcher.ts';
 import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, type InstanceReport } from './api.ts';
 import { ConsoleReporter } from './console-reporter.ts';
+import { ConsoleSessions } from './console/sessions.ts';
 import { converge } from './converge.ts';
 import { IncomingMigrations } from './incoming.ts';
 import { NetworkSync, type NetworkPlumbing } from './network/sync.ts';
@@ -70,6 +71,7 @@ export class HostAgent {
   private readonly incoming: IncomingMigrations;
   private readonly consoles: ConsoleReporter;
   private readonly network: NetworkSync;
+  private consoleSessions?: ConsoleSessions;
   private reportedInventory = '';
   /** Reports of instances converging at once travel together: one call instead of one each. */
   private readonly reports = new Batcher<InstanceReport, void>(
@@ -102,6 +104,11 @@ export class HostAgent {
     this.timers.push(setInterval(() => void this.pushConsoles(), (this.o.consoleSeconds ?? 2) * 1000));
     this.unlistenDriver = this.o.driver.onChange?.(() => this.kick());
     this.network.start();
+    this.consoleSessions = new ConsoleSessions({
+      driver: this.o.driver, log: this.o.log, apiUrl: this.o.apiUrl,
+      token: () => this.api.client.token, watch: () => this.api.watchConsoles(),
+    });
+    this.consoleSessions.start();
     await this.resync();
     void this.watch();
   }
@@ -111,6 +118,7 @@ export class HostAgent {
     for (const t of this.timers) clearInterval(t);
     this.unlistenDriver?.();
     await this.watchIterator?.return?.();
+    await this.consoleSessions?.stop();
     await this.passRunning;
     await this.network.stop();
     await this.api?.close();

@@ -29,4 +29,5 @@ export const AGENT_OPERATIONS = {
   reportMigrationPrepared: `mutation($m: ID!, $p: [KeyValueInput!], $f: String) { reportMigrationPrepared(migration: $m, prepared: $p, failure: $f) }`,
   reportConsoles: `mutation($c: [ConsoleReportInput!]!) { reportConsoles(consoles: $c) }`,
   reportOrphans: `mutation($o: [OrphanReportInput!]!) { reportOrphans(orphans: $o) }`,
+  watchConsoles: `subscription { agentConsoleSessions { id instanceId type relayUrl } }`,
 } as const;

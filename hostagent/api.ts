@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { OrreryClient } from '../client/graphql.ts';
 import type { HostNetwork } from '../core/host-network.ts';
+import type { ConsoleSession } from './console/sessions.ts';
 import type { HostInfo, PowerState } from './drivers/driver.ts';
 import { AGENT_OPERATIONS } from './api-operations.ts';
 
@@ -137,6 +138,26 @@ export class AgentApi {
 
   watch(): AsyncIterableIterator<{ agentAssignments: Assignments }> {
     return this.client.subscribe(AGENT_OPERATIONS.watch);
+  }
+
+  /** Console sessions waiting for this host: now, then on every change. */
+  watchConsoles(): AsyncIterableIterator<ConsoleSession[]> {
+    // Mapped by hand, not with an async generator: its return() would wait for the next push.
+    const it = this.client.subscribe<{ agentConsoleSessions: ConsoleSession[] }>(
+      AGENT_OPERATIONS.watchConsoles,
+    );
+    const out: AsyncIterableIterator<ConsoleSession[]> = {
+      [Symbol.asyncIterator]: () => out,
+      next: async () => {
+        const r = await it.next();
+        return r.done ? { done: true, value: undefined } : { done: false, value: r.value.agentConsoleSessions };
+      },
+      return: async () => {
+        await it.return?.();
+        return { done: true, value: undefined };
+      },
+    };
+    return out;
   }
 
   async reportInstances(reports: InstanceReport[]): Promise<{ accepted: string[]; rejected: string[] }> {

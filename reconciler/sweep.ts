@@ -1,15 +1,18 @@
 import type { Sql } from '../db/connect.ts';
+import { cleanUpConsoleTokens } from '../store/console-tokens.ts';
 
 export interface SweepResult {
   hostsMarkedDown: string[];
   hostsBackUp: string[];
   requeued: number;
+  consoleTokensRemoved: number;
 }
 
 /**
  * The periodic safety net: expires host leases whose heartbeat is older than the service-down
  * time, and re-enqueues every instance whose work looks stale (or sits on a host that just went
- * down), so nothing waits on a notification that was lost.
+ * down), so nothing waits on a notification that was lost. Console tokens nobody can use any
+ * more go too.
  */
 export async function sweep(sql: Sql, serviceDownSeconds: number, staleSeconds = 60): Promise<SweepResult> {
   return sql.begin(async (tx) => {
@@ -30,6 +33,7 @@ export async function sweep(sql: Sql, serviceDownSeconds: number, staleSeconds =
        where i.host_id = any(${downIds}::uuid[])
           or ((i.task_state is not null or i.delete_requested_at is not null)
               and i.updated_at < now() - make_interval(secs => ${staleSeconds}))`;
-    return { hostsMarkedDown: down.map((h) => h.name), hostsBackUp: up.map((h) => h.name), requeued: requeued.count };
+    const consoleTokensRemoved = await cleanUpConsoleTokens(tx);
+    return { hostsMarkedDown: down.map((h) => h.name), hostsBackUp: up.map((h) => h.name), requeued: requeued.count, consoleTokensRemoved };
   });
 }

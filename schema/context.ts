@@ -3,6 +3,7 @@ import type { Log } from '../core/log.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Policy } from '../policies/policy.ts';
 import type { ChangeFeed } from '../server/change-feed.ts';
+import type { ConsoleProxy } from '../server/console-proxy.ts';
 import type { Config } from '../core/config.ts';
 import type { Loaders } from '../store/loaders.ts';
 
@@ -16,4 +17,6 @@ export interface Context {
   requestId: string;
   changes: ChangeFeed;
   loaders: Loaders;
+  /** Console URLs point at this process's proxy. */
+  consoles: ConsoleProxy;
 }

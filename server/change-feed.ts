@@ -4,7 +4,7 @@ import type { Log } from '../core/log.ts';
 export const CHANNEL = 'orrery_changes';
 
 export interface Change {
-  kind: 'instance' | 'host';
+  kind: 'instance' | 'host' | 'console';
   id: string;
   projectId?: string;
   hostId?: string | null;
@@ -26,6 +26,8 @@ type Listener = (c: Change) => void;
 export class ChangeFeed {
   private readonly listeners = new Set<Listener>();
   private readonly byHost = new Map<string, Set<Listener>>();
+  /** Console sessions waiting for a host are watched apart: they never touch the host's view. */
+  private readonly consolesByHost = new Map<string, Set<Listener>>();
   private unlisten?: () => Promise<void>;
 
   constructor(private readonly log: Log) {}
@@ -54,6 +56,10 @@ export class ChangeFeed {
 
   /** Delivers one change to every general listener, and to the listeners of the host(s) it touches when their agents read it. */
   dispatch(change: Change): void {
+    if (change.kind === 'console') {
+      for (const l of this.consolesByHost.get(change.hostId ?? '') ?? []) l(change);
+      return;
+    }
     for (const l of this.listeners) l(change);
     if (change.agent === false) return;
     const hosts = [change.hostId, change.previousHostId].filter((h, i, a): h is string => !!h && a.indexOf(h) === i);
@@ -71,15 +77,12 @@ export class ChangeFeed {
 
   /** The changes its agent reads that touch one host (bound to it, moved off it, or the host row itself). */
   subscribeHost(hostId: string): AsyncIterableIterator<Change> {
-    return this.stream((l) => {
-      const set = this.byHost.get(hostId) ?? new Set<Listener>();
-      this.byHost.set(hostId, set);
-      set.add(l);
-      return () => {
-        set.delete(l);
-        if (set.size === 0 && this.byHost.get(hostId) === set) this.byHost.delete(hostId);
-      };
-    });
+    return this.stream((l) => indexed(this.byHost, hostId, l));
+  }
+
+  /** Changes of the console sessions waiting for one host (its agent dials each back). */
+  subscribeHostConsoles(hostId: string): AsyncIterableIterator<Change> {
+    return this.stream((l) => indexed(this.consolesByHost, hostId, l));
   }
 
   private stream(register: (l: Listener) => () => void): AsyncIterableIterator<Change> {
@@ -107,4 +110,14 @@ export class ChangeFeed {
     };
     return iterator;
   }
+}
+
+function indexed(index: Map<string, Set<Listener>>, hostId: string, l: Listener): () => void {
+  const set = index.get(hostId) ?? new Set<Listener>();
+  index.set(hostId, set);
+  set.add(l);
+  return () => {
+    set.delete(l);
+    if (set.size === 0 && index.get(hostId) === set) index.delete(hostId);
+  };
 }

@@ -10,6 +10,7 @@ import { Policy } from '../policies/policy.ts';
 import { startWorker } from '../reconciler/worker.ts';
 import { schema } from '../schema/index.ts';
 import { ChangeFeed } from './change-feed.ts';
+import { ConsoleProxy } from './console-proxy.ts';
 import { mountGraphql } from './graphql-http.ts';
 import { mountImageFiles } from './image-files.ts';
 
@@ -52,16 +53,26 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlane> 
     app.get('/healthz', (_req, res) => {
       res.json({ ok: true });
     });
-    const base = { sql, log, config: o.config, policy, changes };
+    const consoles = new ConsoleProxy({ sql, log, config: o.config, policy, changes });
+    const base = { sql, log, config: o.config, policy, changes, consoles };
     mountImageFiles(app, base);
     const gql = await mountGraphql(app, http, schema, base);
+    // WebSockets by path on the one port: GraphQL (subscriptions, agents' sockets) and consoles.
+    http.on('upgrade', (req, socket, head) => {
+      const path = new URL(req.url ?? '/', 'http://api').pathname;
+      if (path === '/graphql') gql.upgrade(req, socket, head);
+      else if (consoles.handles(path)) consoles.upgrade(req, socket, head);
+      else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+    });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(o.config.port, o.config.host, () => resolve());
     });
     const addr = http.address() as AddressInfo;
     url = `http://${o.config.host}:${addr.port}`;
+    consoles.listening(url);
     stops.unshift(async () => {
+      consoles.stop();
       await gql.stop();
       http.closeAllConnections();
       await new Promise<void>((r) => http.close(() => r()));

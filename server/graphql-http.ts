@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -24,7 +25,8 @@ export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
  * graphql-ws on the same path and port. Both authenticate before anything runs.
  */
 export async function mountGraphql(app: Express, http: Server, schema: GraphQLSchema, base: BaseContext) {
-  const wss = new WebSocketServer({ server: http, path: '/graphql' });
+  // The HTTP server routes upgrades by path (consoles share the port): see control-plane.ts.
+  const wss = new WebSocketServer({ noServer: true });
   const sockets = new SocketPrincipals(base.sql);
   const documents = new GraphqlDocuments(base.config.queryLimits, schema);
   const mutations = new MutationBudget(base.config.mutationsPerSecond, base.config.mutationBurst);
@@ -113,7 +115,11 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       }),
     }),
   );
-  return { stop: () => apollo.stop() };
+  return {
+    stop: () => apollo.stop(),
+    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
+  };
 }
 
 /** Typed errors thrown outside a mutation's result union (queries, subscriptions) keep a clear code. */

@@ -10,6 +10,7 @@ import {
   splitDomainXmls,
 } from '../hostagent/drivers/libvirt/parse.ts';
 import { powerStateOf } from '../hostagent/drivers/libvirt/power-state.ts';
+import { serialPty, vncEndpoint } from '../hostagent/drivers/libvirt/console.ts';
 
 // Outputs as virsh 9.0 printed them on this machine.
 const DOMSTATS = `Domain: 'a1'
@@ -152,5 +153,42 @@ describe('power state mapping', () => {
     [{ state: 0, reason: 0 }, false, 'nostate'],
   ] as const)('%o with managed save %s is %s', (raw, managedSave, expected) => {
     expect(powerStateOf(raw, managedSave)).toBe(expected);
+  });
+});
+
+// A running domain's devices as libvirt 9.0 shows them live, and the same domain shut off.
+const LIVE_CONSOLES = `    <serial type='pty'>
+      <source path='/dev/pts/3'/>
+      <log file='/var/lib/orrery/instances/x/console.log' append='on'/>
+      <target type='isa-serial' port='0'>
+        <model name='isa-serial'/>
+      </target>
+      <alias name='serial0'/>
+    </serial>
+    <console type='pty' tty='/dev/pts/3'>
+      <source path='/dev/pts/3'/>
+      <target type='serial' port='0'/>
+    </console>
+    <graphics type='vnc' port='5901' autoport='yes' listen='127.0.0.1'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>`;
+const OFF_CONSOLES = `    <serial type='pty'>
+      <log file='/var/lib/orrery/instances/x/console.log' append='on'/>
+      <target type='isa-serial' port='0'/>
+    </serial>
+    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>`;
+
+describe('console endpoints from the live domain XML', () => {
+  it("finds the VNC port autoport picked and the serial port's pty", () => {
+    expect(vncEndpoint(LIVE_CONSOLES)).toEqual({ host: '127.0.0.1', port: 5901 });
+    expect(serialPty(LIVE_CONSOLES)).toBe('/dev/pts/3');
+  });
+
+  it('finds neither on a domain that is off, and never a path that is not a pty', () => {
+    expect(vncEndpoint(OFF_CONSOLES)).toBeNull();
+    expect(serialPty(OFF_CONSOLES)).toBeNull();
+    expect(serialPty(LIVE_CONSOLES.replace('/dev/pts/3', '/etc/shadow'))).toBeNull();
   });
 });

@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /**
  * What the host agent needs from a hypervisor. Every method is idempotent: calling it for a
  * domain already in the wanted state succeeds and changes nothing, so the agent can repeat any
@@ -133,6 +135,11 @@ export interface HypervisorDriver {
   detachInterface(instanceId: string, mac: string): Promise<void>;
   /** The last `lines` lines of the serial console. */
   consoleOutput(instanceId: string, lines: number): Promise<string>;
+  /**
+   * The running guest's console, opened on this host: its VNC server's socket (RFB bytes) or its
+   * serial port (read and write). Closing the stream closes it; the guest is not touched.
+   */
+  openConsole(instanceId: string, kind: 'vnc' | 'serial'): Promise<Duplex>;
   /** Lifecycle events, so the agent does not wait for its next poll; optional. */
   onChange?(listener: (instanceId: string) => void): () => void;
   close(): Promise<void>;

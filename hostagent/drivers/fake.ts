@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import { FakeRfbServer, fakeSerial } from './fake-console.ts';
 import {
   DriverError,
   type DomainInterface,
@@ -56,6 +58,8 @@ export class FakeDriver implements HypervisorDriver {
   readonly domains = new Map<string, FakeDomain>();
   private readonly listeners = new Set<(id: string) => void>();
   readonly migrationUri: string;
+  /** Every console opened here, in order: which host a session reached. */
+  readonly consolesOpened: { id: string; kind: 'vnc' | 'serial' }[] = [];
 
   constructor(private readonly o: FakeDriverOptions = {}) {
     this.migrationUri = o.migrationUri ?? `fake://${randomUUID()}`;
@@ -283,6 +287,16 @@ export class FakeDriver implements HypervisorDriver {
 
   async consoleOutput(id: string, lines: number): Promise<string> {
     return this.get(id).console.slice(-lines).join('\n');
+  }
+
+  /** An echoing serial port or a tiny RFB server, for a domain that runs (or is paused). */
+  async openConsole(id: string, kind: 'vnc' | 'serial'): Promise<Duplex> {
+    const d = this.get(id);
+    if (d.powerState !== 'running' && d.powerState !== 'paused') {
+      throw new DriverError(`domain ${id} is ${d.powerState}: it has no console`, 'invalid_state');
+    }
+    this.consolesOpened.push({ id, kind });
+    return kind === 'vnc' ? new FakeRfbServer() : fakeSerial();
   }
 
   /** Simulates a guest that shut itself down or crashed, behind Orrery's back. */

@@ -12,6 +12,8 @@ import {
   type MigrationTarget,
   type PowerState,
 } from '../driver.ts';
+import type { Duplex } from 'node:stream';
+import { openDomainConsole } from './console.ts';
 import { copyDisk, dropBackup, ensureOverlay, growDisk, keepBackup, restoreBackup } from './disk.ts';
 import {
   buildDomainXml,
@@ -400,6 +402,15 @@ export class LibvirtDriver implements HypervisorDriver {
     const all = text.replace(/\r\n?/g, '\n').split('\n');
     if (all.at(-1) === '') all.pop();
     return all.slice(-lines).join('\n');
+  }
+
+  async openConsole(instanceId: string, kind: 'vnc' | 'serial'): Promise<Duplex> {
+    // The live XML: the VNC port and the pty exist only while the domain runs.
+    const xml = await this.virsh.run(['dumpxml', checkId(instanceId)]).catch((e: unknown) => {
+      if (e instanceof VirshError && e.noDomain) throw new DriverError(`domain ${instanceId} does not exist`, 'not_found');
+      throw e;
+    });
+    return openDomainConsole(xml, instanceId, kind);
   }
 
   /**

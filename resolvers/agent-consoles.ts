@@ -1,0 +1,54 @@
+import { builder } from '../schema/builder.ts';
+import { ConsoleTypeEnum } from '../schema/types/console.ts';
+import { pendingConsoleSessions, type PendingConsoleSession } from '../store/console-tokens.ts';
+import { requireHost } from './scope.ts';
+
+const AgentConsoleSession = builder.objectRef<PendingConsoleSession>('AgentConsoleSession').implement({
+  description: "A client waits on the proxy for this instance's console: open it locally and dial the session back.",
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    instanceId: t.exposeID('instanceId'),
+    type: t.field({ type: ConsoleTypeEnum, resolve: (s) => s.kind }),
+    relayUrl: t.exposeString('relayUrl', { nullable: true, description: "The API process to dial; null: the agent's own API address" }),
+  }),
+});
+
+/**
+ * Console sessions travel apart from agentAssignments: they are short-lived and a client waits on
+ * each, and putting them in the host's view would make every console opened re-read the host's
+ * whole view (networks and all) and run a converge pass over every instance on it.
+ */
+builder.subscriptionField('agentConsoleSessions', (t) =>
+  t.field({
+    type: [AgentConsoleSession],
+    description: 'The console sessions waiting for the calling host now, then again whenever they change.',
+    authScopes: { policy: 'agent:console' },
+    subscribe: async function* (_r, _a, ctx): AsyncGenerator<PendingConsoleSession[]> {
+      const { hostId } = requireHost(ctx);
+      const changes = ctx.changes.subscribeHostConsoles(hostId);
+      let pending = true;
+      let wake: (() => void) | undefined;
+      void (async () => {
+        for await (const _ of changes) {
+          pending = true;
+          wake?.();
+        }
+      })();
+      let pushed: string | undefined;
+      try {
+        while (true) {
+          if (!pending) await new Promise<void>((r) => (wake = r));
+          pending = false;
+          const sessions = await pendingConsoleSessions(ctx.sql, hostId, ctx.config.consoleHostDialSeconds);
+          const key = JSON.stringify(sessions);
+          if (key === pushed) continue;
+          pushed = key;
+          yield sessions;
+        }
+      } finally {
+        await changes.return?.();
+      }
+    },
+    resolve: (s: PendingConsoleSession[]) => s,
+  }),
+);
