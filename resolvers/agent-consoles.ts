@@ -2,6 +2,7 @@ import { builder } from '../schema/builder.ts';
 import { ConsoleTypeEnum } from '../schema/types/console.ts';
 import { pendingConsoleSessions, type PendingConsoleSession } from '../store/console-tokens.ts';
 import { requireHost } from './scope.ts';
+import { latestOnChange } from './latest-on-change.ts';
 
 const AgentConsoleSession = builder.objectRef<PendingConsoleSession>('AgentConsoleSession').implement({
   description: "A client waits on the proxy for this instance's console: open it locally and dial the session back.",
@@ -23,31 +24,10 @@ builder.subscriptionField('agentConsoleSessions', (t) =>
     type: [AgentConsoleSession],
     description: 'The console sessions waiting for the calling host now, then again whenever they change.',
     authScopes: { policy: 'agent:console' },
-    subscribe: async function* (_r, _a, ctx): AsyncGenerator<PendingConsoleSession[]> {
+    subscribe: (_r, _a, ctx): AsyncGenerator<PendingConsoleSession[]> => {
       const { hostId } = requireHost(ctx);
-      const changes = ctx.changes.subscribeHostConsoles(hostId);
-      let pending = true;
-      let wake: (() => void) | undefined;
-      void (async () => {
-        for await (const _ of changes) {
-          pending = true;
-          wake?.();
-        }
-      })();
-      let pushed: string | undefined;
-      try {
-        while (true) {
-          if (!pending) await new Promise<void>((r) => (wake = r));
-          pending = false;
-          const sessions = await pendingConsoleSessions(ctx.sql, hostId, ctx.config.consoleHostDialSeconds);
-          const key = JSON.stringify(sessions);
-          if (key === pushed) continue;
-          pushed = key;
-          yield sessions;
-        }
-      } finally {
-        await changes.return?.();
-      }
+      return latestOnChange(ctx.changes.subscribeHostConsoles(hostId),
+        () => pendingConsoleSessions(ctx.sql, hostId, ctx.config.consoleHostDialSeconds), (s) => JSON.stringify(s));
     },
     resolve: (s: PendingConsoleSession[]) => s,
   }),

@@ -8,6 +8,7 @@ import { agentVisible } from './agent-view-changes.ts';
 import { agentBatches } from '../server/agent-batches.ts';
 import { isUuid } from '../store/instances.ts';
 import { issueToken } from '../store/tokens.ts';
+import { latestOnChange } from './latest-on-change.ts';
 import { requireHost } from './scope.ts';
 
 const POWER_STATES = ['running', 'paused', 'shutdown', 'crashed', 'suspended', 'nostate'] as const;
@@ -232,32 +233,10 @@ builder.subscriptionField('agentAssignments', (t) =>
     type: AgentAssignments,
     description: "The calling host's full desired state now, then again after every change to what it reads (a write that moves only change revisions is not pushed).",
     authScopes: { policy: 'agent:watch' },
-    subscribe: async function* (_r, _a, ctx): AsyncGenerator<AgentView> {
+    subscribe: (_r, _a, ctx): AsyncGenerator<AgentView> => {
       const { hostId } = requireHost(ctx);
-      const changes = ctx.changes.subscribeHost(hostId);
-      let pending = true;
-      let wake: (() => void) | undefined;
-      // Collapse a burst of changes into one re-read: the view is complete each time.
-      void (async () => {
-        for await (const _ of changes) {
-          pending = true;
-          wake?.();
-        }
-      })();
-      let pushed: string | undefined;
-      try {
-        while (true) {
-          if (!pending) await new Promise<void>((r) => (wake = r));
-          pending = false;
-          const view = await agentView(ctx.sql, hostId);
-          const visible = agentVisible(view);
-          if (visible === pushed) continue;
-          pushed = visible;
-          yield view;
-        }
-      } finally {
-        await changes.return?.();
-      }
+      // A write that moves only revisions changes nothing the agent reads: not pushed.
+      return latestOnChange(ctx.changes.subscribeHost(hostId), () => agentView(ctx.sql, hostId), agentVisible);
     },
     resolve: (v: AgentView) => v,
   }),
