@@ -1,16 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleClose } from '../core/console-close.ts';
-import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import type { AgentProcess } from './support/agent-process.ts';
 import { ConsoleSocket, rfbHandshake } from './support/console-socket.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
-import { enrollmentToken } from './support/fake-agents.ts';
 import { createFlavor, createInstance, instanceRow, waitFor } from './support/fixtures.ts';
 import { GUEST_BOOTED, GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
 import { uploadImage } from './support/images.ts';
+import { startLibvirtAgent, stopLibvirtAgent, type LibvirtAgent } from './support/libvirt-agent.ts';
 import { libvirtUnavailable, virsh } from './support/libvirt.ts';
 
 const unavailable = await libvirtUnavailable();
@@ -23,8 +20,8 @@ const BOOT_MS = 120_000;
 // move is the same code, and two real hosts would double this file's time.
 describe.skipIf(unavailable !== null)('consoles of a real guest through the proxy', () => {
   let tcp: TestControlPlane;
+  let host: LibvirtAgent | undefined;
   let agent: AgentProcess;
-  let stateDir: string;
   let id = '';
 
   const createConsole = async (type: 'VNC' | 'SERIAL') => {
@@ -49,11 +46,8 @@ describe.skipIf(unavailable !== null)('consoles of a real guest through the prox
     const guest = await testGuest();
     await uploadImage(tcp, guest.imagePath, guest.checksum, 'tiny-guest');
     await createFlavor(tcp.admin, 'tiny', 1, GUEST_MEMORY_MB, 1);
-    stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-consoles-agent-'));
-    agent = startAgentProcess(['--driver', 'libvirt', '--name', HOST, '--api', tcp.url,
-      '--enrollment-token', await enrollmentToken(tcp.admin), '--state-dir', stateDir, '--heartbeat', '1', '--reserved-memory-mb', '0']);
-    await waitFor('host enrolled and up', async () => (await tcp.db.sql`
-      select 1 from hosts where name = ${HOST} and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`).length, (n) => n === 1, 60_000);
+    host = await startLibvirtAgent(tcp, HOST, 'orrery-consoles-agent-');
+    ({ agent } = host);
     const made = await createInstance(tcp.admin, { name: 'console-vm', flavor: 'tiny', image: 'tiny-guest' });
     id = made.instance.id;
     await waitFor('active', () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'active' && r.power_state === 'running', BOOT_MS).catch(withLog);
@@ -63,11 +57,8 @@ describe.skipIf(unavailable !== null)('consoles of a real guest through the prox
   }, 300_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    if (id) await virsh('destroy', id).catch(() => {});
-    if (id) await virsh('undefine', '--managed-save', id).catch(() => {});
+    await stopLibvirtAgent(host, [id]);
     await tcp?.stop();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
   it("speaks RFB with the guest's QEMU VNC server, which stays on the host's loopback", async () => {

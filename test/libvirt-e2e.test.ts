@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtDriver } from '../hostagent/drivers/libvirt/driver.ts';
-import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import type { AgentProcess } from './support/agent-process.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { uploadImage } from './support/images.ts';
-import { enrollmentToken } from './support/fake-agents.ts';
 import { createFlavor, createInstance, deleteInstance, instanceRow, updateInstance, waitFor } from './support/fixtures.ts';
 import { GUEST_BOOTED, GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
+import { startLibvirtAgent, stopLibvirtAgent, type LibvirtAgent } from './support/libvirt-agent.ts';
 import { libvirtUnavailable, virsh } from './support/libvirt.ts';
 
 const unavailable = await libvirtUnavailable();
@@ -21,6 +19,7 @@ const BOOT_MS = 120_000;
 
 describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () => {
   let tcp: TestControlPlane;
+  let host: LibvirtAgent | undefined;
   let agent: AgentProcess;
   let stateDir: string;
   let id = '';
@@ -37,19 +36,13 @@ describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () =
     const guest = await testGuest();
     await uploadImage(tcp, guest.imagePath, guest.checksum, 'tiny-guest');
     await createFlavor(tcp.admin, 'tiny', 1, GUEST_MEMORY_MB, 1);
-    stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-e2e-agent-'));
-    agent = startAgentProcess(['--driver', 'libvirt', '--name', HOST, '--api', tcp.url,
-      '--enrollment-token', await enrollmentToken(tcp.admin), '--state-dir', stateDir, '--heartbeat', '1', '--reserved-memory-mb', '0']);
-    await waitFor('host enrolled and up', async () => (await tcp.db.sql`
-      select 1 from hosts where name = ${HOST} and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`).length, (n) => n === 1, 60_000);
+    host = await startLibvirtAgent(tcp, HOST, 'orrery-e2e-agent-');
+    ({ agent, stateDir } = host);
   }, 300_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    if (id) await virsh('destroy', id).catch(() => {});
-    if (id) await virsh('undefine', '--managed-save', id).catch(() => {});
+    await stopLibvirtAgent(host, [id]);
     await tcp?.stop();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
   it('boots an instance from the uploaded image to ACTIVE, running in libvirt', async () => {

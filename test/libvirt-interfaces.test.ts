@@ -1,15 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import type { AgentProcess } from './support/agent-process.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
-import { enrollmentToken } from './support/fake-agents.ts';
 import { createFlavor, createInstance, instanceRow, waitFor } from './support/fixtures.ts';
 import { GUEST_BOOTED, GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
 import { uploadImage } from './support/images.ts';
+import { startLibvirtAgent, stopLibvirtAgent, type LibvirtAgent } from './support/libvirt-agent.ts';
 import { libvirtUnavailable, virsh } from './support/libvirt.ts';
 
 const unavailable = await libvirtUnavailable();
@@ -23,8 +20,8 @@ const BOOT_MS = 120_000;
 
 describe.skipIf(unavailable !== null)('interfaces hot-plugged into a real libvirt guest', () => {
   let tcp: TestControlPlane;
+  let host: LibvirtAgent | undefined;
   let agent: AgentProcess;
-  let stateDir: string;
   let id = '';
 
   const withLog = (e: unknown) => {
@@ -49,19 +46,13 @@ describe.skipIf(unavailable !== null)('interfaces hot-plugged into a real libvir
     expect(net.createNetwork.__typename).toBe('CreateNetworkSuccess');
     const sub = await tcp.admin.request(`mutation { createSubnet(input: { network: "provider", cidr: "10.77.0.0/24" }) { __typename } }`);
     expect(sub.createSubnet.__typename).toBe('CreateSubnetSuccess');
-    stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-ifaces-agent-'));
-    agent = startAgentProcess(['--driver', 'libvirt', '--name', HOST, '--api', tcp.url,
-      '--enrollment-token', await enrollmentToken(tcp.admin), '--state-dir', stateDir, '--heartbeat', '1', '--reserved-memory-mb', '0']);
-    await waitFor('host enrolled and up', async () => (await tcp.db.sql`
-      select 1 from hosts where name = ${HOST} and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`).length, (n) => n === 1, 60_000);
+    host = await startLibvirtAgent(tcp, HOST, 'orrery-ifaces-agent-');
+    ({ agent } = host);
   }, 300_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    if (id) await virsh('destroy', id).catch(() => {});
-    if (id) await virsh('undefine', '--managed-save', id).catch(() => {});
+    await stopLibvirtAgent(host, [id]);
     await tcp?.stop();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
     await run('ip', ['link', 'del', BRIDGE]).catch(() => {});
   });
 

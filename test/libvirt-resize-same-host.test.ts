@@ -1,17 +1,16 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtDriver } from '../hostagent/drivers/libvirt/driver.ts';
-import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import type { AgentProcess } from './support/agent-process.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { uploadImage } from './support/images.ts';
-import { enrollmentToken } from './support/fake-agents.ts';
 import { createFlavor, createInstance, instanceRow, updateInstance, waitFor } from './support/fixtures.ts';
 import { GUEST_BOOTED, GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
+import { startLibvirtAgent, stopLibvirtAgent, type LibvirtAgent } from './support/libvirt-agent.ts';
 import { libvirtUnavailable, virsh } from './support/libvirt.ts';
 
 const run = promisify(execFile);
@@ -24,6 +23,7 @@ const GiB = 1024 ** 3;
 
 describe.skipIf(unavailable !== null)('resize to the same host on a real libvirtd', () => {
   let tcp: TestControlPlane;
+  let host: LibvirtAgent | undefined;
   let agent: AgentProcess;
   let stateDir: string;
   let hostId = '';
@@ -65,20 +65,13 @@ describe.skipIf(unavailable !== null)('resize to the same host on a real libvirt
     await createFlavor(tcp.admin, 'tiny', 1, GUEST_MEMORY_MB, 1);
     await createFlavor(tcp.admin, 'tiny.more', 2, 256, 2);
     await createFlavor(tcp.admin, 'tiny.most', 2, 384, 3);
-    stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-resize-agent-'));
-    agent = startAgentProcess(['--driver', 'libvirt', '--name', HOST, '--api', tcp.url,
-      '--enrollment-token', await enrollmentToken(tcp.admin), '--state-dir', stateDir, '--heartbeat', '1', '--reserved-memory-mb', '0']);
-    await waitFor('host enrolled and up', async () => (await tcp.db.sql<{ id: string }[]>`
-      select id from hosts where name = ${HOST} and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`),
-      (rows) => rows.length === 1, 60_000).then((rows) => (hostId = rows[0]!.id));
+    host = await startLibvirtAgent(tcp, HOST, 'orrery-resize-agent-');
+    ({ agent, stateDir, hostId } = host);
   }, 300_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    if (id) await virsh('destroy', id).catch(() => {});
-    if (id) await virsh('undefine', '--managed-save', id).catch(() => {});
+    await stopLibvirtAgent(host, [id]);
     await tcp?.stop();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
   it('boots the tiny guest', async () => {
