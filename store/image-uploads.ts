@@ -29,13 +29,11 @@ export async function claimUpload(sql: Sql, imageId: string, projectId: string):
 export async function finishUpload(sql: Sql, dataDir: string, imageId: string, file: ReceivedFile): Promise<ImageRow | undefined> {
   return sql.begin(async (tx) => {
     const [row] = await tx<ImageRow[]>`
-      update images set status = 'active', size_bytes = ${file.size}, checksum = ${file.sha256}, updated_at = now()
+      update images set status = 'active', size_bytes = ${file.size}, checksum = ${file.sha256}, updated_at = now(),
+             virtual_size_bytes = case disk_format when 'raw' then ${virtualSizeOf('raw', file.head, file.size)}::bigint
+                                                   else ${virtualSizeOf('qcow2', file.head, file.size)}::bigint end
        where id = ${imageId} and status = 'saving'
       returning *`;
-    if (row) {
-      row.virtual_size_bytes = virtualSizeOf(row.disk_format, file.head, file.size);
-      await tx`update images set virtual_size_bytes = ${row.virtual_size_bytes} where id = ${imageId}`;
-    }
     if (row) await rename(file.path, imageFile(dataDir, imageId));
     return row;
   });
