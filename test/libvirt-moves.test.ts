@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
@@ -10,25 +9,13 @@ import { startTestControlPlane, type TestControlPlane } from './support/control-
 import { enrollmentToken } from './support/fake-agents.ts';
 import { createFlavor, createInstance, instanceRow, updateInstance, waitFor } from './support/fixtures.ts';
 import { GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
-import { libvirtUnavailable } from './support/libvirt.ts';
+import { twoLibvirtHosts, twoLibvirtHostsDown } from './support/two-libvirt-hosts.ts';
 import { uploadImage } from './support/images.ts';
 
 const run = promisify(execFile);
-const FIXTURE = fileURLToPath(new URL('./support/two-libvirt-hosts.sh', import.meta.url));
 const BOOT_MS = 120_000;
 
-async function twoHosts(): Promise<{ uris: string[] } | { unavailable: string }> {
-  const why = await libvirtUnavailable();
-  if (why) return { unavailable: why };
-  try {
-    const { stdout } = await run('bash', [FIXTURE, 'up'], { timeout: 120_000 });
-    return { uris: stdout.trim().split('\n') };
-  } catch (e) {
-    return { unavailable: `two libvirt hosts could not start: ${(e as Error).message}` };
-  }
-}
-
-const fixture = await twoHosts();
+const fixture = await twoLibvirtHosts();
 if ('unavailable' in fixture) console.warn(`\n*** SKIPPING the two-host libvirt tests: ${fixture.unavailable} ***\n`);
 
 describe.skipIf('unavailable' in fixture)('moves between two real libvirt hosts', () => {
@@ -75,7 +62,7 @@ describe.skipIf('unavailable' in fixture)('moves between two real libvirt hosts'
   afterAll(async () => {
     for (const a of agents) await a.stop();
     await tcp?.stop();
-    await run('bash', [FIXTURE, 'down']).catch(() => {});
+    await twoLibvirtHostsDown();
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 

@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrreryClient } from '../client/graphql.ts';
@@ -13,7 +12,7 @@ import { createFlavor, createInstance, instanceRow, waitFor } from './support/fi
 import { GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
 import { GuestShell } from './support/guest-shell.ts';
 import { uploadImage } from './support/images.ts';
-import { libvirtUnavailable } from './support/libvirt.ts';
+import { twoLibvirtHosts, twoLibvirtHostsDown } from './support/two-libvirt-hosts.ts';
 
 /**
  * Guests on two real libvirt hosts (network namespaces joined by a veth underlay) reaching each
@@ -23,21 +22,9 @@ import { libvirtUnavailable } from './support/libvirt.ts';
  * from the line shell on its guest-agent channel.
  */
 const run = promisify(execFile);
-const FIXTURE = fileURLToPath(new URL('./support/two-libvirt-hosts.sh', import.meta.url));
 const BOOT_MS = 120_000;
 
-async function twoHosts(): Promise<{ uris: string[] } | { unavailable: string }> {
-  const why = await libvirtUnavailable();
-  if (why) return { unavailable: why };
-  try {
-    const { stdout } = await run('bash', [FIXTURE, 'up'], { timeout: 120_000 });
-    return { uris: stdout.trim().split('\n') };
-  } catch (e) {
-    return { unavailable: `two libvirt hosts could not start: ${(e as Error).message}` };
-  }
-}
-
-const fixture = await twoHosts();
+const fixture = await twoLibvirtHosts();
 if ('unavailable' in fixture) console.warn(`\n*** SKIPPING the two-host network tests: ${fixture.unavailable} ***\n`);
 
 interface Guest {
@@ -145,7 +132,7 @@ describe.skipIf('unavailable' in fixture)('networks between guests on two real l
     for (const ns of (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!)) {
       if (ns.startsWith('orrsvc-nt-h')) await run('ip', ['netns', 'del', ns]).catch(() => {});
     }
-    await run('bash', [FIXTURE, 'down']).catch(() => {});
+    await twoLibvirtHostsDown();
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   }, 120_000);
 
