@@ -6,6 +6,7 @@ import { cachedImages } from '../hostagent/instance-images.ts';
 import type { HypervisorDriver } from '../hostagent/drivers/driver.ts';
 import { FakeDriver } from '../hostagent/drivers/fake.ts';
 import { startHollowHosts } from '../hostagent/hollow.ts';
+import { runUntilSignal } from './until-signal.ts';
 
 export interface HostAgentCliOptions {
   api: string;
@@ -86,14 +87,11 @@ export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
     heartbeatSeconds: Number(o.heartbeat),
     resyncSeconds: positive('--resync', o.resync),
   });
-  await agent.start();
-  const stop = async () => {
-    await agent.stop();
-    await driver.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  await runUntilSignal(async (stops) => {
+    stops.add(() => driver.close());
+    await agent.start();
+    stops.add(() => agent.stop());
+  });
 }
 
 function positive(flag: string, raw: string): number {
@@ -107,28 +105,25 @@ async function runHollowHosts(o: HostAgentCliOptions): Promise<void> {
   if (o.driver !== 'fake') throw new Error('--hosts runs hollow hosts and needs --driver fake');
   const log = rootLog().child({ component: 'hollow-hosts' });
   const count = positive('--hosts', o.hosts!);
-  const started = performance.now();
-  const fleet = await startHollowHosts({
-    apiUrl: o.api,
-    count,
-    namePrefix: o.namePrefix,
-    enrollmentToken: o.enrollmentToken,
-    stateDir: path.resolve(o.stateDir),
-    heartbeatSeconds: positive('--heartbeat', o.heartbeat),
-    resyncSeconds: positive('--resync', o.resync),
-    // Console tails of fake guests say nothing new; push them rarely.
-    consoleSeconds: 60,
-    startConcurrency: positive('--start-concurrency', o.startConcurrency),
-    log,
-    onStarted: (n) => {
-      if (n % 1000 === 0 || n === count) log.info({ started: n, of: count }, 'hollow hosts running');
-    },
+  await runUntilSignal(async (stops) => {
+    const started = performance.now();
+    const fleet = await startHollowHosts({
+      apiUrl: o.api,
+      count,
+      namePrefix: o.namePrefix,
+      enrollmentToken: o.enrollmentToken,
+      stateDir: path.resolve(o.stateDir),
+      heartbeatSeconds: positive('--heartbeat', o.heartbeat),
+      resyncSeconds: positive('--resync', o.resync),
+      // Console tails of fake guests say nothing new; push them rarely.
+      consoleSeconds: 60,
+      startConcurrency: positive('--start-concurrency', o.startConcurrency),
+      log,
+      onStarted: (n) => {
+        if (n % 1000 === 0 || n === count) log.info({ started: n, of: count }, 'hollow hosts running');
+      },
+    });
+    stops.add(() => fleet.stop());
+    log.info({ hosts: fleet.length, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'all hollow hosts enrolled and watching');
   });
-  log.info({ hosts: fleet.length, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'all hollow hosts enrolled and watching');
-  const stop = async () => {
-    await fleet.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
 }

@@ -8,44 +8,39 @@ import { EmbeddedStartError } from '../db/embedded-preflight.ts';
 import { installSchema } from '../db/install.ts';
 import { startControlPlane } from '../server/control-plane.ts';
 import { bootstrapAdmin } from '../store/bootstrap.ts';
+import { runUntilSignal, type Stops } from './until-signal.ts';
 
 /** `orrery server|api|worker`: the control plane, whole or in parts, until SIGINT/SIGTERM. */
 export async function runServer(parts: { api: boolean; worker: boolean }): Promise<void> {
   const config = loadConfig();
   const log = rootLog();
-  let databaseUrl = config.databaseUrl;
-  let stopDb = async () => {};
-  if (!databaseUrl) {
-    const pgDir = path.join(config.dataDir, 'postgres');
-    const db = await startEmbeddedPostgres(pgDir, {
-      port: Number(process.env.ORRERY_EMBEDDED_PG_PORT ?? 8775),
-      log: (line) => log.debug({ component: 'postgres' }, line),
-    }).catch((e: unknown) => {
-      if (!(e instanceof EmbeddedStartError)) throw e;
-      process.stderr.write(`orrery: ${e.message}\n`);
-      process.exit(1);
-    });
-    databaseUrl = db.url;
-    stopDb = db.stop;
-    log.info({ dataDir: pgDir, url: db.url.replace(/:[^:@]*@/, ':***@') }, 'DATABASE_URL is unset: started embedded PostgreSQL');
-  }
-  await installSchema(databaseUrl);
-  await announceAdminToken(databaseUrl, config.dataDir);
-  const cp = await startControlPlane({ config, databaseUrl, api: parts.api, worker: parts.worker, log });
-  if (cp.url) log.info({ url: `${cp.url}/graphql` }, 'Orrery API listening (GraphQL and subscriptions)');
-  if (parts.worker) log.info({ concurrency: config.workerConcurrency }, 'Orrery worker running');
+  await runUntilSignal(start, (signal) => log.info({ signal }, 'shutting down'));
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await cp.stop();
-    await stopDb();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  async function start(stops: Stops): Promise<void> {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const pgDir = path.join(config.dataDir, 'postgres');
+      const db = await startEmbeddedPostgres(pgDir, {
+        port: Number(process.env.ORRERY_EMBEDDED_PG_PORT ?? 8775),
+        log: (line) => log.debug({ component: 'postgres' }, line),
+      }).catch((e: unknown) => {
+        if (!(e instanceof EmbeddedStartError)) throw e;
+        process.stderr.write(`orrery: ${e.message}\n`);
+        process.exit(1);
+      });
+      databaseUrl = db.url;
+      stops.add(db.stop);
+      log.info({ dataDir: pgDir, url: db.url.replace(/:[^:@]*@/, ':***@') }, 'DATABASE_URL is unset: started embedded PostgreSQL');
+    }
+    if (stops.requested) return;
+    await installSchema(databaseUrl);
+    await announceAdminToken(databaseUrl, config.dataDir);
+    if (stops.requested) return;
+    const cp = await startControlPlane({ config, databaseUrl, api: parts.api, worker: parts.worker, log });
+    stops.add(cp.stop);
+    if (cp.url) log.info({ url: `${cp.url}/graphql` }, 'Orrery API listening (GraphQL and subscriptions)');
+    if (parts.worker) log.info({ concurrency: config.workerConcurrency }, 'Orrery worker running');
+  }
 }
 
 /** On first start, creates the admin and says where its token is; never prints it to logs twice. */

@@ -49,8 +49,24 @@ describe('orrery api and worker processes', () => {
     const pidFile = path.join(dir, 'postgres', 'postmaster.pid');
     await access(pidFile);
 
-    expect(await server.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    const ended = await server.stop('SIGINT');
+    expect(ended, server.tail()).toEqual({ code: 0, signal: null });
     expect(server.tail()).not.toMatch(/"level":50/);
     await expect(access(pidFile)).rejects.toThrow(); // PostgreSQL shut down, not left behind
+  });
+
+  it('orrery server stopped by Ctrl-C while it is still starting: it starts nothing more and stops cleanly, database included', async () => {
+    const dir = path.join(dataDir, 'server-starting');
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o755);
+    const server = startOrrery(['server'], {
+      DATABASE_URL: '', ORRERY_DATA_DIR: dir, ORRERY_PORT: String(await freePort()), ORRERY_EMBEDDED_PG_PORT: String(await freePort()),
+    });
+    // The database is up; the schema, the worker and the API are not yet.
+    await server.waitForLog('started embedded PostgreSQL', 120_000);
+    const ended = await server.stop('SIGINT');
+    expect(ended, server.tail()).toEqual({ code: 0, signal: null });
+    expect(server.tail()).toMatch(/"msg":"shutting down"/);
+    await expect(access(path.join(dir, 'postgres', 'postmaster.pid'))).rejects.toThrow();
   });
 });
