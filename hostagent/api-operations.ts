@@ -7,6 +7,7 @@ const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced he
   incoming { migrationId instanceId diskGb }
   instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
     image { id diskFormat checksum properties { key value } } metadata { key value }
+    projectId availabilityZone keyPair { name publicKey } configDrive
     operation { id kind hard imageId image { id diskFormat checksum } migration { uri prepared { key value } } }
     completedOperationId }
   networks { id name segment { kind vni bridge } mtu peers

@@ -28,6 +28,10 @@ export interface AssignedInstance {
   image: { id: string; diskFormat: 'qcow2' | 'raw'; checksum: string | null; properties: { key: string; value: string }[] };
   userData: string | null;
   metadata: { key: string; value: string }[];
+  projectId: string;
+  availabilityZone: string | null;
+  keyPair: { name: string; publicKey: string } | null;
+  configDrive: boolean;
   operation: {
     id: string;
     kind: string;

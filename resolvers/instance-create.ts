@@ -142,17 +142,18 @@ export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipa
     key_data: p.scheduling.keyData,
     group_id: p.scheduling.group?.id ?? null,
     tags: tagSet(p.spec.tags ?? []),
+    config_drive: p.spec.configDrive ?? false,
   }));
   const rows = await tx<InstanceRow[]>`
     insert into instances (id, project_id, user_id, name, flavor_id, image_id, requested_zone,
                            desired_power_state, metadata, user_data, task_deadline_at,
-                           scheduler_hints, key_name, key_data, tags)
+                           scheduler_hints, key_name, key_data, tags, config_drive)
     select r.id, ${user.projectId}, ${user.userId}, r.name, r.flavor_id, r.image_id, r.requested_zone,
            r.desired_power_state, r.metadata, r.user_data, now() + make_interval(secs => ${ctx.config.spawnTimeoutSeconds}),
-           r.scheduler_hints, r.key_name, r.key_data, r.tags
+           r.scheduler_hints, r.key_name, r.key_data, r.tags, r.config_drive
       from jsonb_to_recordset(${tx.json(records as never)}) as r(
              id uuid, name text, flavor_id uuid, image_id uuid, requested_zone text, desired_power_state text,
-             metadata jsonb, user_data text, scheduler_hints jsonb, key_name text, key_data text, tags text[])
+             metadata jsonb, user_data text, scheduler_hints jsonb, key_name text, key_data text, tags text[], config_drive boolean)
     returning *`;
   const ids = records.map((r) => r.id);
   const members = records.filter((r) => r.group_id !== null);

@@ -35,7 +35,8 @@ export const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
     userData: t.string({ description: 'Kept byte for byte (no Unicode normalisation)', extensions: { verbatim: true } }),
     serverGroup: t.string({ description: 'Server group name or ID (your project)' }),
     schedulerHints: t.field({ type: SchedulerHintsInput }),
-    keyName: t.string({ description: 'One of your key pairs; its public key reaches the guest as metadata public_key' }),
+    keyName: t.string({ description: "One of your key pairs; its public key reaches the guest's metadata (public_keys)" }),
+    configDrive: t.boolean({ description: "Nova's config drive: the guest's metadata also on a read-only CD-ROM labelled config-2 (default false)" }),
     tags: t.stringList({ description: "Nova's server tags: each 1-60 characters, no '/' or ',', at most 50; duplicates collapse" }),
     networks: t.field({
       type: [InstanceNicInput],

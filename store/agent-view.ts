@@ -18,6 +18,12 @@ export interface AgentInstanceRow {
   image_properties: Record<string, string>;
   user_data: string | null;
   metadata: Record<string, string>;
+  /** What the guest's metadata says of it besides its spec (Nova's meta_data.json). */
+  project_id: string;
+  availability_zone: string | null;
+  key_name: string | null;
+  key_data: string | null;
+  config_drive: boolean;
   /** The operation the agent must carry out now (reboot), if any. */
   operation_id: string | null;
   operation_kind: string | null;
@@ -88,9 +94,10 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
            (i.delete_requested_at is not null or i.task_state is not distinct from 'shelving_offloading') as deleted,
            i.desired_power_state, f.vcpus, f.ram_mb as memory_mb, f.disk_gb, im.id as image_id,
            im.disk_format as image_disk_format, im.checksum as image_checksum, im.properties as image_properties,
-           i.user_data, i.revision,
-           -- The key pair chosen at creation reaches the guest as metadata public_key (cloud-init reads it).
-           case when i.key_data is null then i.metadata else i.metadata || jsonb_build_object('public_key', i.key_data) end as metadata,
+           i.user_data, i.revision, i.metadata, i.project_id, i.key_name, i.key_data, i.config_drive,
+           -- The zone the guest is in: its host's (what Nova's metadata says), else the one asked for.
+           coalesce((select z.name from hosts h join availability_zones z on z.id = h.zone_id where h.id = i.host_id),
+                    i.requested_zone) as availability_zone,
            a.id as operation_id, a.action as operation_kind, a.params as operation_params,
            oi.disk_format as operation_image_format, oi.checksum as operation_image_checksum,
            i.agent_completed_action_id as completed_operation_id,

@@ -21,6 +21,7 @@ export interface InstanceRow {
   /** Nova's server tags, a set (no duplicates). */
   tags: string[];
   user_data: string | null;
+  config_drive: boolean;
   delete_requested_at: Date | null;
   generation: number;
   observed_generation: number;

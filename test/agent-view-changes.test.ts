@@ -5,7 +5,8 @@ import type { AgentInstanceRow, AgentView } from '../store/agent-view.ts';
 const instance: AgentInstanceRow = {
   id: 'i-1', name: 'web-1', generation: 1, observed_generation: 1, deleted: false, desired_power_state: 'running',
   vcpus: 1, memory_mb: 512, disk_gb: 1, image_id: 'img', image_disk_format: 'qcow2', image_checksum: null,
-  image_properties: {}, user_data: null, metadata: {}, operation_id: null, operation_kind: null, operation_params: null,
+  image_properties: {}, user_data: null, metadata: {}, project_id: 'p-1', availability_zone: null, key_name: null, key_data: null,
+  config_drive: false, operation_id: null, operation_kind: null, operation_params: null,
   operation_image_format: null, operation_image_checksum: null, completed_operation_id: null,
   operation_target_uri: null, operation_target_prepared: null, revision: 10,
 };

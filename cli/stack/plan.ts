@@ -61,7 +61,7 @@ function keyPairDiff(s: Specs['keyPair'], l: LiveKeyPair): Diff {
 
 /**
  * Flavor (resize), image (rebuild), power state, metadata and tags change in place. Zone, server
- * group, key pair, user data, scheduler hints and NICs are fixed at creation: a change replaces the
+ * group, key pair, user data, config drive, scheduler hints and NICs are fixed at creation: a change replaces the
  * instance. The API shows the zone; the others are compared with the spec recorded at the last apply.
  */
 function instanceDiff(s: Specs['instance'], l: LiveInstance, applied: Record<string, unknown>, w: World): Diff {
@@ -75,6 +75,7 @@ function instanceDiff(s: Specs['instance'], l: LiveInstance, applied: Record<str
   const zoneName = s.zone === undefined ? null : (w.zones.find((z) => z.id === s.zone)?.name ?? s.zone);
   compare('replace', 'zone', l.requestedZone, s.zone ?? null, zoneName === l.requestedZone);
   for (const f of ['serverGroup', 'keyName', 'userData', 'schedulerHints', 'networks'] as const) compare('replace', f, applied[f] ?? null, s[f] ?? null);
+  compare('replace', 'configDrive', applied.configDrive ?? false, s.configDrive ?? false);
   return d;
 }
 

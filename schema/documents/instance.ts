@@ -37,6 +37,8 @@ export const instanceSpecSchema = {
       },
     },
     keyName: name,
+    /** Nova's config_drive: the metadata also on a CD-ROM labelled config-2. */
+    configDrive: { type: 'boolean' },
     tags,
     /** The instance's NICs, in order; absent: a port on the project's only network, if it has exactly one. */
     networks: { type: 'array', maxItems: MAX_INSTANCE_NICS, items: instanceNicSchema },

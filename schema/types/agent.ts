@@ -59,6 +59,10 @@ const AgentOperation = builder.objectRef<AgentInstanceRow>('AgentOperation').imp
   }),
 });
 
+const AgentKeyPair = builder.objectRef<{ name: string; publicKey: string }>('AgentKeyPair').implement({
+  fields: (t) => ({ name: t.exposeString('name'), publicKey: t.exposeString('publicKey') }),
+});
+
 export const AgentInstance = builder.objectRef<AgentInstanceRow>('AgentInstance').implement({
   description: 'What a host agent must make true for one instance bound to its host.',
   fields: (t) => ({
@@ -76,6 +80,15 @@ export const AgentInstance = builder.objectRef<AgentInstanceRow>('AgentInstance'
     operation: t.field({ type: AgentOperation, nullable: true, resolve: (i) => (i.operation_id ? i : null) }),
     completedOperationId: t.exposeID('completed_operation_id', { nullable: true }),
     metadata: t.field({ type: [KeyValue], resolve: (i) => toPairs(i.metadata) }),
+    projectId: t.exposeID('project_id'),
+    availabilityZone: t.exposeString('availability_zone', { nullable: true }),
+    keyPair: t.field({
+      type: AgentKeyPair,
+      nullable: true,
+      description: 'The key pair chosen at creation, as it was then',
+      resolve: (i) => (i.key_name !== null && i.key_data !== null ? { name: i.key_name, publicKey: i.key_data } : null),
+    }),
+    configDrive: t.exposeBoolean('config_drive'),
   }),
 });
 

@@ -93,6 +93,7 @@ export const Instance = builder.objectRef<InstanceRow>('Instance').implement({
     desiredPowerState: t.exposeString('desired_power_state'),
     metadata: t.field({ type: [KeyValue], resolve: (i) => toPairs(i.metadata) }),
     tags: t.exposeStringList('tags', { description: "Nova's server tags, in the order first given" }),
+    configDrive: t.exposeBoolean('config_drive', { description: 'The metadata also on a CD-ROM labelled config-2' }),
     generation: t.exposeInt('generation'),
     observedGeneration: t.exposeInt('observed_generation'),
     status: t.string({ description: 'Derived as Nova derives it (ACTIVE, BUILD, SHUTOFF, ERROR, …)', resolve: (i) => deriveStatus(i.vm_state, i.task_state) }),
