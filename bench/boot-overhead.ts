@@ -112,9 +112,9 @@ async function main() {
     await ensureOverlay({ path: disk, backingPath: guest.imagePath, backingFormat: 'qcow2', sizeGb: 1 });
     const spec = {
       instanceId: id, name: 'plain', generation: 1, imageId, vcpus: 1, memoryMb: GUEST_MEMORY_MB, diskGb: 1,
-      imagePath: guest.imagePath, imageFormat: 'qcow2' as const, imageProperties: {}, userData: null, metadata: {}, interfaces: [],
+      imagePath: guest.imagePath, imageFormat: 'qcow2' as const, imageProperties: {}, userData: null, metadata: {}, interfaces: [], configDrive: null,
     };
-    await writeFile(path.join(dir, 'domain.xml'), buildDomainXml(spec, { diskPath: disk, consoleLogPath: path.join(dir, 'console.log'), guestAgentSocketPath: path.join(dir, 'guest-agent.sock') }, virtType));
+    await writeFile(path.join(dir, 'domain.xml'), buildDomainXml(spec, { diskPath: disk, consoleLogPath: path.join(dir, 'console.log'), guestAgentSocketPath: path.join(dir, 'guest-agent.sock'), configDrivePath: path.join(dir, 'disk.config') }, virtType));
     await virsh('define', path.join(dir, 'domain.xml'));
     await virsh('start', id);
     await waitRunning(id);

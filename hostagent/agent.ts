@@ -7,7 +7,9 @@ import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, t
 import { ConsoleReporter } from './console-reporter.ts';
 import { ConsoleSessions } from './console/sessions.ts';
 import { converge } from './converge.ts';
+import { configDriveFiles } from '../core/metadata/tree.ts';
 import { IncomingMigrations } from './incoming.ts';
+import { metadataSource } from './metadata/source.ts';
 import { NetworkSync, type NetworkPlumbing } from './network/sync.ts';
 import { OrphanHandler } from './orphans.ts';
 import type { HostInfo, HypervisorDriver } from './drivers/driver.ts';
@@ -34,6 +36,8 @@ export interface HostAgentOptions {
   networking?: NetworkPlumbing;
   /** This host's VXLAN endpoint, reported with the inventory: other hosts' tunnels reach it there. */
   tunnelAddress?: string;
+  /** Nova's force_config_drive: every guest built here gets a config drive, asked for or not. */
+  forceConfigDrive?: boolean;
 }
 
 interface Credential {
@@ -280,6 +284,8 @@ export class HostAgent {
           snapshotDir: path.join(this.o.stateDir, 'snapshots'),
           interfaces: (id) => this.network.interfaces(id),
           readyInterfaces: (id) => this.network.readyInterfaces(id),
+          configDrive: (i) =>
+            i.configDrive || this.o.forceConfigDrive ? configDriveFiles(metadataSource(i, this.assignments?.networks ?? [])) : null,
           upload: (imageId, file) => this.api.uploadImage(imageId, file),
         },
         inst,

@@ -10,9 +10,11 @@ export interface ConvergeDeps extends Omit<OperationDeps, 'rebuild'> {
   interfaces(instanceId: string): DomainInterface[];
   /** Those of them whose ports' plumbing is ready: the ones a guest may be given now. */
   readyInterfaces(instanceId: string): DomainInterface[];
+  /** The files of the instance's config drive, when it has one (it asked, or the host forces it). */
+  configDrive(inst: AssignedInstance): Map<string, Buffer> | null;
 }
 
-function specOf(inst: AssignedInstance, imagePath: string | null, interfaces: DomainInterface[]): DomainSpec {
+function specOf(inst: AssignedInstance, imagePath: string | null, interfaces: DomainInterface[], configDrive: Map<string, Buffer> | null): DomainSpec {
   return {
     instanceId: inst.id,
     name: inst.name,
@@ -27,6 +29,7 @@ function specOf(inst: AssignedInstance, imagePath: string | null, interfaces: Do
     userData: inst.userData,
     metadata: Object.fromEntries(inst.metadata.map((p) => [p.key, p.value])),
     interfaces,
+    configDrive,
   };
 }
 
@@ -99,7 +102,7 @@ function faultOf(e: unknown): NonNullable<InstanceReport['fault']> {
 
 /** Builds the domain from the instance's image, then brings it to the desired power state. */
 async function build(d: ConvergeDeps, inst: AssignedInstance): Promise<void> {
-  await d.driver.create(specOf(inst, await d.imagePath(inst.image), d.interfaces(inst.id)));
+  await d.driver.create(specOf(inst, await d.imagePath(inst.image), d.interfaces(inst.id), d.configDrive(inst)));
   if (inst.powerState !== 'running') await applyPower(d, inst.id, await observe(d.driver, inst.id), inst.powerState);
 }
 

@@ -41,6 +41,7 @@ describe.skipIf(unavailable !== null)('LibvirtDriver against a real libvirtd', (
       userData: null,
       metadata: {},
       interfaces: [],
+      configDrive: null,
       ...over,
     };
   };

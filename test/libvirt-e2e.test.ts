@@ -185,7 +185,7 @@ describe.skipIf(unavailable !== null)('the whole stack on a real libvirtd', () =
     await tcp.admin.request(`mutation { updateHost(ref: "${HOST}", input: {orphanPolicy: "keep"}) { __typename } }`);
     await byHand.create({
       instanceId: stray, name: 'stray', generation: 1, imageId: 'hand-made', vcpus: 1, memoryMb: GUEST_MEMORY_MB, diskGb: 1,
-      imagePath: guest.imagePath, imageFormat: 'qcow2', imageProperties: {}, userData: null, metadata: {}, interfaces: [],
+      imagePath: guest.imagePath, imageFormat: 'qcow2', imageProperties: {}, userData: null, metadata: {}, interfaces: [], configDrive: null,
     });
     const orphan = () => tcp.db.sql<{ action: string }[]>`select action from host_orphans where domain_uuid = ${stray}`;
     await waitFor('orphan reported as kept', orphan, (rows) => rows[0]?.action === 'kept', 30_000);

@@ -51,8 +51,9 @@ describe('virsh output parsing', () => {
         userData: null,
         metadata: {},
         interfaces: [],
+        configDrive: null,
       },
-      { diskPath: '/i/disk', consoleLogPath: '/i/console.log', guestAgentSocketPath: '/i/guest-agent.sock' },
+      { diskPath: '/i/disk', consoleLogPath: '/i/console.log', guestAgentSocketPath: '/i/guest-agent.sock', configDrivePath: '/i/disk.config' },
       'qemu',
     );
     expect(ours).not.toContain('<interface');
@@ -74,12 +75,13 @@ describe('virsh output parsing', () => {
       {
         instanceId: ID, name: 'nics', generation: 1, imageId: 'img', vcpus: 1, memoryMb: 128, diskGb: 1,
         imagePath: '/images/x', imageFormat: 'qcow2', imageProperties: { hw_qemu_guest_agent: 'yes' }, userData: null, metadata: {},
+        configDrive: null,
         interfaces: [
           { mac: 'fa:16:3e:00:00:01', bridge: 'obr-7', tap: 'tap0123456789a', mtu: 1450 },
           { mac: 'fa:16:3e:00:00:02', bridge: 'br-ext', tap: 'tapbcdef012345', mtu: 1500 },
         ],
       },
-      { diskPath: '/i/disk', consoleLogPath: '/i/console.log', guestAgentSocketPath: '/i/guest-agent.sock' },
+      { diskPath: '/i/disk', consoleLogPath: '/i/console.log', guestAgentSocketPath: '/i/guest-agent.sock', configDrivePath: '/i/disk.config' },
       'qemu',
     );
     const nics = [...xml.matchAll(/<interface type='bridge'>([\s\S]*?)<\/interface>/g)].map((m) => m[1]!.replace(/\s+/g, ' ').trim());
@@ -94,13 +96,30 @@ describe('virsh output parsing', () => {
     expect(xml.match(/model='pcie-root-port'/g)).toHaveLength(16);
   });
 
+  it("attaches a config drive as a read-only CD-ROM: on SATA by default, on virtio-scsi when the image's hw_cdrom_bus says scsi", () => {
+    const spec = {
+      instanceId: ID, name: 'cd', generation: 1, imageId: 'img', vcpus: 1, memoryMb: 128, diskGb: 1, imagePath: '/images/x',
+      imageFormat: 'qcow2' as const, imageProperties: {}, userData: null, metadata: {}, interfaces: [],
+      configDrive: new Map([['openstack/latest/meta_data.json', Buffer.from('{}')]]),
+    };
+    const files = { diskPath: '/i/disk', consoleLogPath: '/i/c.log', guestAgentSocketPath: '/i/ga.sock', configDrivePath: '/i/disk.config' };
+    const cdrom = (xml: string) => xml.match(/<disk type='file' device='cdrom'>[\s\S]*?<\/disk>/)?.[0].replace(/\s+/g, ' ');
+    const sata = buildDomainXml(spec, files, 'qemu');
+    expect(cdrom(sata)).toBe(`<disk type='file' device='cdrom'> <driver name='qemu' type='raw'/> <source file='/i/disk.config'/> <target dev='sda' bus='sata'/> <readonly/> </disk>`);
+    expect(sata).not.toContain('virtio-scsi');
+    const scsi = buildDomainXml({ ...spec, imageProperties: { hw_cdrom_bus: 'scsi' } }, files, 'qemu');
+    expect(cdrom(scsi)).toContain(`<target dev='sda' bus='scsi'/>`);
+    expect(scsi).toContain(`<controller type='scsi' model='virtio-scsi'/>`);
+    expect(buildDomainXml({ ...spec, configDrive: null }, files, 'qemu')).not.toContain('cdrom');
+  });
+
   it('adds and removes a NIC in the kept domain XML, by MAC, and reads NICs as libvirt prints them', () => {
     const spec = {
       instanceId: ID, name: 'hot', generation: 1, imageId: 'img', vcpus: 1, memoryMb: 128, diskGb: 1,
-      imagePath: '/images/x', imageFormat: 'qcow2' as const, imageProperties: {}, userData: null, metadata: {},
+      imagePath: '/images/x', imageFormat: 'qcow2' as const, imageProperties: {}, userData: null, metadata: {}, configDrive: null,
       interfaces: [{ mac: 'fa:16:3e:00:00:01', bridge: 'obr-7', tap: 'tap0123456789a', mtu: 1450 }],
     };
-    const xml = buildDomainXml(spec, { diskPath: '/i/disk', consoleLogPath: '/i/c.log', guestAgentSocketPath: '/i/ga.sock' }, 'qemu');
+    const xml = buildDomainXml(spec, { diskPath: '/i/disk', consoleLogPath: '/i/c.log', guestAgentSocketPath: '/i/ga.sock', configDrivePath: '/i/disk.config' }, 'qemu');
     const nic = { mac: 'fa:16:3e:00:00:02', bridge: 'br-x', tap: 'tapbcdef012345', mtu: 1500 };
     const plugged = withInterface(xml, nic);
     expect(parseDomainXml(plugged).macs).toEqual(['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']);

@@ -47,6 +47,8 @@ export interface DomainSpec {
   metadata: Record<string, string>;
   /** The instance's NICs, in order (eth0 first): each a tap the hypervisor creates on a bridge. */
   interfaces: DomainInterface[];
+  /** Nova's config drive: these files (path → bytes) on a read-only CD-ROM labelled config-2; null: none. */
+  configDrive: Map<string, Buffer> | null;
 }
 
 /** One NIC: its port's MAC and tap name are fixed, so the guest keeps them across rebuilds and moves. */

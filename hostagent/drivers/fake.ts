@@ -45,6 +45,8 @@ interface FakeDomain {
   /** The disk as it was before a resize in place, kept until it is confirmed or reverted. */
   resizeBackup?: { diskGb: number };
   interfaces: DomainInterface[];
+  /** The config drive's files as the domain was defined with them (null: none). */
+  configDrive: Map<string, Buffer> | null;
   console: string[];
 }
 
@@ -125,6 +127,7 @@ export class FakeDriver implements HypervisorDriver {
       imageId: spec.imageId,
       size: { vcpus: spec.vcpus, memoryMb: spec.memoryMb, diskGb: spec.diskGb },
       interfaces: [...spec.interfaces],
+      configDrive: spec.configDrive,
       console: [`[fake] boot ${spec.name}`],
     };
     this.domains.set(spec.instanceId, fresh);

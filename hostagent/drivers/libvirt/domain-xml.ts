@@ -18,6 +18,8 @@ export interface DomainFiles {
   consoleLogPath: string;
   /** The guest-agent channel's socket (used when the image asks for one, as Nova's hw_qemu_guest_agent). */
   guestAgentSocketPath: string;
+  /** The config drive's ISO image (used when the spec has one). */
+  configDrivePath: string;
 }
 
 /**
@@ -56,7 +58,7 @@ ${pcieControllersXml()}    <disk type='file' device='disk'>
       <source file='${esc(files.diskPath)}'/>
       <target dev='vda' bus='virtio'/>
     </disk>
-    <serial type='pty'>
+${spec.configDrive ? configDriveXml(files.configDrivePath, cdromBus(spec)) : ''}    <serial type='pty'>
       <log file='${esc(files.consoleLogPath)}' append='on'/>
       <target port='0'/>
     </serial>
@@ -115,6 +117,26 @@ export function interfaceXml(nic: DomainInterface): string {
       <model type='virtio'/>
       <mtu size='${nic.mtu}'/>
     </interface>
+`;
+}
+
+/**
+ * Nova's image property hw_cdrom_bus: SATA by default on q35 (Nova's choice there); `scsi` puts the
+ * CD-ROM on a virtio-scsi controller, for guests whose kernel has no AHCI driver (cloud kernels).
+ */
+function cdromBus(spec: DomainSpec): 'sata' | 'scsi' {
+  return spec.imageProperties.hw_cdrom_bus === 'scsi' ? 'scsi' : 'sata';
+}
+
+/** Nova's config drive: the ISO as a read-only CD-ROM. */
+function configDriveXml(isoPath: string, bus: 'sata' | 'scsi'): string {
+  const controller = bus === 'scsi' ? `    <controller type='scsi' model='virtio-scsi'/>\n` : '';
+  return `${controller}    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source file='${esc(isoPath)}'/>
+      <target dev='sda' bus='${bus}'/>
+      <readonly/>
+    </disk>
 `;
 }
 

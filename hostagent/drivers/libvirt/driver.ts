@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -24,6 +24,7 @@ import {
   withoutInterface,
   type VirtType,
 } from './domain-xml.ts';
+import { writeConfigDrive } from './config-drive.ts';
 import { migrationXml } from './migration-xml.ts';
 import { DomainEventStream } from './events.ts';
 import {
@@ -163,7 +164,9 @@ export class LibvirtDriver implements HypervisorDriver {
         diskPath: path.join(dir, 'disk'),
         consoleLogPath: path.join(dir, 'console.log'),
         guestAgentSocketPath: path.join(dir, 'guest-agent.sock'),
+        configDrivePath: path.join(dir, 'disk.config'),
       };
+      if (spec.configDrive) await writeConfigDrive(spec.configDrive, files.configDrivePath);
       await writeFile(xmlPath, buildDomainXml(spec, files, await this.resolveVirtType()));
       await this.virsh.run(['define', xmlPath]);
       dom = await this.mustObserve(id);
@@ -344,6 +347,10 @@ export class LibvirtDriver implements HypervisorDriver {
     const destDir = target.prepared.instanceDir;
     if (!destDir) throw new DriverError('the destination did not say where the guest files go', 'migration_failed');
     const here = this.instanceDir(id);
+    // libvirt copies writable disks only: the destination would lack the config drive's ISO.
+    if (await stat(path.join(here, 'disk.config')).then(() => true, () => false)) {
+      throw new DriverError('a guest with a config drive cannot be live-migrated yet: cold-migrate it (its drive is rebuilt there)', 'migration_failed');
+    }
     const xmlPath = path.join(here, 'migrate.xml');
     await writeFile(xmlPath, migrationXml(await this.virsh.run(['dumpxml', '--migratable', id]), here, destDir));
     try {

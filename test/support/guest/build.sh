@@ -28,13 +28,15 @@ KPKG=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0
 KVER=${KPKG#linux-image-}
 (cd "$WORK" && apt-get -o APT::Sandbox::User=root download -qq "$KPKG" && dpkg-deb -x "$KPKG"_*.deb kernel)
 
-# Initramfs: busybox plus the modules for virtio disks and the ACPI power button.
+# Initramfs: busybox plus the modules for virtio disks, the ACPI power button, and a config drive
+# (Nova's ISO 9660 CD-ROM, on virtio-scsi: the cloud kernel has no AHCI driver).
 R=$WORK/root
 mkdir -p "$R"/{bin,proc,sys,dev,tmp,var/log,lib/mod,etc/acpi/PWRF}
 M=$WORK/kernel/lib/modules/$KVER/kernel
 for f in drivers/virtio/{virtio_ring,virtio,virtio_pci_legacy_dev,virtio_pci_modern_dev,virtio_pci}.ko \
          drivers/block/virtio_blk.ko net/core/failover.ko drivers/net/{net_failover,virtio_net}.ko \
-         drivers/char/virtio_console.ko drivers/input/evdev.ko drivers/acpi/button.ko; do
+         drivers/char/virtio_console.ko drivers/input/evdev.ko drivers/acpi/button.ko \
+         drivers/scsi/{scsi_common,scsi_mod,virtio_scsi,sr_mod}.ko drivers/cdrom/cdrom.ko fs/isofs/isofs.ko; do
   cp "$M/$f" "$R/lib/mod/"
 done
 cp /bin/busybox "$R/bin/busybox"
@@ -44,7 +46,7 @@ cat > "$R/init" <<'INIT'
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 # virtio_ring must load before virtio, or the disk never shows up.
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net \
-         virtio_console evdev button; do
+         virtio_console evdev button scsi_common scsi_mod virtio_scsi cdrom sr_mod isofs; do
   insmod /lib/mod/$m.ko 2>/dev/null
 done
 printf '#!/bin/sh\necho ORRERY-GUEST-POWEROFF >/dev/console\nsync\npoweroff -f\n' > /etc/acpi/PWRF/00000080
