@@ -18,6 +18,7 @@ export interface HostAgentCliOptions {
   migrationUri?: string;
   tunnelAddress?: string;
   networkNamespace?: string;
+  forceConfigDrive?: boolean;
   heartbeat: string;
   virtType?: string;
   reservedVcpus: string;
@@ -79,6 +80,7 @@ export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
     driver,
     networking,
     tunnelAddress: o.tunnelAddress,
+    forceConfigDrive: o.forceConfigDrive ?? false,
     imagePath,
     pruneImages,
     log,
