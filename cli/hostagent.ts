@@ -36,6 +36,7 @@ interface DriverSetup {
   networking?: HostAgentOptions['networking'];
   imagePath?: HostAgentOptions['imagePath'];
   pruneImages?: HostAgentOptions['pruneImages'];
+  metadataSocket?: string;
 }
 
 async function makeDriver(o: HostAgentCliOptions): Promise<DriverSetup> {
@@ -53,15 +54,17 @@ async function makeDriver(o: HostAgentCliOptions): Promise<DriverSetup> {
     });
     const images = cachedImages(path.join(state, 'images'), { inspect: inspectImage });
     const { LinuxPlumbing } = await import('../hostagent/network/linux.ts');
+    const metadataSocket = path.join(state, 'metadata.sock');
     const networking = new LinuxPlumbing({
       netns: o.networkNamespace,
       tunnelAddress: o.tunnelAddress ?? null,
       // Service namespaces are global names: the host's name keeps two hosts of one machine apart.
       namespacePrefix: `orrsvc-${o.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`,
       stateDir: path.join(state, 'network'),
+      metadataSocket,
       log: rootLog().child({ component: 'network', host: o.name }),
     });
-    return { driver, networking, imagePath: images.imagePath, pruneImages: (inUse) => images.cache.prune(inUse) };
+    return { driver, networking, metadataSocket, imagePath: images.imagePath, pruneImages: (inUse) => images.cache.prune(inUse) };
   }
   throw new Error(`unknown driver ${JSON.stringify(o.driver)} (use libvirt or fake)`);
 }
@@ -73,7 +76,7 @@ export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
     throw new Error(`--tunnel-address takes an IP address of this host, got ${JSON.stringify(o.tunnelAddress)}`);
   }
   const log = rootLog().child({ component: 'hostagent', host: o.name });
-  const { driver, networking, imagePath, pruneImages } = await makeDriver(o);
+  const { driver, networking, metadataSocket, imagePath, pruneImages } = await makeDriver(o);
   const agent = new HostAgent({
     apiUrl: o.api,
     name: o.name,
@@ -81,6 +84,7 @@ export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
     networking,
     tunnelAddress: o.tunnelAddress,
     forceConfigDrive: o.forceConfigDrive ?? false,
+    metadataSocket,
     imagePath,
     pruneImages,
     log,

@@ -9,6 +9,7 @@ import { ConsoleSessions } from './console/sessions.ts';
 import { converge } from './converge.ts';
 import { configDriveFiles } from '../core/metadata/tree.ts';
 import { IncomingMigrations } from './incoming.ts';
+import { MetadataService } from './metadata/service.ts';
 import { metadataSource } from './metadata/source.ts';
 import { NetworkSync, type NetworkPlumbing } from './network/sync.ts';
 import { OrphanHandler } from './orphans.ts';
@@ -38,6 +39,8 @@ export interface HostAgentOptions {
   tunnelAddress?: string;
   /** Nova's force_config_drive: every guest built here gets a config drive, asked for or not. */
   forceConfigDrive?: boolean;
+  /** Where this host's metadata service listens for the service namespaces' proxies (unset: none). */
+  metadataSocket?: string;
 }
 
 interface Credential {
@@ -76,6 +79,7 @@ export class HostAgent {
   private readonly consoles: ConsoleReporter;
   private readonly network: NetworkSync;
   private consoleSessions?: ConsoleSessions;
+  private metadata?: MetadataService;
   private reportedInventory = '';
   /** Reports of instances converging at once travel together: one call instead of one each. */
   private readonly reports = new Batcher<InstanceReport, void>(
@@ -107,6 +111,10 @@ export class HostAgent {
     this.timers.push(setInterval(() => void this.resync(), (this.o.resyncSeconds ?? 60) * 1000));
     this.timers.push(setInterval(() => void this.pushConsoles(), (this.o.consoleSeconds ?? 2) * 1000));
     this.unlistenDriver = this.o.driver.onChange?.(() => this.kick());
+    if (this.o.metadataSocket) {
+      this.metadata = new MetadataService(this.o.metadataSocket, () => this.assignments);
+      await this.metadata.start();
+    }
     this.network.start();
     this.consoleSessions = new ConsoleSessions({
       driver: this.o.driver, log: this.o.log, apiUrl: this.o.apiUrl,
@@ -125,6 +133,7 @@ export class HostAgent {
     await this.consoleSessions?.stop();
     await this.passRunning;
     await this.network.stop();
+    await this.metadata?.stop();
     await this.api?.close();
   }
 

@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tapName, type HostNetwork, type HostPort, type HostRule } from '../core/host-network.ts';
 import { rootLog } from '../core/log.ts';
+import type { AssignedInstance, Assignments } from '../hostagent/api.ts';
+import { MetadataService } from '../hostagent/metadata/service.ts';
 import { LinuxPlumbing } from '../hostagent/network/linux.ts';
 
 /**
@@ -40,9 +42,21 @@ function network(vni: number, peers: string[], ports: HostPort[], floatingIps: H
   };
 }
 
+/** An agent's view holding the instances of these networks' ports (what the metadata service reads). */
+function assignments(networks: HostNetwork[]): Assignments {
+  const instances = networks.flatMap((n) => n.ports).map((p): AssignedInstance => ({
+    id: p.instanceId, name: `vm ${p.instanceId}`, generation: 1, observedGeneration: 1, deleted: false, powerState: 'running',
+    vcpus: 1, memoryMb: 128, diskGb: 1, image: { id: 'img', diskFormat: 'qcow2', checksum: null, properties: [] },
+    userData: `user data of ${p.instanceId}`, metadata: [], projectId: 'p-1', availabilityZone: null, keyPair: null, configDrive: false,
+    operation: null, completedOperationId: null,
+  }));
+  return { hostId: 'h', hostName: 'h', epoch: 0, enabled: true, orphanPolicy: 'remove', fenced: [], held: [], incoming: [], revision: '1', instances, networks };
+}
+
 describe('host network plumbing on two namespace hosts', () => {
   let dir: string;
   let plumbing: LinuxPlumbing[];
+  let metadata: MetadataService[];
   const guests: string[] = [];
   const A = () => port('aaaaaaaa-0001', 'fa:16:3e:0a:00:01', '10.50.0.10', [anyEgress, membersIn(['10.50.0.10/32', '10.50.0.11/32'])]);
   let bRules: HostRule[] = [anyEgress, membersIn(['10.50.0.10/32', '10.50.0.11/32'])];
@@ -87,13 +101,18 @@ describe('host network plumbing on two namespace hosts', () => {
     }
     plumbing = [1, 2].map((n) => new LinuxPlumbing({
       netns: `ohn-h${n}`, tunnelAddress: UNDERLAY[n - 1]!, namespacePrefix: `ohn-s${n}-`, stateDir: path.join(dir, `h${n}`), log: rootLog(),
+      metadataSocket: path.join(dir, `h${n}-metadata.sock`),
     }));
+    // Each host's metadata service, answering from what that host's agent would hold.
+    metadata = [view1, view2].map((v, i) => new MetadataService(path.join(dir, `h${i + 1}-metadata.sock`), () => assignments(v().networks)));
+    for (const m of metadata) await m.start();
     await guest('a', 'ohn-h1', A());
     await guest('b', 'ohn-h2', B());
     await guest('c', 'ohn-h1', C());
   });
 
   afterAll(async () => {
+    for (const m of metadata ?? []) await m.stop();
     // An empty view removes everything: bridges, tunnels, service namespaces and their dnsmasq.
     for (const p of plumbing ?? []) await p.converge({ networks: [] }).catch(() => {});
     for (const ns of [...guests, 'ohn-h1', 'ohn-h2']) await sh('ip', 'netns', 'del', ns).catch(() => {});
@@ -113,6 +132,18 @@ describe('host network plumbing on two namespace hosts', () => {
     // Each host answers for the gateway itself; the service MAC never crosses the tunnel.
     expect(await pings('ohn-gb', '10.50.0.1')).toBe(true);
     expect(await inNs('ohn-gb', 'ip', 'neigh', 'show', '10.50.0.1')).toContain(SERVICE_MAC);
+  });
+
+  it('serves each guest its own metadata at 169.254.169.254, by network, address and MAC: the same address in another network gets its own', async () => {
+    const get = (ns: string, p: string) => inNs(ns, 'busybox', 'wget', '-q', '-O', '-', `http://169.254.169.254${p}`);
+    const uuidOf = async (ns: string) => JSON.parse(await get(ns, '/openstack/latest/meta_data.json')).uuid;
+    expect(await uuidOf('ohn-ga')).toBe('i-aaaaaaaa-0001');
+    expect(await uuidOf('ohn-gb')).toBe('i-bbbbbbbb-0002');
+    expect(await uuidOf('ohn-gc')).toBe('i-cccccccc-0003'); // B's address, another network: C's own
+    expect(await get('ohn-ga', '/latest/meta-data/local-ipv4')).toBe('10.50.0.10');
+    expect(await get('ohn-gc', '/openstack/latest/user_data')).toBe('user data of i-cccccccc-0003');
+    const net = JSON.parse(await get('ohn-gb', '/openstack/latest/network_data.json'));
+    expect(net.links).toEqual([expect.objectContaining({ ethernet_mac_address: 'fa:16:3e:0b:00:02', vif_id: 'bbbbbbbb-0002' })]);
   });
 
   it('keeps another network apart even with the same CIDR and addresses', async () => {

@@ -5,6 +5,8 @@ import { dnsmasqFiles, ensureDnsmasq, stopDnsmasq } from './dhcp.ts';
 import { HostCommands } from './exec.ts';
 import { FORWARD_CHAIN, iptablesRules, nftRuleset, vxlanName, ZONE_CHAIN } from './filters.ts';
 import { ensureBridge, ensureVxlan, readLinks, settle, type Link } from './links.ts';
+import { ensureMetadataProxy, stopMetadataProxy } from '../metadata/proxy-process.ts';
+import { METADATA_ADDRESS } from '../metadata/proxy-headers.ts';
 import { ensureServiceNamespace, SERVICE_DEVICE, type ServiceNames } from './service-namespace.ts';
 import type { NetworkPlumbing } from './sync.ts';
 
@@ -17,6 +19,8 @@ export interface LinuxPlumbingOptions {
   namespacePrefix: string;
   /** dnsmasq's files, one folder per service namespace. */
   stateDir: string;
+  /** The agent's metadata service: each service namespace proxies 169.254.169.254 to it. */
+  metadataSocket: string;
   log: Log;
 }
 
@@ -86,6 +90,9 @@ export class LinuxPlumbing implements NetworkPlumbing {
     const files = dnsmasqFiles(net, dir, SERVICE_DEVICE);
     if (files) await ensureDnsmasq(this.root.inNamespace(names.namespace), dir, files);
     else await stopDnsmasq(dir);
+    // Guests reach the metadata address through their gateway, which is this namespace.
+    await this.root.inNamespace(names.namespace).run('ip', ['addr', 'replace', `${METADATA_ADDRESS}/32`, 'dev', 'lo']);
+    await ensureMetadataProxy(names.namespace, dir, net.id, this.o.metadataSocket);
   }
 
   private async filters(networks: HostNetwork[]): Promise<void> {
@@ -111,6 +118,7 @@ export class LinuxPlumbing implements NetworkPlumbing {
     for (const { name } of namespaces) {
       if (!name.startsWith(this.o.namespacePrefix) || wantedNamespaces.has(name)) continue;
       await stopDnsmasq(path.join(this.o.stateDir, name));
+      await stopMetadataProxy(path.join(this.o.stateDir, name));
       await this.root.run('ip', ['netns', 'del', name]);
       this.o.log.info({ namespace: name }, 'removed the service namespace of a network no longer on this host');
     }
