@@ -23,6 +23,7 @@ import { twoLibvirtHosts, twoLibvirtHostsDown } from './support/two-libvirt-host
  */
 const run = promisify(execFile);
 const BOOT_MS = 120_000;
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGkpX5iJ0Ay1L4+kp0y5C4u3VwA3fPq6lOq0TyI2fR1d ops@laptop';
 
 const fixture = await twoLibvirtHosts();
 if ('unavailable' in fixture) console.warn(`\n*** SKIPPING the two-host network tests: ${fixture.unavailable} ***\n`);
@@ -68,7 +69,10 @@ describe.skipIf('unavailable' in fixture)('networks between guests on two real l
   async function boot(client: OrreryClient, name: string, network: string, host: 1 | 2, securityGroups?: string[], ip?: string): Promise<Guest> {
     const p = await port(client, network, securityGroups, ip);
     await setEnabled(host === 1 ? 2 : 1, false);
-    const made = ok(await createInstance(client, { name, flavor: 'tiny', image: 'tiny-guest', networks: [{ port: p.id }] }), 'CreateInstanceSuccess');
+    const made = ok(await createInstance(client, {
+      name, flavor: 'tiny', image: 'tiny-guest', networks: [{ port: p.id }], userData: `user data of ${name}`,
+      keyName: client === tcp.admin ? 'ops' : undefined,
+    }), 'CreateInstanceSuccess');
     const id = (made as unknown as { instance: { id: string } }).instance.id;
     await waitFor(`${name} active`, () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'active', BOOT_MS)
       .catch((e) => { throw new Error(`${(e as Error).message}\n${agents.map((a) => a.log()).join('\n---\n')}`); });
@@ -84,6 +88,7 @@ describe.skipIf('unavailable' in fixture)('networks between guests on two real l
     const image = await uploadImage(tcp, guest.imagePath, guest.checksum, 'tiny-guest');
     await tcp.admin.request(`mutation($id: String!) { updateImage(ref: $id, input: {properties: [{key: "hw_qemu_guest_agent", value: "yes"}]}) { __typename } }`, { id: image });
     await createFlavor(tcp.admin, 'tiny', 1, GUEST_MEMORY_MB, 1);
+    await tcp.admin.request(`mutation($i: KeyPairInput!) { createKeyPair(input: $i) { __typename } }`, { i: { name: 'ops', publicKey: KEY } });
     stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-networks-'));
     // The external network's bridge on host 1, and an "outside" namespace on it.
     await run('ip', ['-n', 'orr-h1', 'link', 'add', 'orrext', 'up', 'type', 'bridge']);
@@ -145,6 +150,19 @@ describe.skipIf('unavailable' in fixture)('networks between guests on two real l
     expect((await g.one.shell.run('ip -o addr show eth0')).output).toContain(`inet ${g.one.ip}/24`);
     expect(g.one.host).not.toBe(g.two.host);
     expect((await tcp.db.sql`select host_id from instances where id = ${g.two.id}`)[0]!.host_id).toBe(await hostId(2));
+  });
+
+  it("each guest reads its own metadata from 169.254.169.254 at boot (uuid, hostname, key, user data), even at another project's same address", async () => {
+    const printed = (o: string, f: string) => o.split(`ORRERY-GUEST-METADATA-BEGIN ${f}\n`)[1]?.split(`\nORRERY-GUEST-METADATA-END ${f}`)[0]?.replace(/\r/g, '');
+    for (const [name, x] of Object.entries(g)) {
+      const out = await waitFor(`${name}'s metadata on its console`, () => consoleOf(x.id), (o) => o.includes('ORRERY-GUEST-METADATA-END user_data'), BOOT_MS);
+      const meta = JSON.parse(printed(out, 'meta_data.json')!);
+      expect(meta).toMatchObject({ uuid: x.id, name, hostname: name });
+      expect(meta.public_keys).toEqual(name === 'stranger' ? undefined : { ops: KEY });
+      expect(printed(out, 'user_data')).toBe(`user data of ${name}`);
+    }
+    // The stranger holds two's address in another network: each read only its own.
+    expect(g.stranger.ip).toBe(g.two.ip);
   });
 
   it('blocks ping without an ICMP rule, and lets it through across the tunnel once the rule is added', async () => {

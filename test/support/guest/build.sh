@@ -92,7 +92,12 @@ case "$1" in
     ip addr add "$ip/${mask:-24}" dev "$interface"
     [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
     for r in $router; do ip route add default via "$r" dev "$interface" 2>/dev/null; break; done
-    echo "ORRERY-GUEST-DHCP $1 interface=$interface ip=$ip mask=$mask router=$router dns=$dns mtu=$mtu" >/dev/console ;;
+    echo "ORRERY-GUEST-DHCP $1 interface=$interface ip=$ip mask=$mask router=$router dns=$dns mtu=$mtu" >/dev/console
+    # As cloud-init's OpenStack datasource does once the network is up: read the metadata service.
+    [ "$1" = bound ] && ( for f in meta_data.json user_data; do
+        echo "ORRERY-GUEST-METADATA-BEGIN $f"; wget -q -O - "http://169.254.169.254/openstack/latest/$f"
+        echo; echo "ORRERY-GUEST-METADATA-END $f"
+      done >/dev/console 2>&1 ) & ;;
   leasefail) echo "ORRERY-GUEST-DHCP leasefail interface=$interface" >/dev/console ;;
 esac
 DHCP
