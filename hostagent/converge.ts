@@ -34,13 +34,19 @@ function specOf(inst: AssignedInstance, imagePath: string | null, interfaces: Do
 }
 
 /** Drives one existing domain to the wanted power state, each step idempotent. */
-async function applyPower(d: ConvergeDeps, id: string, from: PowerState, want: AssignedInstance['powerState']): Promise<void> {
+async function applyPower(d: ConvergeDeps, inst: AssignedInstance, from: PowerState, want: AssignedInstance['powerState']): Promise<void> {
   const { driver } = d;
+  const id = inst.id;
   switch (want) {
     case 'running':
       if (from === 'paused') return driver.unpause(id);
       if (from === 'suspended') return driver.resume(id);
-      if (from !== 'running') return driver.start(id);
+      if (from !== 'running') {
+        // A fresh boot reads the config drive as the instance is now, as Nova rebuilds it then.
+        const files = d.configDrive(inst);
+        if (files) await driver.refreshConfigDrive(id, files);
+        return driver.start(id);
+      }
       return;
     case 'stopped':
       if (from === 'running' || from === 'paused' || from === 'suspended') return driver.stop(id, d.stopTimeoutMs);
@@ -103,13 +109,13 @@ function faultOf(e: unknown): NonNullable<InstanceReport['fault']> {
 /** Builds the domain from the instance's image, then brings it to the desired power state. */
 async function build(d: ConvergeDeps, inst: AssignedInstance): Promise<void> {
   await d.driver.create(specOf(inst, await d.imagePath(inst.image), d.interfaces(inst.id), d.configDrive(inst)));
-  if (inst.powerState !== 'running') await applyPower(d, inst.id, await observe(d.driver, inst.id), inst.powerState);
+  if (inst.powerState !== 'running') await applyPower(d, inst, await observe(d.driver, inst.id), inst.powerState);
 }
 
 /** Makes the domain match the spec: build it if missing, else change its power state. */
 async function applySpec(d: ConvergeDeps, inst: AssignedInstance, dom: DomainStatus | undefined): Promise<void> {
   if (!dom) return build(d, inst);
-  return applyPower(d, inst.id, dom.powerState, inst.powerState);
+  return applyPower(d, inst, dom.powerState, inst.powerState);
 }
 
 /**

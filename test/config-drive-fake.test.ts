@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrreryClient } from '../client/graphql.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { startFakeHosts } from './support/fake-agents.ts';
-import { createFlavor, createInstance, instanceRow, seedImage, waitFor } from './support/fixtures.ts';
+import { createFlavor, createInstance, instanceRow, seedImage, updateInstance, waitFor } from './support/fixtures.ts';
 
 let tcp: TestControlPlane;
 let hosts: Awaited<ReturnType<typeof startFakeHosts>>;
@@ -72,6 +72,20 @@ describe('config drive (fake host)', () => {
     expect(net.links).toEqual([expect.objectContaining({ ethernet_mac_address: port!.mac, vif_id: port!.id })]);
     expect(net.services).toEqual([{ type: 'dns', address: '10.40.0.53' }]);
     expect(json(files, 'ec2/latest/meta-data.json')).toMatchObject({ hostname: 'web-server-1', 'local-ipv4': port!.ip });
+  });
+
+  it('writes it anew at the next boot, so a metadata change made while the guest was off reaches it', async () => {
+    const id = await active({ name: 'changing', configDrive: true, metadata: [{ key: 'v', value: '1' }] });
+    const meta = () => json(drive(id)!, 'openstack/latest/meta_data.json').meta;
+    expect(meta()).toEqual({ v: '1' });
+    await updateInstance(member, id, { powerState: 'stopped' });
+    await waitFor('SHUTOFF', () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'stopped' && r.task_state === null);
+    await updateInstance(member, id, { metadata: [{ key: 'v', value: '2' }] });
+    await waitFor('observed', () => instanceRow(tcp.db.sql, id), (r) => r!.observed_generation === r!.generation);
+    expect(meta()).toEqual({ v: '1' }); // not while it is off: at the next boot
+    await updateInstance(member, id, { powerState: 'running' });
+    await waitFor('ACTIVE', () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'active' && r.task_state === null);
+    expect(meta()).toEqual({ v: '2' });
   });
 
   it('gives none unless asked', async () => {

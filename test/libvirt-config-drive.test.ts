@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
-import { createFlavor, createInstance, instanceRow, waitFor } from './support/fixtures.ts';
+import { createFlavor, createInstance, instanceRow, updateInstance, waitFor } from './support/fixtures.ts';
 import { GUEST_MEMORY_MB, testGuest } from './support/guest.ts';
 import { GuestShell } from './support/guest-shell.ts';
 import { uploadImage } from './support/images.ts';
@@ -81,4 +81,19 @@ describe.skipIf(unavailable !== null)("a real guest reads its config drive (Nova
     expect(ls.output).toContain('2018-08-27');
     expect(ls.output).toContain('latest');
   }, 120_000);
+
+  it('carries a metadata change made while the guest was off at its next boot', async () => {
+    const settled = (vm: string) =>
+      waitFor(vm, () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === vm && r.task_state === null && r.observed_generation === r.generation, BOOT_MS);
+    await updateInstance(tcp.admin, id, { powerState: 'stopped' });
+    await settled('stopped').catch(withLog);
+    shell.close();
+    await updateInstance(tcp.admin, id, { metadata: [{ key: 'role', value: 'replica' }] });
+    await updateInstance(tcp.admin, id, { powerState: 'running' });
+    await settled('active').catch(withLog);
+    shell = await GuestShell.open(path.join(host!.stateDir, 'instances', id, 'guest-agent.sock'), BOOT_MS);
+    const r = await shell.run('mkdir -p /mnt/cd && mount -t iso9660 -o ro "$(findfs LABEL=config-2)" /mnt/cd && cat /mnt/cd/openstack/latest/meta_data.json');
+    expect(r.rc, r.output).toBe(0);
+    expect(JSON.parse(r.output)).toMatchObject({ uuid: id, meta: { role: 'replica' } });
+  }, BOOT_MS * 3);
 });

@@ -88,6 +88,8 @@ export interface HypervisorDriver {
   /** Graceful shutdown; after `timeoutMs` the domain is destroyed. */
   stop(instanceId: string, timeoutMs: number): Promise<void>;
   start(instanceId: string): Promise<void>;
+  /** Writes these files over the config drive of a domain that has one and is off; else does nothing. */
+  refreshConfigDrive(instanceId: string, files: Map<string, Buffer>): Promise<void>;
   reboot(instanceId: string, kind: 'soft' | 'hard', timeoutMs: number): Promise<void>;
   pause(instanceId: string): Promise<void>;
   unpause(instanceId: string): Promise<void>;

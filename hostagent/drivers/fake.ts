@@ -140,6 +140,11 @@ export class FakeDriver implements HypervisorDriver {
     if (d.powerState !== 'shutdown') this.set(id, d, 'shutdown');
   }
 
+  async refreshConfigDrive(id: string, files: Map<string, Buffer>): Promise<void> {
+    const d = this.get(id);
+    if (d.configDrive && d.powerState !== 'running') d.configDrive = files;
+  }
+
   async start(id: string): Promise<void> {
     await this.step();
     const d = this.get(id);

@@ -164,7 +164,7 @@ export class LibvirtDriver implements HypervisorDriver {
         diskPath: path.join(dir, 'disk'),
         consoleLogPath: path.join(dir, 'console.log'),
         guestAgentSocketPath: path.join(dir, 'guest-agent.sock'),
-        configDrivePath: path.join(dir, 'disk.config'),
+        configDrivePath: this.configDrivePath(id),
       };
       if (spec.configDrive) await writeConfigDrive(spec.configDrive, files.configDrivePath);
       await writeFile(xmlPath, buildDomainXml(spec, files, await this.resolveVirtType()));
@@ -186,6 +186,12 @@ export class LibvirtDriver implements HypervisorDriver {
     const canAct = dom.raw.state === DomainState.running || dom.raw.state === DomainState.shuttingDown;
     if (canAct && (await this.shutdownGracefully(id, timeoutMs))) return;
     await this.forceOff(id);
+  }
+
+  async refreshConfigDrive(instanceId: string, files: Map<string, Buffer>): Promise<void> {
+    const id = checkId(instanceId);
+    if (!(await this.hasConfigDrive(id)) || (await this.mustObserve(id)).active) return;
+    await writeConfigDrive(files, this.configDrivePath(id));
   }
 
   async start(instanceId: string): Promise<void> {
@@ -348,7 +354,7 @@ export class LibvirtDriver implements HypervisorDriver {
     if (!destDir) throw new DriverError('the destination did not say where the guest files go', 'migration_failed');
     const here = this.instanceDir(id);
     // libvirt copies writable disks only: the destination would lack the config drive's ISO.
-    if (await stat(path.join(here, 'disk.config')).then(() => true, () => false)) {
+    if (await this.hasConfigDrive(id)) {
       throw new DriverError('a guest with a config drive cannot be live-migrated yet: cold-migrate it (its drive is rebuilt there)', 'migration_failed');
     }
     const xmlPath = path.join(here, 'migrate.xml');
@@ -558,6 +564,14 @@ export class LibvirtDriver implements HypervisorDriver {
 
   private resizeBackupPath(id: string): string {
     return path.join(this.instanceDir(id), 'disk.resize-backup');
+  }
+
+  private configDrivePath(id: string): string {
+    return path.join(this.instanceDir(id), 'disk.config');
+  }
+
+  private hasConfigDrive(id: string): Promise<boolean> {
+    return stat(this.configDrivePath(id)).then(() => true, () => false);
   }
 
   private instanceDir(id: string): string {
