@@ -271,7 +271,7 @@ export class HostAgent {
       });
     }
     await this.orphans.handle(this.api, view, domains.values(), this.busy);
-    await this.incoming.handle(this.api, view, (id) => this.network.instanceReady(id));
+    await this.incoming.handle(this.api, view, (id) => this.network.instanceReady(id), new Set(domains.keys()));
   }
 
   private async convergeOne(assigned: AssignedInstance, dom: Parameters<typeof converge>[2]): Promise<void> {

@@ -130,7 +130,9 @@ describe('live migration on the fake driver', () => {
     const prepare = dest.prepareIncoming;
     const destroyed: string[] = [];
     const destroy = dest.destroy;
-    dest.prepareIncoming = async () => {
+    // It gets as far as some files, as a real preparation that runs out of room does.
+    dest.prepareIncoming = async (i: string) => {
+      await prepare.call(dest, i);
       throw new DriverError('no room for the disk', 'prepare_failed');
     };
     dest.destroy = async (i: string) => {

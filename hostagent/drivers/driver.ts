@@ -112,6 +112,8 @@ export interface HypervisorDriver {
    * source copies the guest's disk into. Returns what the source's driver needs to know of it.
    */
   prepareIncoming(instanceId: string, diskGb: number): Promise<Record<string, string>>;
+  /** Instances that have files on this host: a domain's, or a disk prepared for a live migration. */
+  instanceFiles(): Promise<string[]>;
   /**
    * Moves the running (or paused) guest, memory and disk, to the destination without stopping it;
    * the domain and its files are gone from here after. A domain already gone from here was moved.

@@ -58,6 +58,8 @@ interface FakeDomain {
 export class FakeDriver implements HypervisorDriver {
   readonly name = 'fake';
   readonly domains = new Map<string, FakeDomain>();
+  /** Disks prepared for incoming live migrations (files without a domain, until the guest arrives). */
+  private readonly prepared = new Set<string>();
   private readonly listeners = new Set<(id: string) => void>();
   readonly migrationUri: string;
   /** Every console opened here, in order: which host a session reached. */
@@ -199,6 +201,7 @@ export class FakeDriver implements HypervisorDriver {
   async destroy(id: string): Promise<void> {
     await this.step();
     this.domains.delete(id);
+    this.prepared.delete(id);
     for (const l of this.listeners) l(id);
   }
 
@@ -251,9 +254,14 @@ export class FakeDriver implements HypervisorDriver {
     await writeFile(destPath, JSON.stringify({ fakeDisk: id, image: d.imageId, generation: d.generation }));
   }
 
-  async prepareIncoming(): Promise<Record<string, string>> {
+  async prepareIncoming(id: string): Promise<Record<string, string>> {
     await this.step();
+    this.prepared.add(id);
     return {};
+  }
+
+  async instanceFiles(): Promise<string[]> {
+    return [...new Set([...this.domains.keys(), ...this.prepared])];
   }
 
   async liveMigrate(id: string, target: MigrationTarget): Promise<void> {
@@ -266,6 +274,7 @@ export class FakeDriver implements HypervisorDriver {
     const dest = reachable.get(target.uri);
     if (!dest || dest === this) throw new DriverError(`no fake hypervisor at ${target.uri} in this process`, 'migration_failed');
     dest.domains.set(id, { ...d, interfaces: [...d.interfaces], console: [...d.console, '[fake] migrated in'] });
+    dest.prepared.delete(id);
     this.domains.delete(id);
     for (const l of this.listeners) l(id);
     for (const l of dest.listeners) l(id);

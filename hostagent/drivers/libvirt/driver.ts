@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -338,6 +338,11 @@ export class LibvirtDriver implements HypervisorDriver {
     await mkdir(dir, { recursive: true });
     await ensureOverlay({ path: path.join(dir, 'disk'), backingPath: null, backingFormat: 'qcow2', sizeGb: diskGb });
     return { instanceDir: dir };
+  }
+
+  async instanceFiles(): Promise<string[]> {
+    const names = await readdir(this.instancesDir).catch(() => [] as string[]);
+    return names.filter((n) => UUID_RE.test(n));
   }
 
   /**
