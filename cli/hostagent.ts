@@ -19,6 +19,8 @@ export interface HostAgentCliOptions {
   tunnelAddress?: string;
   networkNamespace?: string;
   forceConfigDrive?: boolean;
+  liveMigrationTimeout: string;
+  liveMigrationBandwidth?: string;
   heartbeat: string;
   virtType?: string;
   reservedVcpus: string;
@@ -51,6 +53,10 @@ async function makeDriver(o: HostAgentCliOptions): Promise<DriverSetup> {
       instancesDir: path.join(state, 'instances'),
       virtType: o.virtType as 'kvm' | 'qemu' | undefined,
       reserved: { vcpus: Number(o.reservedVcpus), memoryMb: Number(o.reservedMemoryMb), diskGb: Number(o.reservedDiskGb) },
+      liveMigration: {
+        timeoutSeconds: positive('--live-migration-timeout', o.liveMigrationTimeout),
+        bandwidthMiBs: o.liveMigrationBandwidth === undefined ? undefined : positive('--live-migration-bandwidth', o.liveMigrationBandwidth),
+      },
     });
     const images = cachedImages(path.join(state, 'images'), { inspect: inspectImage });
     const { LinuxPlumbing } = await import('../hostagent/network/linux.ts');

@@ -24,6 +24,12 @@ describe.skipIf('unavailable' in fixture)('moves between two real libvirt hosts'
   const agents: AgentProcess[] = [];
   let stateDir: string;
   let id = '';
+  let token = '';
+  const startAgent = (n: 1 | 2, extra: string[] = []) =>
+    startAgentProcess(['--driver', 'libvirt', '--uri', uris[n - 1]!, '--name', `mv-h${n}`, '--api', tcp.url,
+      '--enrollment-token', token, '--state-dir', path.join(stateDir, `h${n}`), '--heartbeat', '1', '--reserved-memory-mb', '0',
+      // Each daemon listens for its peer on its namespace's veth address (see the fixture).
+      '--migration-uri', `qemu+tcp://10.252.0.${n}/system`, ...extra]);
   const virsh = async (host: 1 | 2, ...args: string[]) =>
     (await run('virsh', ['-q', '-c', uris[host - 1]!, ...args])).stdout.trim();
   const hostId = async (n: 1 | 2) => (await tcp.db.sql<{ id: string }[]>`select id from hosts where name = ${'mv-h' + n}`)[0]!.id;
@@ -42,13 +48,8 @@ describe.skipIf('unavailable' in fixture)('moves between two real libvirt hosts'
     await createFlavor(tcp.admin, 'tiny', 1, GUEST_MEMORY_MB, 1);
     await createFlavor(tcp.admin, 'tiny-plus', 1, GUEST_MEMORY_MB + 64, 1);
     stateDir = await mkdtemp(path.join(os.tmpdir(), 'orrery-moves-'));
-    const token = await enrollmentToken(tcp.admin);
-    for (const n of [1, 2] as const) {
-      agents.push(startAgentProcess(['--driver', 'libvirt', '--uri', uris[n - 1]!, '--name', `mv-h${n}`, '--api', tcp.url,
-        '--enrollment-token', token, '--state-dir', path.join(stateDir, `h${n}`), '--heartbeat', '1', '--reserved-memory-mb', '0',
-        // Each daemon listens for its peer on its namespace's veth address (see the fixture).
-        '--migration-uri', `qemu+tcp://10.252.0.${n}/system`]));
-    }
+    token = await enrollmentToken(tcp.admin);
+    for (const n of [1, 2] as const) agents.push(startAgent(n));
     await waitFor('both hosts up', async () => (await tcp.db.sql`
       select 1 from hosts where name like 'mv-h%' and last_heartbeat_at > now() - interval '5 seconds' and memory_mb > 0`).length, (n) => n === 2, 60_000);
     // Build on mv-h1, so the moves below go to mv-h2 and back.
@@ -117,5 +118,28 @@ describe.skipIf('unavailable' in fixture)('moves between two real libvirt hosts'
     await arrived(2);
     const done = await tcp.db.sql`select status from migrations where instance_id = ${id} and kind = 'live-migration'`;
     expect(done).toEqual([{ status: 'completed' }, { status: 'completed' }]);
+  }, 300_000);
+
+  it('aborts a live migration still copying at its completion timeout: the guest runs on at its source, the action says why', async () => {
+    // The guest is on mv-h2; its agent now gives a live migration 3 s at 1 MiB/s (the disk alone is far more).
+    await agents[1]!.stop();
+    agents[1] = startAgent(2, ['--live-migration-timeout', '3', '--live-migration-bandwidth', '1']);
+    await waitFor('mv-h2 back', async () => (await tcp.db.sql`
+      select 1 from hosts where name = 'mv-h2' and last_heartbeat_at > now() - interval '2 seconds'`).length, (n) => n === 1, 60_000);
+    const r = await tcp.admin.request(`mutation($id: ID!) { liveMigrateInstance(id: $id, host: "mv-h1") { __typename ... on Error { message } } }`, { id });
+    expect(r.liveMigrateInstance.__typename).toBe('LiveMigrateInstanceSuccess');
+    const [action] = await waitFor('the live migration ended', () => tcp.db.sql<{ state: string; message: string | null }[]>`
+      select state, message from instance_actions where instance_id = ${id} and action = 'live-migrate' order by started_at desc limit 1`,
+    (rows) => rows[0]?.state !== 'running' && rows[0]?.state !== 'pending', 120_000);
+    expect(action!.state).toBe('failed');
+    expect(action!.message).toContain('did not finish within 3 s and was aborted; the guest still runs here');
+    const h2 = await hostId(2);
+    await waitFor('settled on mv-h2', row, (x) => x?.host_id === h2 && x.task_state === null, 60_000);
+    expect(await virsh(2, 'domstate', id)).toBe('running');
+    await gone(1);
+    expect(await tcp.db.sql`select host_id from allocations where instance_id = ${id}`).toEqual([{ host_id: h2 }]);
+    // What mv-h1 prepared for it is gone too.
+    await waitFor('mv-h1 dropped the prepared disk', () => access(path.join(stateDir, 'h1', 'instances', id)).then(() => 'there', () => 'gone'),
+      (s) => s === 'gone', 60_000);
   }, 300_000);
 });

@@ -59,7 +59,17 @@ export interface LibvirtDriverOptions {
    * qemu+tcp://10.0.0.5/system); unset, this host receives no live migrations.
    */
   migrationUri?: string;
+  /**
+   * As Nova's live_migration_completion_timeout and live_migration_bandwidth: a live migration
+   * still copying after `timeoutSeconds` is aborted by this host (the guest stays here), so it ends
+   * well before the control plane's deadline (ORRERY_SPAWN_TIMEOUT_SECONDS, which must be longer);
+   * `bandwidthMiBs` caps its transfer rate (unset: no cap).
+   */
+  liveMigration?: { timeoutSeconds: number; bandwidthMiBs?: number };
 }
+
+/** The live-migration completion timeout when none is given: well inside the control plane's default 600 s. */
+export const LIVE_MIGRATION_TIMEOUT_SECONDS = 480;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Guests may miss an ACPI event sent while they boot, so a graceful stop sends it again. */
@@ -364,12 +374,26 @@ export class LibvirtDriver implements HypervisorDriver {
     }
     const xmlPath = path.join(here, 'migrate.xml');
     await writeFile(xmlPath, migrationXml(await this.virsh.run(['dumpxml', '--migratable', id]), here, destDir));
+    const { timeoutSeconds = LIVE_MIGRATION_TIMEOUT_SECONDS, bandwidthMiBs } = this.options.liveMigration ?? {};
+    const bandwidth = bandwidthMiBs ? ['--bandwidth', String(bandwidthMiBs)] : [];
+    // The job is the daemon's: ending the virsh client would not stop it, aborting the job does.
+    let aborted = false;
+    const abort = setTimeout(() => {
+      aborted = true;
+      void this.virsh.run(['domjobabort', id]).catch(() => {});
+    }, timeoutSeconds * 1000);
     try {
-      await this.virsh.run(['migrate', '--live', '--p2p', '--persistent', '--undefinesource', '--copy-storage-all',
-        '--xml', xmlPath, id, target.uri]);
+      await this.virsh.run(['migrate', '--live', '--p2p', '--persistent', '--undefinesource', '--copy-storage-all', ...bandwidth,
+        '--xml', xmlPath, id, target.uri], (timeoutSeconds + 60) * 1000);
     } catch (e) {
-      if (e instanceof VirshError) throw new DriverError(`live migration to ${target.uri} failed`, 'migration_failed', e.stderr);
-      throw e;
+      if (!(e instanceof VirshError)) throw e;
+      if (aborted) {
+        throw new DriverError(`live migration to ${target.uri} did not finish within ${timeoutSeconds} s and was aborted; the guest still runs here`,
+          'migration_timeout', e.stderr);
+      }
+      throw new DriverError(`live migration to ${target.uri} failed`, 'migration_failed', e.stderr);
+    } finally {
+      clearTimeout(abort);
     }
     await rm(here, { recursive: true, force: true });
   }

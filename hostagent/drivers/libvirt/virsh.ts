@@ -14,13 +14,13 @@ export class Virsh {
     private readonly timeoutMs = 120_000,
   ) {}
 
-  /** Runs one command; rejects with VirshError when virsh exits non-zero. */
-  run(args: string[]): Promise<string> {
+  /** Runs one command; rejects with VirshError when virsh exits non-zero (or outlives `timeoutMs`). */
+  run(args: string[], timeoutMs = this.timeoutMs): Promise<string> {
     return new Promise((resolve, reject) => {
       execFile(
         'virsh',
         ['-q', '-c', this.uri, ...args],
-        { timeout: this.timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+        { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
         (err, stdout, stderr) => {
           if (err) reject(new VirshError(args, stderr.trim() || err.message));
           else resolve(stdout);
