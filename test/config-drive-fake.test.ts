@@ -95,6 +95,15 @@ describe('config drive (fake host)', () => {
     expect(q.instance.configDrive).toBe(false);
   });
 
+  it("takes user data up to Nova's 64 KiB and refuses more with a ValidationError naming the field, writing nothing", async () => {
+    const before = await tcp.db.sql`select count(*)::int as n from instances`;
+    const tooBig = await createInstance(member, { name: 'big', flavor: 'cd.small', image: 'test-image', userData: 'x'.repeat(65536) });
+    expect(tooBig).toMatchObject({ __typename: 'ValidationError', field: 'input.userData' });
+    expect(await tcp.db.sql`select count(*)::int as n from instances`).toEqual(before);
+    const id = await active({ name: 'biggest', configDrive: true, userData: 'y'.repeat(65535) });
+    expect(drive(id)!.get('openstack/latest/user_data')!.length).toBe(65535);
+  });
+
   it('refuses a configDrive that is not a boolean, naming the field, and writes nothing', async () => {
     const before = await tcp.db.sql`select count(*)::int as n from instances`;
     const input = { name: 'x', flavor: 'cd.small', image: 'test-image', configDrive: 'yes' };
