@@ -148,6 +148,32 @@ describe('instance lifecycle on the fake driver', () => {
     expect(allocs.map((a) => a.host_id)).toEqual([r!.host_id]);
   });
 
+  it('sends a failed unshelve back to placement, which ends it (no host left: shelved, with a fault) instead of leaving it scheduling', async () => {
+    const [bad] = await tcp.db.sql<{ id: string }[]>`select id from hosts where name = 'life-1'`;
+    await tcp.db.sql`update hosts set enabled = false where id = ${bad!.id}`;
+    const id = await activeInstance('flaky-shelf');
+    const shelve = await tcp.admin.request(`mutation($id: ID!) { shelveInstance(id: $id) { __typename ... on Error { message } } }`, { id });
+    expect(shelve.shelveInstance.__typename).toBe('ShelveInstanceSuccess');
+    await settled(id, 'shelved_offloaded');
+    // Only life-1 takes it, and its driver refuses flaky-*: the retry finds no other host.
+    await tcp.db.sql`update hosts set enabled = (id = ${bad!.id}) where name like 'life-%'`;
+    try {
+      const u = await tcp.admin.request(`mutation($id: ID!) { unshelveInstance(id: $id) { __typename ... on Error { message } } }`, { id });
+      expect(u.unshelveInstance.__typename).toBe('UnshelveInstanceSuccess');
+      const [a] = await waitFor('the unshelve ended', () => tcp.db.sql<{ state: string; events: string[] }[]>`
+        select a.state, array(select e.event || ':' || e.result || '@' || coalesce(e.host_name, '-')
+                                from instance_action_events e where e.action_id = a.id order by e.id) as events
+          from instance_actions a where a.instance_id = ${id} and a.action = 'unshelve'`,
+      (rows) => rows[0]?.state === 'failed' || rows[0]?.state === 'succeeded');
+      expect(a!.state).toBe('failed');
+      expect(a!.events).toContain('spawn:error@life-1');
+      expect(await row(id)).toMatchObject({ vm_state: 'shelved_offloaded', task_state: null, host_id: null, fault: { code: 'NoValidHost' } });
+      expect((await tcp.db.sql`select 1 from allocations where instance_id = ${id}`).length).toBe(0);
+    } finally {
+      await tcp.db.sql`update hosts set enabled = true where name like 'life-%'`;
+    }
+  });
+
   it('gives up after three failed builds with a fault that says why', async () => {
     const made = await createInstance(tcp.admin, { name: 'doomed-1', flavor: 'm1.small', image: 'test-image' });
     const r = await waitFor('error', () => row(made.instance.id), (x) => x?.vm_state === 'error');

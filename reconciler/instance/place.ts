@@ -92,11 +92,15 @@ export async function place(tx: TxSql, inst: InstanceRow, deps: ReconcileDeps): 
   return { outcome: `placed on ${host.name}` };
 }
 
-/** ERROR with the per-filter summary in the fault, and each host's reason (the first 100) in its details. */
+/**
+ * ERROR with the per-filter summary in the fault, and each host's reason (the first 100) in its
+ * details; an unshelve that finds no host stays shelved, as in Nova, with the same fault.
+ */
 async function noValidHost(tx: TxSql, inst: InstanceRow, summary: string, rejected: Rejection[]): Promise<ReconcileResult> {
   const details = rejected.slice(0, 100).map((r) => ({ host: r.host.name, filter: r.filter.name, reason: r.reason }));
   const f = fault('NoValidHost', `No valid host was found. ${summary}`, JSON.stringify(details));
-  await tx`update instances set vm_state = 'error', task_state = null, task_deadline_at = null,
+  await tx`update instances set task_state = null, task_deadline_at = null,
+                  vm_state = case when vm_state = 'shelved_offloaded' then 'shelved_offloaded' else 'error' end,
                   fault = ${tx.json(f as never)} where id = ${inst.id}`;
   await addActionEvent(tx, inst.id, { event: 'schedule', result: 'error', details: f.message });
   await finishActions(tx, inst.id, 'failed', f.message);

@@ -121,7 +121,9 @@ async function rescheduleAfterFailure(
     await finishActions(tx, inst.id, 'failed', f.message);
     return { outcome: 'build-failed' };
   }
-  await tx`update instances set host_id = null, task_state = 'scheduling', task_deadline_at = null,
+  // An unshelve stays one (placement takes a shelved instance only while it is unshelving).
+  await tx`update instances set host_id = null, task_deadline_at = null,
+                  task_state = case when vm_state = 'shelved_offloaded' then 'unshelving' else 'scheduling' end,
                   agent_fault = null, observed_generation = 0, power_state = 'nostate',
                   failed_host_ids = array_append(failed_host_ids, host_id) where id = ${inst.id}`;
   return { requeueAfter: 0, outcome: 'rescheduling' };
