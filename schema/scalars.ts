@@ -8,6 +8,9 @@ builder.scalarType('DateTime', {
   parseValue: (v) => {
     const d = new Date(String(v));
     if (Number.isNaN(d.getTime())) throw new GraphQLError(`not a timestamp: ${String(v)}`);
+    // JavaScript dates reach year 275760 either way; PostgreSQL reads no 6-digit year (and none before 4713 BC).
+    const year = d.getUTCFullYear();
+    if (year < 1 || year > 9999) throw new GraphQLError(`not a timestamp from year 1 to 9999: ${String(v)}`);
     return d;
   },
 });

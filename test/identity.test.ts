@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrreryClient } from '../client/graphql.ts';
+import { GraphqlRequestError, OrreryClient } from '../client/graphql.ts';
 import { hashSecret } from '../store/tokens.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 
@@ -132,6 +132,12 @@ describe('tokens', () => {
     expect(past.createToken).toMatchObject({ __typename: 'ValidationError', field: 'input.expiresAt' });
     const outsider = await tcp.admin.request(`mutation { createToken(input: { user: "erin", project: "admin" }) { ${RESULT} } }`);
     expect(outsider.createToken).toMatchObject({ __typename: 'ValidationError', field: 'input.project' });
+    // A date JavaScript holds but PostgreSQL cannot read was an internal error (found by test/mutation-fuzz.test.ts).
+    const far = await tcp.admin.request(`mutation($at: DateTime) { createToken(input: { user: "erin", project: "tenant", expiresAt: $at }) { __typename } }`, { at: '+275760-09-13T00:00:00.000Z' })
+      .catch((e: unknown) => e);
+    expect(far).toBeInstanceOf(GraphqlRequestError);
+    expect((far as GraphqlRequestError).code).toBe('BAD_USER_INPUT');
+    expect((far as GraphqlRequestError).message).toMatch(/not a timestamp from year 1 to 9999/);
     const ghost = await tcp.admin.request(`mutation { createToken(input: { user: "ghost", project: "tenant" }) { ${RESULT} } }`);
     expect(ghost.createToken).toMatchObject({ __typename: 'NotFoundError', missing: 'input.user' });
     expect(await tcp.db.sql`select count(*)::int as n from tokens`).toEqual(before);

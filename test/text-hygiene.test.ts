@@ -2,10 +2,10 @@ import { getIntrospectionQuery, type IntrospectionInputTypeRef, type Introspecti
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphqlRequestError, OrreryClient } from '../client/graphql.ts';
 import { reportableConsoleText, MAX_CONSOLE_BYTES } from '../core/text.ts';
-import type { Sql } from '../db/connect.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { enrollmentToken } from './support/fake-agents.ts';
 import { createFlavor, createInstance, seedImage } from './support/fixtures.ts';
+import { world } from './support/world.ts';
 import { rootLog } from '../core/log.ts';
 import { AgentApi, type Assignments } from '../hostagent/api.ts';
 import { ConsoleReporter } from '../hostagent/console-reporter.ts';
@@ -16,19 +16,6 @@ let host: OrreryClient;
 let enrollment: OrreryClient;
 let types: Map<string, IntrospectionType>;
 let mutations: IntrospectionQuery['__schema']['types'][number] & { kind: 'OBJECT' };
-
-/** Every row of every table (ours and the job queue's), as text: any write changes it. */
-async function world(sql: Sql): Promise<Record<string, string>> {
-  const tables = await sql<{ name: string }[]>`
-    select format('%I.%I', schemaname, tablename) as name from pg_tables
-     where schemaname in ('public', 'graphile_worker') order by 1`;
-  const out: Record<string, string> = {};
-  for (const { name } of tables) {
-    const [r] = await sql.unsafe<{ h: string }[]>(`select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as h from ${name} t`);
-    out[name] = r!.h;
-  }
-  return out;
-}
 
 beforeAll(async () => {
   tcp = await startTestControlPlane({ worker: false });
