@@ -5,6 +5,7 @@ import { HostAgent, type HostAgentOptions } from '../hostagent/agent.ts';
 import { cachedImages } from '../hostagent/instance-images.ts';
 import type { HypervisorDriver } from '../hostagent/drivers/driver.ts';
 import { FakeDriver } from '../hostagent/drivers/fake.ts';
+import { dumpFakeDomains } from '../hostagent/domain-dump.ts';
 import { startHollowHosts } from '../hostagent/hollow.ts';
 import { runUntilSignal } from './until-signal.ts';
 
@@ -31,6 +32,8 @@ export interface HostAgentCliOptions {
   namePrefix: string;
   startConcurrency: string;
   resync: string;
+  /** With --hosts: on SIGUSR2, write every hollow host's fake domains to this JSON file. */
+  dumpDomains?: string;
 }
 
 interface DriverSetup {
@@ -136,6 +139,15 @@ async function runHollowHosts(o: HostAgentCliOptions): Promise<void> {
       },
     });
     stops.add(() => fleet.stop());
+    if (o.dumpDomains) {
+      const file = path.resolve(o.dumpDomains);
+      process.on('SIGUSR2', () => {
+        dumpFakeDomains(fleet, file).then(
+          (domains) => log.info({ file, domains }, 'fake domains dumped'),
+          (e: unknown) => log.error({ file, err: (e as Error).message }, 'fake domain dump failed'),
+        );
+      });
+    }
     log.info({ hosts: fleet.length, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'all hollow hosts enrolled and watching');
   });
 }

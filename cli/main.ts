@@ -45,6 +45,7 @@ program
   .option('--hosts <n>', 'run N hollow hosts (complete agents over fake hypervisors) in this process; needs --driver fake')
   .option('--name-prefix <prefix>', 'with --hosts: host names are the prefix and a number', 'hollow-')
   .option('--start-concurrency <n>', 'with --hosts: agents enrolling at once', '20')
+  .option('--dump-domains <file>', "with --hosts: on SIGUSR2, write every hollow host's fake domains to this JSON file (a debug channel for test harnesses)")
   .option('--resync <seconds>', 'full resync period (the safety net under the watch stream)', '60')
   .action((o) => runHostAgent(o));
 program
