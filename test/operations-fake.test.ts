@@ -126,6 +126,20 @@ describe('operations on the fake driver', () => {
     await settled(id, 'stopped');
   });
 
+  it('carries out an operation on an instance whose domain vanished (power state unknown): it ends, instead of waiting forever', async () => {
+    const id = await active(tcp.admin, 'vanished');
+    // Gone behind the agent's back, as with a host that lost its hypervisor's state.
+    driver().domains.delete(id);
+    await waitFor('nostate reported', () => row(id), (r) => r?.power_state === 'nostate', 20_000);
+    const r = await reboot(tcp.admin, id);
+    expect(r.__typename).toBe('RebootInstanceSuccess');
+    const [a] = await waitFor('the reboot ended', () => tcp.db.sql<{ state: string; message: string | null }[]>`
+      select state, message from instance_actions where id = ${r.action.id}`, (rows) => rows[0]?.state === 'failed' || rows[0]?.state === 'succeeded');
+    expect(a!.state).toBe('failed');
+    expect(a!.message).toBe(`domain ${id} does not exist`);
+    expect((await row(id))!.task_state).toBeNull();
+  });
+
   it('abandons a queued operation when the instance is deleted', async () => {
     const id = await active(tcp.admin, 'short');
     await tcp.db.sql`update hosts set forced_down = true where name = 'ops-1'`;

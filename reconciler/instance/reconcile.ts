@@ -151,8 +151,12 @@ async function reconcileRunning(tx: TxSql, inst: InstanceRow, host: HostLiveness
   if (confirmed) return confirmed;
   if (converged(inst)) {
     const synced = await syncPowerState(tx, inst, host);
-    if (synced.outcome !== 'in-sync') return { ...synced, requeueAfter: (await hasPendingOperation(tx, inst.id)) ? 0 : undefined };
-    return (await startNextOperation(tx, inst, host, deps)) ?? synced;
+    // With no domain to read (power state unknown) an operation still goes to the host, as Nova
+    // sends it to the compute: it fails there with the reason, or (a rebuild) makes a new one.
+    if (synced.outcome === 'in-sync' || synced.outcome === 'unknown-power-state') {
+      return (await startNextOperation(tx, inst, host, deps)) ?? synced;
+    }
+    return { ...synced, requeueAfter: (await hasPendingOperation(tx, inst.id)) ? 0 : undefined };
   }
   if (deadlinePassed(inst)) {
     const f = fault('TaskTimeout', `host ${host.name} did not apply generation ${inst.generation} in time`);
