@@ -6,7 +6,6 @@ import { HostCommands } from './exec.ts';
 import { FORWARD_CHAIN, iptablesRules, nftRuleset, vxlanName, ZONE_CHAIN } from './filters.ts';
 import { ensureBridge, ensureVxlan, readLinks, settle, type Link } from './links.ts';
 import { ensureMetadataProxy, stopMetadataProxy } from '../metadata/proxy-process.ts';
-import { METADATA_ADDRESS } from '../metadata/proxy-headers.ts';
 import { ensureServiceNamespace, SERVICE_DEVICE, type ServiceNames } from './service-namespace.ts';
 import type { NetworkPlumbing } from './sync.ts';
 
@@ -90,8 +89,6 @@ export class LinuxPlumbing implements NetworkPlumbing {
     const files = dnsmasqFiles(net, dir, SERVICE_DEVICE);
     if (files) await ensureDnsmasq(this.root.inNamespace(names.namespace), dir, files);
     else await stopDnsmasq(dir);
-    // Guests reach the metadata address through their gateway, which is this namespace.
-    await this.root.inNamespace(names.namespace).run('ip', ['addr', 'replace', `${METADATA_ADDRESS}/32`, 'dev', 'lo']);
     await ensureMetadataProxy(names.namespace, dir, net.id, this.o.metadataSocket);
   }
 

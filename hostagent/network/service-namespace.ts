@@ -1,11 +1,12 @@
 import type { HostFloatingIp, HostNetwork } from '../../core/host-network.ts';
+import { METADATA_ADDRESS } from '../metadata/proxy-headers.ts';
 import type { HostCommands } from './exec.ts';
 import { settle, type Link } from './links.ts';
 
 /**
  * A network's service namespace on one host: the service port (the network's gateway and DHCP
  * addresses, with the same MAC on every host) on a veth whose other end joins the network's
- * bridge, and, when floating IPs of the network's ports are NATed here, one leg per external
+ * bridge, the metadata address on its loopback, and, when floating IPs of the network's ports are NATed here, one leg per external
  * bridge holding those addresses. A namespace per network keeps two projects' overlapping subnets
  * apart, as Neutron's router and DHCP namespaces do.
  */
@@ -48,6 +49,8 @@ export async function ensureServiceNamespace(
   const dhcp = new Set(net.subnets.map((s) => s.dhcpServerIp));
   const addresses = [...net.service.addresses].sort((a, b) => Number(dhcp.has(b.ip)) - Number(dhcp.has(a.ip)));
   await ensureAddresses(ns, SERVICE_DEVICE, addresses.map((a) => `${a.ip}/${prefixOf.get(a.subnetId)}`));
+  // Nova's metadata address: guests reach it through their gateway, which is this namespace.
+  await ensureAddresses(ns, 'lo', [`${METADATA_ADDRESS}/32`]);
   await ensureFloatingIps(o, ns, inside);
 }
 
