@@ -20,7 +20,7 @@ export interface HostAgentCliOptions {
   tunnelAddress?: string;
   networkNamespace?: string;
   forceConfigDrive?: boolean;
-  liveMigrationTimeout: string;
+  liveMigrationTimeout?: string;
   liveMigrationBandwidth?: string;
   heartbeat: string;
   virtType?: string;
@@ -57,7 +57,7 @@ async function makeDriver(o: HostAgentCliOptions): Promise<DriverSetup> {
       virtType: o.virtType as 'kvm' | 'qemu' | undefined,
       reserved: { vcpus: Number(o.reservedVcpus), memoryMb: Number(o.reservedMemoryMb), diskGb: Number(o.reservedDiskGb) },
       liveMigration: {
-        timeoutSeconds: positive('--live-migration-timeout', o.liveMigrationTimeout),
+        timeoutSeconds: o.liveMigrationTimeout === undefined ? undefined : positive('--live-migration-timeout', o.liveMigrationTimeout),
         bandwidthMiBs: o.liveMigrationBandwidth === undefined ? undefined : positive('--live-migration-bandwidth', o.liveMigrationBandwidth),
       },
     });

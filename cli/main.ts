@@ -34,7 +34,7 @@ program
   .option('--migration-uri <uri>', "where other hosts' libvirt daemons reach this one for live migrations (e.g. qemu+tcp://10.0.0.5/system); unset: it receives none", process.env.ORRERY_MIGRATION_URI)
   .option('--tunnel-address <ip>', "this host's VXLAN endpoint: an address of it the other hosts reach (unset: no VXLAN networks here)", process.env.ORRERY_TUNNEL_ADDRESS)
   .option('--network-namespace <name>', 'the network namespace the guests and their taps live in (unset: the host\'s own; for hosts that are namespaces, as in the tests)')
-  .option('--live-migration-timeout <seconds>', "abort a live migration from here still copying after this long; keep it below the control plane's ORRERY_SPAWN_TIMEOUT_SECONDS (Nova's live_migration_completion_timeout)", '480')
+  .option('--live-migration-timeout <seconds>', "abort a live migration from here still copying after this long (default 480); keep it below the control plane's ORRERY_SPAWN_TIMEOUT_SECONDS (Nova's live_migration_completion_timeout)")
   .option('--live-migration-bandwidth <MiB/s>', "cap a live migration's transfer rate (Nova's live_migration_bandwidth); unset: no cap")
   .option('--force-config-drive', "give every guest built here a config drive, asked for or not (Nova's force_config_drive)")
   .option('--heartbeat <seconds>', 'heartbeat period', '10')

@@ -43,6 +43,7 @@ export class IncomingMigrations {
       }
     }
   }
+
   private async prepare(api: AgentApi, m: Incoming): Promise<void> {
     let result: { prepared: Record<string, string> } | { failure: string };
     try {

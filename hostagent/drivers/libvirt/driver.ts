@@ -65,11 +65,11 @@ export interface LibvirtDriverOptions {
    * well before the control plane's deadline (ORRERY_SPAWN_TIMEOUT_SECONDS, which must be longer);
    * `bandwidthMiBs` caps its transfer rate (unset: no cap).
    */
-  liveMigration?: { timeoutSeconds: number; bandwidthMiBs?: number };
+  liveMigration?: { timeoutSeconds?: number; bandwidthMiBs?: number };
 }
 
 /** The live-migration completion timeout when none is given: well inside the control plane's default 600 s. */
-export const LIVE_MIGRATION_TIMEOUT_SECONDS = 480;
+const LIVE_MIGRATION_TIMEOUT_SECONDS = 480;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Guests may miss an ACPI event sent while they boot, so a graceful stop sends it again. */
