@@ -100,7 +100,7 @@ async function noValidHost(tx: TxSql, inst: InstanceRow, summary: string, reject
   const details = rejected.slice(0, 100).map((r) => ({ host: r.host.name, filter: r.filter.name, reason: r.reason }));
   const f = fault('NoValidHost', `No valid host was found. ${summary}`, JSON.stringify(details));
   await tx`update instances set task_state = null, task_deadline_at = null,
-                  vm_state = case when vm_state = 'shelved_offloaded' then 'shelved_offloaded' else 'error' end,
+                  vm_state = unplaced_vm_state(vm_state),
                   fault = ${tx.json(f as never)} where id = ${inst.id}`;
   await addActionEvent(tx, inst.id, { event: 'schedule', result: 'error', details: f.message });
   await finishActions(tx, inst.id, 'failed', f.message);

@@ -113,9 +113,8 @@ async function rescheduleAfterFailure(
   await addActionEvent(tx, inst.id, { event: 'spawn', result: 'error', hostName: host.name, details: why });
   if (inst.schedule_attempts >= deps.config.maxScheduleAttempts) {
     const f = fault('BuildFailed', `build failed on ${inst.schedule_attempts} host(s); last: ${why}`);
-    // An unshelve that finds no host to boot on stays shelved, as in Nova; a new build is an ERROR.
     await tx`update instances set host_id = null, task_state = null, task_deadline_at = null,
-                    vm_state = case when vm_state = 'shelved_offloaded' then 'shelved_offloaded' else 'error' end,
+                    vm_state = unplaced_vm_state(vm_state),
                     fault = ${tx.json(f as never)}, agent_fault = null,
                     failed_host_ids = array_append(failed_host_ids, host_id) where id = ${inst.id}`;
     await finishActions(tx, inst.id, 'failed', f.message);
