@@ -22,6 +22,8 @@ export interface Config {
   /** Mutations one user (or enrollment token) may send per second, after `mutationBurst` at once; 0: unlimited. */
   mutationsPerSecond: number;
   mutationBurst: number;
+  /** Subscriptions one user (or enrollment token) may hold open on one API replica; 0: unlimited. */
+  subscriptionsPerUser: number;
   /** What one GraphQL operation may ask for, checked before anything runs (HTTP and WebSocket alike). */
   queryLimits: QueryLimits;
   /** How long a console token stays usable (Nova's consoleauth token_ttl). */
@@ -79,6 +81,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     dev: bool('ORRERY_DEV', false),
     mutationsPerSecond: num('ORRERY_MUTATIONS_PER_SECOND', 100),
     mutationBurst: num('ORRERY_MUTATION_BURST', 1000),
+    subscriptionsPerUser: num('ORRERY_SUBSCRIPTIONS_PER_USER', 100),
     queryLimits: {
       maxCost: num('ORRERY_QUERY_MAX_COST', 100_000),
       maxDepth: num('ORRERY_QUERY_MAX_DEPTH', 20),

@@ -9,3 +9,8 @@ export type Principal =
 export function isAdmin(p: Principal | null): boolean {
   return p?.kind === 'user' && p.roles.includes('admin');
 }
+
+/** Whose share a request counts against: a user across all their tokens, anyone else by token. */
+export function shareKey(p: Principal): string {
+  return p.kind === 'user' ? `user:${p.userId}` : `token:${p.tokenId}`;
+}

@@ -24,7 +24,7 @@ builder.subscriptionField('agentConsoleSessions', (t) =>
     type: [AgentConsoleSession],
     description: 'The console sessions waiting for the calling host now, then again whenever they change.',
     authScopes: { policy: 'agent:console' },
-    subscribe: (_r, _a, ctx): AsyncGenerator<PendingConsoleSession[]> => {
+    subscribe: (_r, _a, ctx): AsyncIterableIterator<PendingConsoleSession[]> => {
       const { hostId } = requireHost(ctx);
       return latestOnChange(ctx.changes.subscribeHostConsoles(hostId),
         () => pendingConsoleSessions(ctx.sql, hostId, ctx.config.consoleHostDialSeconds), (s) => JSON.stringify(s));

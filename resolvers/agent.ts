@@ -233,7 +233,7 @@ builder.subscriptionField('agentAssignments', (t) =>
     type: AgentAssignments,
     description: "The calling host's full desired state now, then again after every change to what it reads (a write that moves only change revisions is not pushed).",
     authScopes: { policy: 'agent:watch' },
-    subscribe: (_r, _a, ctx): AsyncGenerator<AgentView> => {
+    subscribe: (_r, _a, ctx): AsyncIterableIterator<AgentView> => {
       const { hostId } = requireHost(ctx);
       // A write that moves only revisions changes nothing the agent reads: not pushed.
       return latestOnChange(ctx.changes.subscribeHost(hostId), () => agentView(ctx.sql, hostId), agentVisible);

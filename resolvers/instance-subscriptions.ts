@@ -5,6 +5,7 @@ import { deriveStatus } from '../core/instance-status.ts';
 import type { Change } from '../server/change-feed.ts';
 import { isUuid, type InstanceRow } from '../store/instances.ts';
 import { readScope, requireUser } from './scope.ts';
+import { endingWith } from './ending-with.ts';
 
 interface InstanceEventShape {
   type: 'SNAPSHOT' | 'UPDATED' | 'DELETED';
@@ -37,6 +38,11 @@ async function readVisible(ctx: Context, id: string, project: string | null): Pr
   return row ?? null;
 }
 
+/** The instance changes a subscriber in `project` (null: every project) may see and asked for. */
+function instanceChanges(ctx: Context, project: string | null, accept: (c: Change) => boolean): AsyncIterableIterator<Change> {
+  return ctx.changes.subscribe((c) => c.kind === 'instance' && (project === null || c.projectId === project) && accept(c));
+}
+
 /**
  * Turns change keys into events by re-reading the row: a notification only says "look again", so
  * merged or reordered notifications never show a stale state.
@@ -44,10 +50,9 @@ async function readVisible(ctx: Context, id: string, project: string | null): Pr
 async function* instanceEvents(
   ctx: Context,
   project: string | null,
-  accept: (c: Change) => boolean,
+  changes: AsyncIterableIterator<Change>,
   snapshotIds: string[],
 ): AsyncGenerator<InstanceEventShape> {
-  const changes = ctx.changes.subscribe((c) => c.kind === 'instance' && (project === null || c.projectId === project) && accept(c));
   try {
     for (const id of snapshotIds) {
       const row = await readVisible(ctx, id, project);
@@ -62,21 +67,35 @@ async function* instanceEvents(
   }
 }
 
+async function* nothing(): AsyncGenerator<InstanceEventShape> {}
+
+async function* untilDeleted(events: AsyncGenerator<InstanceEventShape>): AsyncGenerator<InstanceEventShape> {
+  for await (const e of events) {
+    yield e;
+    if (e.type === 'DELETED') return;
+  }
+}
+
+async function* withStatus(events: AsyncGenerator<InstanceEventShape>, status: string | null | undefined): AsyncGenerator<InstanceEventShape> {
+  for await (const e of events) {
+    if (status && (!e.instance || deriveStatus(e.instance.vm_state, e.instance.task_state) !== status)) continue;
+    yield e;
+  }
+}
+
 builder.subscriptionFields((t) => ({
   instanceUpdated: t.field({
     type: InstanceEvent,
     description: 'One instance: its current state first, then every change, ending with DELETED.',
     args: { id: t.arg.id({ required: true }) },
     authScopes: { policy: 'instance:subscribe' },
-    subscribe: async function* (_r, { id }, ctx) {
+    subscribe: (_r, { id }, ctx) => {
       const user = requireUser(ctx);
-      const admin = ctx.policy.allows(ctx.principal, 'instance:list_all_projects');
+      const project = ctx.policy.allows(ctx.principal, 'instance:list_all_projects') ? null : user.projectId;
       const wanted = String(id);
-      if (!isUuid(wanted)) return;
-      for await (const e of instanceEvents(ctx, admin ? null : user.projectId, (c) => c.id === wanted, [wanted])) {
-        yield e;
-        if (e.type === 'DELETED') return;
-      }
+      if (!isUuid(wanted)) return nothing(); // not an instance id: the subscription ends at once
+      const changes = instanceChanges(ctx, project, (c) => c.id === wanted);
+      return endingWith(changes, untilDeleted(instanceEvents(ctx, project, changes, [wanted])));
     },
     resolve: (e: InstanceEventShape) => e,
   }),
@@ -85,13 +104,11 @@ builder.subscriptionFields((t) => ({
     description: "Changes to your project's instances as they happen.",
     args: { filter: t.arg({ type: InstanceEventFilter }) },
     authScopes: { policy: 'instance:subscribe' },
-    subscribe: async function* (_r, { filter }, ctx) {
+    subscribe: (_r, { filter }, ctx) => {
       const project = readScope(ctx, filter?.allProjects, 'instance:list_all_projects');
       const ids = filter?.ids?.map(String) ?? null;
-      for await (const e of instanceEvents(ctx, project, (c) => ids === null || ids.includes(c.id), [])) {
-        if (filter?.status && (!e.instance || deriveStatus(e.instance.vm_state, e.instance.task_state) !== filter.status)) continue;
-        yield e;
-      }
+      const changes = instanceChanges(ctx, project, (c) => ids === null || ids.includes(c.id));
+      return endingWith(changes, withStatus(instanceEvents(ctx, project, changes, []), filter?.status));
     },
     resolve: (e: InstanceEventShape) => e,
   }),

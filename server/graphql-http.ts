@@ -14,6 +14,7 @@ import { principalFor, requestIdFrom } from './authenticate.ts';
 import { SocketPrincipals } from './socket-principals.ts';
 import { GraphqlDocuments } from './graphql-documents.ts';
 import { MutationBudget } from './mutation-budget.ts';
+import { SubscriptionQuota } from './subscription-quota.ts';
 import { refuseOverLimits } from './http-query-limits.ts';
 import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
 import { hideUnexpected, INTERNAL, isUnexpected } from './unexpected-errors.ts';
@@ -30,6 +31,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   const sockets = new SocketPrincipals(base.sql);
   const documents = new GraphqlDocuments(base.config.queryLimits, schema);
   const mutations = new MutationBudget(base.config.mutationsPerSecond, base.config.mutationBurst);
+  const subscriptions = new SubscriptionQuota(base.config.subscriptionsPerUser);
   const wsCleanup = useServer(
     {
       schema,
@@ -38,16 +40,19 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       onConnect: async (ctx) => (await sockets.connect(ctx, ctx.connectionParams ?? {})) !== null,
       // Checked again before each operation once the last check is old: a revoked or expired token
       // stops working on an open socket too, and the refusal is that operation's error.
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const principal = await sockets.current(ctx);
         if (principal === null) {
           return [new GraphQLError('invalid or expired token', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
         const refused = documents.refusal(payload.query, payload.operationName ?? undefined, payload.variables ?? undefined);
         if (refused.length > 0) return refused;
-        const limited = mutations.admit(principal, documents.parse(payload.query), payload.operationName ?? undefined);
+        const document = documents.parse(payload.query);
+        const operationName = payload.operationName ?? undefined;
+        const limited = mutations.admit(principal, document, operationName) ?? subscriptions.admit(ctx, id, principal, document, operationName);
         return limited ? [limited] : undefined;
       },
+      onComplete: (ctx, id) => subscriptions.release(ctx, id),
       context: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         return {
@@ -62,7 +67,10 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
         const { requestId } = args.contextValue as Context;
         return { ...result, errors: hideUnexpected(result.errors, { log: base.log, requestId, dev: base.config.dev }) };
       },
-      onClose: (ctx) => sockets.forget(ctx),
+      onClose: (ctx) => {
+        subscriptions.releaseSocket(ctx);
+        sockets.forget(ctx);
+      },
     },
     wss,
   );

@@ -1,6 +1,6 @@
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError, getOperationAST, type DocumentNode, type OperationDefinitionNode } from 'graphql';
-import type { Principal } from '../core/principal.ts';
+import { shareKey, type Principal } from '../core/principal.ts';
 
 /** Buckets kept before full (idle) ones are forgotten: a full bucket is the same as a new one. */
 const MAX_BUCKETS = 10_000;
@@ -29,8 +29,7 @@ export class MutationBudget {
   admit(principal: Principal, document: DocumentNode, operationName: string | undefined): GraphQLError | null {
     const operation = getOperationAST(document, operationName);
     if (operation?.operation !== 'mutation' || principal.kind === 'host' || this.perSecond <= 0) return null;
-    const key = principal.kind === 'user' ? `user:${principal.userId}` : `token:${principal.tokenId}`;
-    const wait = this.take(key, rootFields(operation));
+    const wait = this.take(shareKey(principal), rootFields(operation));
     return wait === null ? null : this.refusal(wait);
   }
 
