@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../core/log.ts';
+import type { Check } from '../core/ops-http.ts';
 import { GraphqlRequestError } from '../client/graphql.ts';
 import { Batcher } from '../core/batcher.ts';
 import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, type InstanceReport } from './api.ts';
@@ -81,6 +82,8 @@ export class HostAgent {
   private consoleSessions?: ConsoleSessions;
   private metadata?: MetadataService;
   private reportedInventory = '';
+  /** Why the last heartbeat failed; null once one got through. */
+  private heartbeatFailure: string | null = null;
   /** Reports of instances converging at once travel together: one call instead of one each. */
   private readonly reports = new Batcher<InstanceReport, void>(
     async (rs) => {
@@ -99,6 +102,14 @@ export class HostAgent {
 
   get id(): string {
     return this.hostId;
+  }
+
+  /** Kubernetes' readiness of this agent: enrolled, and its last heartbeat reached the control plane. */
+  readinessChecks(): Record<string, Check> {
+    return {
+      enrolled: async () => (this.hostId && this.assignments ? null : 'not enrolled and synchronised yet'),
+      'control-plane': async () => (this.heartbeatFailure === null ? null : `last heartbeat failed: ${this.heartbeatFailure}`),
+    };
   }
 
   async start(): Promise<void> {
@@ -167,7 +178,9 @@ export class HostAgent {
   private async beat(): Promise<void> {
     try {
       await this.api.heartbeat();
+      this.heartbeatFailure = null;
     } catch (e) {
+      this.heartbeatFailure = (e as Error).message;
       this.o.log.warn({ err: (e as Error).message }, 'heartbeat failed');
     }
   }
