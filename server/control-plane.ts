@@ -14,6 +14,7 @@ import { ChangeFeed } from './change-feed.ts';
 import { ConsoleProxy } from './console-proxy.ts';
 import { mountGraphql } from './graphql-http.ts';
 import { mountImageFiles } from './image-files.ts';
+import { controlPlaneRegistry } from './metrics/registry.ts';
 import { controlPlaneChecks } from './readiness.ts';
 
 export interface ControlPlane {
@@ -50,7 +51,10 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlane> 
     runner.promise.finally(() => (workerRunning = false)).catch(() => {});
     stops.push(() => runner!.stop());
   }
-  const ops: OpsEndpoints = { checks: controlPlaneChecks(sql, o.worker ? () => workerRunning : null), metrics: null };
+  const ops: OpsEndpoints = {
+    checks: controlPlaneChecks(sql, o.worker ? () => workerRunning : null),
+    metrics: controlPlaneRegistry({ sql, serviceDownSeconds: o.config.serviceDownSeconds, api: o.api, worker: o.worker }),
+  };
   let opsUrl: string | null = null;
   if (o.config.metricsPort !== undefined) {
     const listener = await startOpsListener(ops, o.config.metricsPort, o.config.metricsListen);

@@ -11,6 +11,7 @@ import { OrreryClient } from '../client/graphql.ts';
 import { enrollmentToken } from './support/fake-agents.ts';
 import { waitFor } from './support/fixtures.ts';
 import { startOrrery, type OrreryProcess } from './support/orrery-process.ts';
+import { scrape } from './support/prometheus.ts';
 
 // This file stops and starts its PostgreSQL: a server of its own, so the shared one (and the
 // other files running beside this one) are never disturbed.
@@ -101,6 +102,28 @@ describe('/livez and /readyz', () => {
       body: { status: 'ready', failing: [], checks: { database: 'ok', migrations: 'ok', worker: 'ok' } },
     });
     expect((await fetch(`http://127.0.0.1:${port}/graphql`)).status).toBe(404);
+    // Its metrics are the worker's and the fleet's; it answers no GraphQL, so it has none of those.
+    const m = await scrape(`http://127.0.0.1:${port}/metrics`);
+    expect(m.has('orrery_reconcile_runs_total')).toBe(true);
+    expect(m.has('orrery_job_queue_depth')).toBe(true);
+    expect(m.has('orrery_graphql_operations_total')).toBe(false);
+  });
+
+  it('an API given --metrics-port serves /metrics only there, and its probes on both ports', async () => {
+    const [apiPort, opsPort] = [await freePort(), await freePort()];
+    const api = startOrrery(['api', '--metrics-port', String(opsPort)], {
+      DATABASE_URL: pg.url, ORRERY_PORT: String(apiPort), ORRERY_DATA_DIR: path.join(root, 'api'),
+    });
+    processes.push(api);
+    await api.waitForLog('Orrery API listening');
+    expect((await fetch(`http://127.0.0.1:${apiPort}/metrics`)).status).toBe(404);
+    expect((await scrape(`http://127.0.0.1:${opsPort}/metrics`)).has('orrery_graphql_operations_total')).toBe(true);
+    for (const p of [apiPort, opsPort]) {
+      expect(await probe(`http://127.0.0.1:${p}/readyz`)).toEqual({
+        status: 200,
+        body: { status: 'ready', failing: [], checks: { database: 'ok', migrations: 'ok' } },
+      });
+    }
   });
 
   it('a host agent on --metrics-port is live at once, ready once enrolled, unready while its heartbeats fail', { timeout: 60_000 }, async () => {
