@@ -8,6 +8,7 @@ import type { HypervisorDriver } from '../hostagent/drivers/driver.ts';
 import { FakeDriver } from '../hostagent/drivers/fake.ts';
 import { dumpFakeDomains } from '../hostagent/domain-dump.ts';
 import { startHollowHosts } from '../hostagent/hollow.ts';
+import { agentRegistry } from '../hostagent/metrics.ts';
 import { runUntilSignal, type Stops } from './until-signal.ts';
 
 export interface HostAgentCliOptions {
@@ -108,7 +109,7 @@ export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
   });
   await runUntilSignal(async (stops) => {
     stops.add(() => driver.close());
-    await listenForOps(o, { checks: agent.readinessChecks(), metrics: null }, stops, log);
+    await listenForOps(o, { checks: agent.readinessChecks(), metrics: agentRegistry() }, stops, log);
     await agent.start();
     stops.add(() => agent.stop());
   });
@@ -127,7 +128,7 @@ async function runHollowHosts(o: HostAgentCliOptions): Promise<void> {
   const count = positive('--hosts', o.hosts!);
   let fleet: Awaited<ReturnType<typeof startHollowHosts>> | undefined;
   await runUntilSignal(async (stops) => {
-    await listenForOps(o, { checks: fleetChecks(() => fleet), metrics: null }, stops, log);
+    await listenForOps(o, { checks: fleetChecks(() => fleet), metrics: agentRegistry() }, stops, log);
     const started = performance.now();
     fleet = await startHollowHosts({
       apiUrl: o.api,

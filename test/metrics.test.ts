@@ -7,7 +7,8 @@ import { startHollowHosts, type HollowHost } from '../hostagent/hollow.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { enrollmentToken } from './support/fake-agents.ts';
 import { createFlavor, createInstance, seedImage, waitFor } from './support/fixtures.ts';
-import { scrape, type Scrape } from './support/prometheus.ts';
+import { agentRegistry } from '../hostagent/metrics.ts';
+import { parseMetrics, scrape, type Scrape } from './support/prometheus.ts';
 
 const HOSTS = 20;
 const BATCHES = 3;
@@ -42,6 +43,8 @@ afterAll(async () => {
 });
 
 const metrics = () => scrape(`${tcp.url}/metrics`);
+// The hollow hosts run in this process: their metrics are this process's agent registry.
+const agentMetrics = async () => parseMetrics(await agentRegistry().metrics());
 const grew = (before: Scrape, after: Scrape, name: string, labels: Record<string, string> = {}) =>
   after.value(name, labels) - before.value(name, labels);
 
@@ -60,7 +63,7 @@ describe('/metrics on the control plane', () => {
   });
 
   it(`move as ${N} instances are built on hollow hosts`, { timeout: 120_000 }, async () => {
-    const before = await metrics();
+    const [before, agentBefore] = [await metrics(), await agentMetrics()];
     for (let b = 0; b < BATCHES; b++) {
       const inputs = Array.from({ length: PER_BATCH }, (_, i) => ({ name: `bulk-${b}-${i}`, flavor: 'm.small', image: 'test-image' }));
       expect((await tcp.admin.request(CREATE, { i: inputs })).createInstances.__typename).toBe('CreateInstancesSuccess');
@@ -74,7 +77,7 @@ describe('/metrics on the control plane', () => {
       (r) => r[0]!.n === N,
       100_000,
     );
-    const after = await metrics();
+    const [after, agentAfter] = [await metrics(), await agentMetrics()];
 
     expect(after.value('orrery_instances', { status: 'ACTIVE' })).toBe(N);
     expect(after.value('orrery_instances', { status: 'BUILD' })).toBe(0);
@@ -98,6 +101,11 @@ describe('/metrics on the control plane', () => {
     expect(after.value('orrery_reconcile_runs_total', { result: 'error' })).toBe(before.value('orrery_reconcile_runs_total', { result: 'error' }));
     expect(after.value('orrery_instances_unconverged')).toBe(0);
     expect(after.value('orrery_instance_task_states')).toBe(0);
+    // The agents built each domain with one driver call, timed, through converge steps that succeeded.
+    expect(grew(agentBefore, agentAfter, 'orrery_agent_driver_call_duration_seconds_count', { operation: 'create' })).toBe(N);
+    expect(grew(agentBefore, agentAfter, 'orrery_agent_converge_duration_seconds_count', { result: 'success' })).toBeGreaterThanOrEqual(N);
+    expect(grew(agentBefore, agentAfter, 'orrery_agent_pass_duration_seconds_count')).toBeGreaterThan(0);
+    expect(agentAfter.value('orrery_agent_driver_errors_total')).toBe(0);
   });
 
   it('count a NoValidHost under the filter that refused every host', async () => {

@@ -141,6 +141,11 @@ describe('/livez and /readyz', () => {
     expect((await probe(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
     const ready = await waitFor('agent ready', () => probe(`http://127.0.0.1:${port}/readyz`), (r) => r.status === 200, 30_000);
     expect(ready.body).toEqual({ status: 'ready', failing: [], checks: { enrolled: 'ok', 'control-plane': 'ok' } });
+    // Its own metrics: the driver calls its loop made so far (listing domains), timed.
+    const m = await scrape(`http://127.0.0.1:${port}/metrics`);
+    expect(m.value('orrery_agent_driver_call_duration_seconds_count', { operation: 'list' })).toBeGreaterThan(0);
+    expect(m.has('orrery_agent_converge_duration_seconds')).toBe(true);
+    expect(m.has('orrery_graphql_operations_total')).toBe(false);
     const [host] = await cp.sql<{ name: string }[]>`select name from hosts where name = 'probe-host'`;
     expect(host?.name).toBe('probe-host');
 
