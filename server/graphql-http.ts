@@ -16,7 +16,7 @@ import { GraphqlDocuments } from './graphql-documents.ts';
 import { MutationBudget } from './mutation-budget.ts';
 import { refuseOverLimits } from './http-query-limits.ts';
 import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
-import { labelOfQuery, operationMetricsPlugin, SocketOperationMetrics } from './graphql-metrics.ts';
+import { labelOfRefused, operationMetricsPlugin, SocketOperationMetrics } from './graphql-metrics.ts';
 import { hideUnexpected, INTERNAL, isUnexpected } from './unexpected-errors.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
@@ -44,9 +44,10 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       },
       onSubscribe: async (ctx, id, payload) => {
         metrics.subscribing(ctx, id);
-        const refused = await refusal(ctx, payload);
-        if (refused) metrics.refused(ctx, id, labelOfQuery(documents.parse, payload.query, payload.operationName), refused);
-        return refused;
+        return refusal(ctx, payload);
+      },
+      onError: (ctx, id, payload, errors) => {
+        metrics.refused(ctx, id, labelOfRefused(schema, documents.parse, payload.query, payload.operationName), errors);
       },
       onOperation: (ctx, id, _payload, args, result) => {
         metrics.executed(ctx, id, args, Symbol.asyncIterator in result);

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { DocumentNode, ExecutionArgs, GraphQLFormattedError } from 'graphql';
+import type { DocumentNode, ExecutionArgs, GraphQLFormattedError, GraphQLSchema, OperationTypeNode } from 'graphql';
 import type { Principal } from '../core/principal.ts';
 import { activeSubscriptions, graphqlDuration, graphqlOperations, openSockets } from './metrics/api.ts';
 import { documentLabel, operationLabel, UNKNOWN_OPERATION, type OperationLabel } from './metrics/operation-label.ts';
@@ -60,7 +60,7 @@ export class SocketOperationMetrics {
     this.sockets.get(ctx)?.started.set(id, performance.now());
   }
 
-  /** Refused before it ran (a stale token, a query limit, the mutation budget). */
+  /** Refused before it ran (a stale token, a query limit, the mutation budget, an invalid document): graphql-ws's error message. */
   refused(ctx: object, id: string, label: OperationLabel, errors: readonly GraphQLFormattedError[]): void {
     this.sockets.get(ctx)?.started.delete(id);
     graphqlOperations.inc({ ...label, transport: 'ws', outcome: outcome(errors) });
@@ -98,11 +98,18 @@ export class SocketOperationMetrics {
   }
 }
 
-/** The label of a document that may not parse (a refusal can come before it does). */
-export function labelOfQuery(parse: (q: string) => DocumentNode, query: string, operationName?: string | null): OperationLabel {
+/**
+ * The label of an operation refused before it ran: its document may not parse, or not validate,
+ * so a root field the schema does not have is `unknown` (a client must not be able to make up
+ * label values).
+ */
+export function labelOfRefused(schema: GraphQLSchema, parse: (q: string) => DocumentNode, query: string, operationName?: string | null): OperationLabel {
+  let label: OperationLabel;
   try {
-    return documentLabel(parse(query), operationName);
+    label = documentLabel(parse(query), operationName);
   } catch {
     return UNKNOWN_OPERATION;
   }
+  const root = label.type === 'unknown' ? null : schema.getRootType(label.type as OperationTypeNode);
+  return root?.getFields()[label.field] ? label : { ...label, field: 'unknown' };
 }

@@ -108,6 +108,20 @@ describe('/metrics on the control plane', () => {
     expect(agentAfter.value('orrery_agent_driver_errors_total')).toBe(0);
   });
 
+  it('count operations that never ran under field "unknown", so no client can make up label values', async () => {
+    const before = await metrics();
+    await expect(tcp.admin.request(`{ madeUpField }`)).rejects.toThrow(/madeUpField/);
+    await expect(tcp.admin.requestOverSocket(`{ anotherMadeUpField }`)).rejects.toThrow(/anotherMadeUpField/);
+    await expect(tcp.admin.requestOverSocket(`{ whoami { kind } whoami2: whoami { kind } }`)).resolves.toEqual({
+      whoami: { kind: 'user' }, whoami2: { kind: 'user' },
+    });
+    const after = await metrics();
+    expect(grew(before, after, 'orrery_graphql_operations_total', { field: 'unknown', transport: 'http', outcome: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+    expect(grew(before, after, 'orrery_graphql_operations_total', { type: 'query', field: 'unknown', transport: 'ws' })).toBe(1);
+    expect(grew(before, after, 'orrery_graphql_operations_total', { type: 'query', field: 'whoami', transport: 'ws', outcome: 'success' })).toBe(1);
+    expect(after.samples.filter((x) => /MadeUp/i.test(JSON.stringify(x.labels)))).toEqual([]);
+  });
+
   it('count a NoValidHost under the filter that refused every host', async () => {
     const before = await metrics();
     expect((await createInstance(tcp.admin, { name: 'too-big', flavor: 'm.huge', image: 'test-image' })).__typename).toBe('CreateInstanceSuccess');
