@@ -55,8 +55,9 @@ program
   .option('--start-concurrency <n>', 'with --hosts: agents enrolling at once', '20')
   .option('--dump-domains <file>', "with --hosts: on SIGUSR2, write every hollow host's fake domains to this JSON file (a debug channel for test harnesses)")
   .option('--resync <seconds>', 'full resync period (the safety net under the watch stream)', '60')
-  .option('--metrics-port <port>', 'serve /livez, /readyz and /metrics on this port (unset: none; see docs/observability.md)', process.env.ORRERY_METRICS_PORT)
-  .option('--metrics-listen <address>', 'the address of that port; keep it off public interfaces', process.env.ORRERY_METRICS_LISTEN ?? '127.0.0.1')
+  // Not ORRERY_METRICS_PORT: an agent often shares a machine (and a shell) with a control plane.
+  .option('--metrics-port <port>', 'serve /livez, /readyz and /metrics on this port (ORRERY_AGENT_METRICS_PORT; unset: none; see docs/observability.md)', process.env.ORRERY_AGENT_METRICS_PORT)
+  .option('--metrics-listen <address>', 'the address of that port (ORRERY_AGENT_METRICS_LISTEN); keep it off public interfaces', process.env.ORRERY_AGENT_METRICS_LISTEN ?? '127.0.0.1')
   .action((o) => runHostAgent(o));
 program
   .command('print-schema')

@@ -160,4 +160,22 @@ describe('/livez and /readyz', () => {
     }
     await waitFor('agent ready again', () => probe(`http://127.0.0.1:${port}/readyz`), (r) => r.status === 200, 30_000);
   });
+
+  it('hollow hosts (--hosts N) share one listener: ready once every one of them is', async () => {
+    const admin = new OrreryClient(cp.url!, ADMIN_TOKEN);
+    const token = await enrollmentToken(admin);
+    await admin.close();
+    const port = await freePort();
+    const fleet = startOrrery(
+      ['hostagent', '--driver', 'fake', '--hosts', '3', '--name-prefix', 'probe-hollow-', '--api', cp.url!, '--enrollment-token', token,
+        '--state-dir', path.join(root, 'hollow'), '--heartbeat', '1'],
+      { ORRERY_AGENT_METRICS_PORT: String(port) },
+    );
+    processes.push(fleet);
+    await fleet.waitForLog('probes and metrics listening');
+    const ready = await waitFor('fleet ready', () => probe(`http://127.0.0.1:${port}/readyz`), (r) => r.status === 200, 30_000);
+    expect(ready.body).toEqual({ status: 'ready', failing: [], checks: { enrolled: 'ok', 'control-plane': 'ok' } });
+    const hosts = await cp.sql<{ name: string }[]>`select name from hosts where name like 'probe-hollow-%' order by name`;
+    expect(hosts.map((h) => h.name)).toEqual(['probe-hollow-1', 'probe-hollow-2', 'probe-hollow-3']);
+  });
 });
