@@ -9,6 +9,7 @@ import { FakeDriver } from '../hostagent/drivers/fake.ts';
 import { dumpFakeDomains } from '../hostagent/domain-dump.ts';
 import { startHollowHosts } from '../hostagent/hollow.ts';
 import { agentRegistry } from '../hostagent/metrics.ts';
+import { portNumber } from './port.ts';
 import { runUntilSignal, type Stops } from './until-signal.ts';
 
 export interface HostAgentCliOptions {
@@ -164,9 +165,7 @@ async function runHollowHosts(o: HostAgentCliOptions): Promise<void> {
 /** With --metrics-port, the probes (and metrics) listen from before enrollment: live, not yet ready. */
 async function listenForOps(o: HostAgentCliOptions, endpoints: OpsEndpoints, stops: Stops, log: Log): Promise<void> {
   if (o.metricsPort === undefined) return;
-  const port = Number(o.metricsPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--metrics-port takes a port number, got ${JSON.stringify(o.metricsPort)}`);
-  const listener = await startOpsListener(endpoints, port, o.metricsListen);
+  const listener = await startOpsListener(endpoints, portNumber('--metrics-port', o.metricsPort), o.metricsListen);
   stops.add(() => listener.close());
   log.info({ url: listener.url }, 'probes and metrics listening (/livez, /readyz, /metrics)');
 }

@@ -8,6 +8,7 @@ import { EmbeddedStartError } from '../db/embedded-preflight.ts';
 import { installSchema } from '../db/install.ts';
 import { startControlPlane } from '../server/control-plane.ts';
 import { bootstrapAdmin } from '../store/bootstrap.ts';
+import { portNumber } from './port.ts';
 import { runUntilSignal, type Stops } from './until-signal.ts';
 
 /** The command line's say over the operations listener; each beats its environment variable. */
@@ -19,7 +20,7 @@ export interface OpsOptions {
 /** `orrery server|api|worker`: the control plane, whole or in parts, until SIGINT/SIGTERM. */
 export async function runServer(parts: { api: boolean; worker: boolean }, ops: OpsOptions = {}): Promise<void> {
   const config = loadConfig({
-    ...(ops.metricsPort !== undefined && { metricsPort: port('--metrics-port', ops.metricsPort) }),
+    ...(ops.metricsPort !== undefined && { metricsPort: portNumber('--metrics-port', ops.metricsPort) }),
     ...(ops.metricsListen !== undefined && { metricsListen: ops.metricsListen }),
   });
   const log = rootLog();
@@ -69,10 +70,4 @@ async function announceAdminToken(databaseUrl: string, dataDir: string): Promise
   } finally {
     await sql.end();
   }
-}
-
-function port(flag: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} takes a port number, got ${JSON.stringify(raw)}`);
-  return n;
 }
