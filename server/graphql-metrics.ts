@@ -5,7 +5,7 @@ import { activeSubscriptions, graphqlDuration, graphqlOperations, openSockets } 
 import { documentLabel, operationLabel, UNKNOWN_OPERATION, type OperationLabel } from './metrics/operation-label.ts';
 
 /** `success`, or the code of the first error (codes are the server's own words, so the label stays bounded). */
-function outcome(errors: readonly GraphQLFormattedError[] | undefined): string {
+export function outcome(errors: readonly GraphQLFormattedError[] | undefined): string {
   if (!errors?.length) return 'success';
   const code = errors[0]!.extensions?.code;
   return typeof code === 'string' ? code : 'error';

@@ -112,12 +112,15 @@ describe('/metrics on the control plane', () => {
     const before = await metrics();
     await expect(tcp.admin.request(`{ madeUpField }`)).rejects.toThrow(/madeUpField/);
     await expect(tcp.admin.requestOverSocket(`{ anotherMadeUpField }`)).rejects.toThrow(/anotherMadeUpField/);
+    const aliases = Array.from({ length: 60 }, (_, i) => `a${i}: whoami { kind }`).join(' ');
+    await expect(tcp.admin.request(`{ ${aliases} }`)).rejects.toThrow(/ORRERY_QUERY_MAX_ALIASES/);
     await expect(tcp.admin.requestOverSocket(`{ whoami { kind } whoami2: whoami { kind } }`)).resolves.toEqual({
       whoami: { kind: 'user' }, whoami2: { kind: 'user' },
     });
     const after = await metrics();
     expect(grew(before, after, 'orrery_graphql_operations_total', { field: 'unknown', transport: 'http', outcome: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
     expect(grew(before, after, 'orrery_graphql_operations_total', { type: 'query', field: 'unknown', transport: 'ws' })).toBe(1);
+    expect(grew(before, after, 'orrery_graphql_operations_total', { type: 'unknown', transport: 'http', outcome: 'QUERY_LIMIT_EXCEEDED' })).toBe(1);
     expect(grew(before, after, 'orrery_graphql_operations_total', { type: 'query', field: 'whoami', transport: 'ws', outcome: 'success' })).toBe(1);
     expect(after.samples.filter((x) => /MadeUp/i.test(JSON.stringify(x.labels)))).toEqual([]);
   });
