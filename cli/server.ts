@@ -8,11 +8,21 @@ import { EmbeddedStartError } from '../db/embedded-preflight.ts';
 import { installSchema } from '../db/install.ts';
 import { startControlPlane } from '../server/control-plane.ts';
 import { bootstrapAdmin } from '../store/bootstrap.ts';
+import { portNumber } from './port.ts';
 import { runUntilSignal, type Stops } from './until-signal.ts';
 
+/** The command line's say over the operations listener; each beats its environment variable. */
+export interface OpsOptions {
+  metricsPort?: string;
+  metricsListen?: string;
+}
+
 /** `orrery server|api|worker`: the control plane, whole or in parts, until SIGINT/SIGTERM. */
-export async function runServer(parts: { api: boolean; worker: boolean }): Promise<void> {
-  const config = loadConfig();
+export async function runServer(parts: { api: boolean; worker: boolean }, ops: OpsOptions = {}): Promise<void> {
+  const config = loadConfig({
+    ...(ops.metricsPort !== undefined && { metricsPort: portNumber('--metrics-port', ops.metricsPort) }),
+    ...(ops.metricsListen !== undefined && { metricsListen: ops.metricsListen }),
+  });
   const log = rootLog();
   await runUntilSignal(start, (signal) => log.info({ signal }, 'shutting down'));
 
@@ -40,6 +50,7 @@ export async function runServer(parts: { api: boolean; worker: boolean }): Promi
     stops.add(cp.stop);
     if (cp.url) log.info({ url: `${cp.url}/graphql` }, 'Orrery API listening (GraphQL and subscriptions)');
     if (parts.worker) log.info({ concurrency: config.workerConcurrency }, 'Orrery worker running');
+    if (cp.opsUrl) log.info({ url: cp.opsUrl }, 'probes and metrics listening (/livez, /readyz, /metrics)');
   }
 }
 

@@ -34,6 +34,13 @@ export interface Config {
   consoleBaseUrl: string | undefined;
   /** Where agents reach this API process to dial a console back; unset: each agent's own API address. */
   consoleRelayUrl: string | undefined;
+  /**
+   * A port of its own for /livez, /readyz and /metrics (a worker has no other; the API then no
+   * longer serves /metrics on its public port). Unset: the API serves them on its port, a worker none.
+   */
+  metricsPort: number | undefined;
+  /** The address that port listens on: keep it off public interfaces. */
+  metricsListen: string;
 }
 
 export interface QueryLimits {
@@ -92,6 +99,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     consoleHostDialSeconds: num('ORRERY_CONSOLE_HOST_DIAL_SECONDS', 20),
     consoleBaseUrl: process.env.ORRERY_CONSOLE_BASE_URL || undefined,
     consoleRelayUrl: process.env.ORRERY_CONSOLE_RELAY_URL || undefined,
+    metricsPort: process.env.ORRERY_METRICS_PORT ? num('ORRERY_METRICS_PORT', 0) : undefined,
+    metricsListen: process.env.ORRERY_METRICS_LISTEN ?? '127.0.0.1',
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../core/log.ts';
+import type { Check } from '../core/ops-http.ts';
 import { GraphqlRequestError } from '../client/graphql.ts';
 import { Batcher } from '../core/batcher.ts';
 import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, type InstanceReport } from './api.ts';
@@ -13,6 +14,7 @@ import { MetadataService } from './metadata/service.ts';
 import { metadataSource } from './metadata/source.ts';
 import { NetworkSync, type NetworkPlumbing } from './network/sync.ts';
 import { OrphanHandler } from './orphans.ts';
+import { agentErrors, convergeDuration, passDuration, timedDriver } from './metrics.ts';
 import type { HostInfo, HypervisorDriver } from './drivers/driver.ts';
 
 export interface HostAgentOptions {
@@ -81,6 +83,8 @@ export class HostAgent {
   private consoleSessions?: ConsoleSessions;
   private metadata?: MetadataService;
   private reportedInventory = '';
+  /** Why the last heartbeat failed; null once one got through. */
+  private heartbeatFailure: string | null = null;
   /** Reports of instances converging at once travel together: one call instead of one each. */
   private readonly reports = new Batcher<InstanceReport, void>(
     async (rs) => {
@@ -90,7 +94,11 @@ export class HostAgent {
     { lingerMs: 5, maxBatch: 200, maxInFlight: 1 },
   );
 
-  constructor(private readonly o: HostAgentOptions) {
+  private readonly o: HostAgentOptions;
+
+  constructor(options: HostAgentOptions) {
+    const o = { ...options, driver: timedDriver(options.driver) };
+    this.o = o;
     this.orphans = new OrphanHandler(o.driver, o.log);
     this.incoming = new IncomingMigrations(o.driver, o.log);
     this.consoles = new ConsoleReporter(o.driver, o.log);
@@ -99,6 +107,14 @@ export class HostAgent {
 
   get id(): string {
     return this.hostId;
+  }
+
+  /** Kubernetes' readiness of this agent: enrolled, and its last heartbeat reached the control plane. */
+  readinessChecks(): Record<string, Check> {
+    return {
+      enrolled: async () => (this.hostId && this.assignments ? null : 'not enrolled and synchronised yet'),
+      'control-plane': async () => (this.heartbeatFailure === null ? null : `last heartbeat failed: ${this.heartbeatFailure}`),
+    };
   }
 
   async start(): Promise<void> {
@@ -167,7 +183,10 @@ export class HostAgent {
   private async beat(): Promise<void> {
     try {
       await this.api.heartbeat();
+      this.heartbeatFailure = null;
     } catch (e) {
+      this.heartbeatFailure = (e as Error).message;
+      agentErrors.inc({ kind: 'heartbeat' });
       this.o.log.warn({ err: (e as Error).message }, 'heartbeat failed');
     }
   }
@@ -193,6 +212,7 @@ export class HostAgent {
       this.kick();
       await this.pruneImages(this.assignments);
     } catch (e) {
+      agentErrors.inc({ kind: 'resync' });
       this.o.log.warn({ err: (e as Error).message }, 'resync failed');
     }
   }
@@ -218,7 +238,10 @@ export class HostAgent {
           this.kick();
         }
       } catch (e) {
-        if (!this.stopped) this.o.log.warn({ err: (e as Error).message }, 'watch stream ended; resubscribing');
+        if (!this.stopped) {
+          agentErrors.inc({ kind: 'watch' });
+          this.o.log.warn({ err: (e as Error).message }, 'watch stream ended; resubscribing');
+        }
       }
       if (!this.stopped) await new Promise((r) => setTimeout(r, 500));
     }
@@ -231,7 +254,9 @@ export class HostAgent {
       this.passQueued = true;
       return;
     }
+    const endPass = passDuration.startTimer();
     this.passRunning = this.pass().finally(() => {
+      endPass();
       this.passRunning = null;
       if (this.passQueued) {
         this.passQueued = false;
@@ -249,6 +274,7 @@ export class HostAgent {
     try {
       domains = new Map((await this.o.driver.list()).map((d) => [d.instanceId, d]));
     } catch (e) {
+      agentErrors.inc({ kind: 'list' });
       this.o.log.error({ err: (e as Error).message }, 'cannot list domains');
       return;
     }
@@ -284,6 +310,7 @@ export class HostAgent {
       completedOperationId: op && this.doneOperations.has(op) ? op : assigned.completedOperationId,
     };
     let report: InstanceReport;
+    const endConverge = convergeDuration.startTimer();
     try {
       report = await converge(
         {
@@ -301,9 +328,12 @@ export class HostAgent {
         dom,
       );
     } catch (e) {
+      endConverge({ result: 'error' });
+      agentErrors.inc({ kind: 'converge' });
       this.o.log.error({ instance: inst.id, err: (e as Error).message }, 'converge failed; will retry');
       return;
     }
+    endConverge({ result: 'success' });
     if (report.completedOperation) this.doneOperations.add(report.completedOperation);
     this.applied.set(report.id, report.observedGeneration);
     await this.report(report);
@@ -317,6 +347,7 @@ export class HostAgent {
       await this.reports.add(r);
       this.lastReport.set(r.id, key);
     } catch (e) {
+      agentErrors.inc({ kind: 'report' });
       this.o.log.warn({ instance: r.id, err: (e as Error).message }, 'report failed; will retry on next pass');
     }
   }

@@ -3,6 +3,7 @@ import type { Sql } from '../db/connect.ts';
 import type { Config } from '../core/config.ts';
 import { workerLogger, type Log } from '../core/log.ts';
 import { enqueueReconcile } from '../store/jobs.ts';
+import { instrumentTasks } from '../server/metrics/worker.ts';
 import { completeBuilds } from './instance/complete-batch.ts';
 import { PlacementQueue } from './instance/place-queue.ts';
 import { reconcileInstance } from './instance/reconcile.ts';
@@ -56,7 +57,7 @@ export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptio
   const runner = await run({
     connectionString: databaseUrl,
     concurrency: config.workerConcurrency,
-    taskList: tasks,
+    taskList: instrumentTasks(tasks),
     logger: workerLogger(),
     noHandleSignals: true,
     pollInterval: 1000,

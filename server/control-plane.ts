@@ -6,6 +6,7 @@ import { connect, type Sql } from '../db/connect.ts';
 import { installSchema } from '../db/install.ts';
 import type { Config } from '../core/config.ts';
 import { rootLog, type Log } from '../core/log.ts';
+import { serveOps, startOpsListener, type OpsEndpoints } from '../core/ops-http.ts';
 import { Policy } from '../policies/policy.ts';
 import { startWorker } from '../reconciler/worker.ts';
 import { schema } from '../schema/index.ts';
@@ -13,10 +14,14 @@ import { ChangeFeed } from './change-feed.ts';
 import { ConsoleProxy } from './console-proxy.ts';
 import { mountGraphql } from './graphql-http.ts';
 import { mountImageFiles } from './image-files.ts';
+import { controlPlaneRegistry } from './metrics/registry.ts';
+import { controlPlaneChecks } from './readiness.ts';
 
 export interface ControlPlane {
   /** Base URL of the API, e.g. http://127.0.0.1:8774 (when the API runs). */
   url: string | null;
+  /** Base URL of the listener of /livez, /readyz and /metrics on ORRERY_METRICS_PORT (when set). */
+  opsUrl: string | null;
   sql: Sql;
   stop(): Promise<void>;
 }
@@ -37,10 +42,24 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlane> 
   const stops: (() => Promise<void>)[] = [];
   let url: string | null = null;
   let runner: Runner | undefined;
+  let workerRunning = false;
 
   if (o.worker) {
     runner = await startWorker({ sql, databaseUrl: o.databaseUrl, config: o.config, log });
+    workerRunning = true;
+    // The runner's promise settles when it stops, asked to or not.
+    runner.promise.finally(() => (workerRunning = false)).catch(() => {});
     stops.push(() => runner!.stop());
+  }
+  const ops: OpsEndpoints = {
+    checks: controlPlaneChecks(sql, o.worker ? () => workerRunning : null),
+    metrics: controlPlaneRegistry({ sql, serviceDownSeconds: o.config.serviceDownSeconds, api: o.api, worker: o.worker }),
+  };
+  let opsUrl: string | null = null;
+  if (o.config.metricsPort !== undefined) {
+    const listener = await startOpsListener(ops, o.config.metricsPort, o.config.metricsListen);
+    opsUrl = listener.url;
+    stops.unshift(() => listener.close());
   }
   if (o.api) {
     const policy = Policy.load(o.config.policyFile);
@@ -52,6 +71,12 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlane> 
     const http: Server = createServer(app);
     app.get('/healthz', (_req, res) => {
       res.json({ ok: true });
+    });
+    // Probes stay on the API's port, where Kubernetes finds the process; /metrics moves to the
+    // ops listener when there is one, so it need not be served where the API is public.
+    const publicOps: OpsEndpoints = { ...ops, metrics: opsUrl ? null : ops.metrics };
+    app.use((req, res, next) => {
+      if (!serveOps(publicOps, req, res)) next();
     });
     const consoles = new ConsoleProxy({ sql, log, config: o.config, policy, changes });
     const base = { sql, log, config: o.config, policy, changes, consoles };
@@ -80,6 +105,7 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlane> 
   }
   return {
     url,
+    opsUrl,
     sql,
     async stop() {
       for (const s of stops) await s();

@@ -17,6 +17,7 @@ import { MutationBudget } from './mutation-budget.ts';
 import { SubscriptionQuota } from './subscription-quota.ts';
 import { refuseOverLimits } from './http-query-limits.ts';
 import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
+import { labelOfRefused, operationMetricsPlugin, SocketOperationMetrics } from './graphql-metrics.ts';
 import { hideUnexpected, INTERNAL, isUnexpected } from './unexpected-errors.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
@@ -32,27 +33,27 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   const documents = new GraphqlDocuments(base.config.queryLimits, schema);
   const mutations = new MutationBudget(base.config.mutationsPerSecond, base.config.mutationBurst);
   const subscriptions = new SubscriptionQuota(base.config.subscriptionsPerUser);
+  const metrics = new SocketOperationMetrics();
   const wsCleanup = useServer(
     {
       schema,
       parse: documents.parse,
       validate: documents.validate,
-      onConnect: async (ctx) => (await sockets.connect(ctx, ctx.connectionParams ?? {})) !== null,
-      // Checked again before each operation once the last check is old: a revoked or expired token
-      // stops working on an open socket too, and the refusal is that operation's error.
-      onSubscribe: async (ctx, id, payload) => {
-        const principal = await sockets.current(ctx);
-        if (principal === null) {
-          return [new GraphQLError('invalid or expired token', { extensions: { code: 'UNAUTHENTICATED' } })];
-        }
-        const refused = documents.refusal(payload.query, payload.operationName ?? undefined, payload.variables ?? undefined);
-        if (refused.length > 0) return refused;
-        const document = documents.parse(payload.query);
-        const operationName = payload.operationName ?? undefined;
-        const limited = mutations.admit(principal, document, operationName) ?? subscriptions.admit(ctx, id, principal, document, operationName);
-        return limited ? [limited] : undefined;
+      onConnect: async (ctx) => {
+        const principal = await sockets.connect(ctx, ctx.connectionParams ?? {});
+        if (principal) metrics.connected(ctx, principal);
+        return principal !== null;
       },
-      onComplete: (ctx, id) => subscriptions.release(ctx, id),
+      onSubscribe: async (ctx, id, payload) => {
+        metrics.subscribing(ctx, id);
+        return refusal(ctx, id, payload);
+      },
+      onError: (ctx, id, payload, errors) => {
+        metrics.refused(ctx, id, labelOfRefused(schema, documents.parse, payload.query, payload.operationName), errors);
+      },
+      onOperation: (ctx, id, _payload, args, result) => {
+        metrics.executed(ctx, id, args, Symbol.asyncIterator in result);
+      },
       context: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         return {
@@ -62,18 +63,43 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
           loaders: createLoaders(base.sql),
         } satisfies Context;
       },
-      onNext: (_ctx, _id, _payload, args, result) => {
-        if (!result.errors?.length) return undefined;
+      onNext: (ctx, id, _payload, args, result) => {
+        if (!result.errors?.length) {
+          metrics.answered(ctx, id, args, undefined);
+          return undefined;
+        }
         const { requestId } = args.contextValue as Context;
-        return { ...result, errors: hideUnexpected(result.errors, { log: base.log, requestId, dev: base.config.dev }) };
+        const errors = hideUnexpected(result.errors, { log: base.log, requestId, dev: base.config.dev });
+        metrics.answered(ctx, id, args, errors);
+        return { ...result, errors };
+      },
+      onComplete: (ctx, id) => {
+        subscriptions.release(ctx, id);
+        metrics.completed(ctx, id);
       },
       onClose: (ctx) => {
         subscriptions.releaseSocket(ctx);
         sockets.forget(ctx);
+        metrics.closed(ctx);
       },
     },
     wss,
   );
+
+  // Checked again before each operation once the last check is old: a revoked or expired token
+  // stops working on an open socket too, and the refusal is that operation's error.
+  async function refusal(ctx: object, id: string, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }) {
+    const principal = await sockets.current(ctx);
+    if (principal === null) {
+      return [new GraphQLError('invalid or expired token', { extensions: { code: 'UNAUTHENTICATED' } })];
+    }
+    const refused = documents.refusal(payload.query, payload.operationName ?? undefined, payload.variables ?? undefined);
+    if (refused.length > 0) return refused;
+    const document = documents.parse(payload.query);
+    const operationName = payload.operationName ?? undefined;
+    const limited = mutations.admit(principal, document, operationName) ?? subscriptions.admit(ctx, id, principal, document, operationName);
+    return limited ? [limited] : undefined;
+  }
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -85,6 +111,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       ApolloServerPluginDrainHttpServer({ httpServer: http }),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       unexpectedErrorsPlugin(base.log, base.config.dev),
+      operationMetricsPlugin<Context>(),
       {
         requestDidStart: async () => ({
           didResolveOperation: async ({ contextValue, document, operationName }) => {

@@ -1,5 +1,8 @@
 import type { RequestHandler } from 'express';
 import type { GraphqlDocuments } from './graphql-documents.ts';
+import { outcome } from './graphql-metrics.ts';
+import { graphqlOperations } from './metrics/api.ts';
+import { UNKNOWN_OPERATION } from './metrics/operation-label.ts';
 
 /**
  * Refuses an HTTP GraphQL request over the operator's limits before Apollo parses, validates or
@@ -12,6 +15,8 @@ export function refuseOverLimits(documents: GraphqlDocuments): RequestHandler {
     const operationName = typeof params.operationName === 'string' ? params.operationName : undefined;
     const errors = documents.refusal(params.query, operationName, variablesOf(params.variables));
     if (errors.length === 0) return next();
+    // Counted here, as Apollo never sees it; unparsed on purpose, so its labels are unknown.
+    graphqlOperations.inc({ ...UNKNOWN_OPERATION, transport: 'http', outcome: outcome(errors) });
     res.status(400).json({
       errors: errors.map(({ message, extensions: { http: _http, ...extensions } }) => ({ message, extensions })),
     });

@@ -10,6 +10,7 @@ import { isCapacityRefusal } from '../placement/claim.ts';
 import { claimOrder, schedule } from '../placement/schedule.ts';
 import type { HostView, PlacementRequest } from '../placement/types.ts';
 import type { ReconcileDeps } from './result.ts';
+import { claimConflicts, placementDecisions } from '../../server/metrics/worker.ts';
 
 /** Instances placed per transaction: enough to share the work, few enough to hold host rows briefly. */
 export const PLACE_CHUNK = 200;
@@ -41,6 +42,9 @@ export async function placeBatch(sql: Sql, ids: string[], deps: ReconcileDeps): 
     r.placed.forEach((id) => total.placed.add(id));
     r.deferred.forEach((id) => total.deferred.add(id));
   }
+  // Counted once committed: a chunk placed again after a refusal is one decision per instance.
+  placementDecisions.inc({ path: 'batch', result: 'claimed' }, total.placed.size);
+  placementDecisions.inc({ path: 'batch', result: 'deferred' }, total.deferred.size);
   return total;
 }
 
@@ -56,6 +60,7 @@ async function placeChunk(sql: Sql, ids: string[], deps: ReconcileDeps): Promise
     return await sql.begin((tx) => placeIn(tx, ids, deps, false));
   } catch (e) {
     if (!isCapacityRefusal(e)) throw e;
+    claimConflicts.inc({ path: 'batch' });
     return sql.begin((tx) => placeIn(tx, ids, deps, true));
   }
 }
@@ -148,8 +153,9 @@ async function claim(
     await tx.savepoint((sp) => claimAndBind(sp, choices, req, deps));
     return true;
   } catch (e) {
-    if (isCapacityRefusal(e)) return false;
-    throw e;
+    if (!isCapacityRefusal(e)) throw e;
+    claimConflicts.inc({ path: 'batch' });
+    return false;
   }
 }
 

@@ -10,6 +10,7 @@ import { placementRequest, type SchedulerHints } from '../placement/request.ts';
 import { claimOrder, schedule, summariseRejections, type Ranked, type Rejection } from '../placement/schedule.ts';
 import type { PlacementRequest } from '../placement/types.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
+import { noValidHost as noValidHostCount, placementDecisions } from '../../server/metrics/worker.ts';
 
 /**
  * The instance's request (for another flavor, or away from some hosts, when it moves); its server
@@ -50,6 +51,21 @@ export type Choice =
  * both finds a host the candidates missed and explains a refusal.
  */
 export async function chooseAndClaim(tx: TxSql, inst: InstanceRow, req: PlacementRequest, deps: ReconcileDeps): Promise<Choice> {
+  return counted(await choose(tx, inst, req, deps));
+}
+
+/** Every single-path decision (builds and moves alike) counted where it is made. */
+function counted(choice: Choice): Choice {
+  placementDecisions.inc({ path: 'single', result: choice.kind === 'none' ? 'no_valid_host' : choice.kind });
+  if (choice.kind === 'none') {
+    const filters = new Set(choice.rejected.map((r) => r.filter.name));
+    if (filters.size === 0) noValidHostCount.inc({ filter: 'none' });
+    for (const filter of filters) noValidHostCount.inc({ filter });
+  }
+  return choice;
+}
+
+async function choose(tx: TxSql, inst: InstanceRow, req: PlacementRequest, deps: ReconcileDeps): Promise<Choice> {
   const filters = [...requestFilters, ...enabledFilters(req.config)];
   const down = deps.config.serviceDownSeconds;
   const fast = schedule(req, await loadCandidates(tx, req, down), filters, allWeighers);

@@ -1,4 +1,5 @@
 import type { TxSql } from '../../db/connect.ts';
+import { claimConflicts } from '../../server/metrics/worker.ts';
 
 export interface Claim {
   instanceId: string;
@@ -26,8 +27,9 @@ export async function tryClaim(tx: TxSql, c: Claim): Promise<boolean> {
     );
     return true;
   } catch (e) {
-    if (isCapacityRefusal(e)) return false;
-    throw e;
+    if (!isCapacityRefusal(e)) throw e;
+    claimConflicts.inc({ path: 'single' });
+    return false;
   }
 }
 
@@ -43,8 +45,9 @@ export async function growClaim(tx: TxSql, c: Claim): Promise<boolean> {
     );
     return grown.count === 1;
   } catch (e) {
-    if (isCapacityRefusal(e)) return false;
-    throw e;
+    if (!isCapacityRefusal(e)) throw e;
+    claimConflicts.inc({ path: 'single' });
+    return false;
   }
 }
 
