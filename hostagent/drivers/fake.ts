@@ -28,6 +28,8 @@ export interface FakeDriverOptions {
   failResize?: RegExp;
   /** Make `attachInterface` fail for instances whose name matches, as a hot-plug the guest has no slot for. */
   failAttach?: RegExp;
+  /** Make `openConsole` fail for instances whose name matches, as a host whose console device is gone. */
+  failConsole?: RegExp;
 }
 
 /** Fake hypervisors of this process by migration URI: a live migration hands a domain between them. */
@@ -312,6 +314,7 @@ export class FakeDriver implements HypervisorDriver {
     if (d.powerState !== 'running' && d.powerState !== 'paused') {
       throw new DriverError(`domain ${id} is ${d.powerState}: it has no console`, 'invalid_state');
     }
+    if (this.o.failConsole?.test(d.name)) throw new DriverError(`fake driver cannot open the console of ${d.name}`, 'console_failed');
     this.consolesOpened.push({ id, kind });
     return kind === 'vnc' ? new FakeRfbServer() : fakeSerial();
   }
