@@ -140,6 +140,19 @@ describe('cold migration and resize on the fake driver', () => {
     expect(m.message).toMatch(/cannot migrate instance shrinker in vm_state paused \(allowed from active, stopped\)/);
     expect((await tcp.db.sql`select 1 from migrations where instance_id = ${id}`).length).toBe(0);
   });
+
+  it('refuses a resize while another operation waits its turn (it would meet VERIFY_RESIZE and block the confirm)', async () => {
+    const id = await onA('queued-behind');
+    // A migration queued and not started yet: inserted without waking the reconciler, so it stays queued.
+    await tcp.db.sql`insert into instance_actions (instance_id, project_id, action, request_id, state)
+                     values (${id}, ${tcp.adminProjectId}, 'migrate', 'queued-migrate', 'pending')`;
+    const resize = await updateInstance(tcp.admin, id, { flavor: 'm1.medium' });
+    expect(resize.__typename).toBe('ConflictError');
+    expect(resize.message).toBe('instance queued-behind already has an operation waiting');
+    const actions = await tcp.db.sql<{ action: string }[]>`select action from instance_actions where instance_id = ${id} order by started_at`;
+    expect(actions.map((a) => a.action)).toEqual(['create', 'migrate']);
+    await tcp.db.sql`delete from instance_actions where request_id = 'queued-migrate'`;
+  });
 });
 
 describe('quotas on updates', () => {
