@@ -13,6 +13,8 @@ export type Role = 'api' | 'worker' | 'hosts';
 export const CHAOS_TIMINGS = {
   serviceDownSeconds: 8,
   sweepSeconds: 3,
+  /** A job lost with a killed worker is found again this long after its instance last moved. */
+  staleSeconds: 10,
   taskTimeoutSeconds: 45,
   heartbeatSeconds: 2,
   resyncSeconds: 10,
@@ -99,6 +101,7 @@ export class Cluster {
       ORRERY_DATA_DIR: dataDir,
       ORRERY_SERVICE_DOWN_SECONDS: String(CHAOS_TIMINGS.serviceDownSeconds),
       ORRERY_SWEEP_INTERVAL_SECONDS: String(CHAOS_TIMINGS.sweepSeconds),
+      ORRERY_SWEEP_STALE_SECONDS: String(CHAOS_TIMINGS.staleSeconds),
       ORRERY_SPAWN_TIMEOUT_SECONDS: String(CHAOS_TIMINGS.taskTimeoutSeconds),
       ORRERY_DELETE_TIMEOUT_SECONDS: String(CHAOS_TIMINGS.taskTimeoutSeconds),
       ORRERY_MUTATIONS_PER_SECOND: '0',
