@@ -6,6 +6,7 @@
  *
  *   npm run chaos                       1,000 operations on 50 hosts
  *   options: --ops N  --hosts N  --host-processes N  --seed N  --lanes N  --spread SECONDS  --settle SECONDS
+ *            --faults full|short (short: each replica killed once, for a few hundred operations)
  *            --hard-stop SECONDS (default 600: the whole run is abandoned, exit 2)
  *
  * Known gap, shown on its own line and not failed on: a fake hypervisor lives in its hollow-host
@@ -24,6 +25,8 @@ function option(name: string, fallback: string): string {
 }
 
 const ops = Number(option('--ops', '1000'));
+const faults = option('--faults', 'full');
+if (faults !== 'full' && faults !== 'short') throw new Error(`--faults is full or short, not ${faults}`);
 const hardStop = setTimeout(() => {
   console.error(`chaos: hard stop after ${option('--hard-stop', '600')} s`);
   process.exit(2);
@@ -38,6 +41,7 @@ const result = await runChaos({
   lanes: Number(option('--lanes', '6')),
   spreadSeconds: Number(option('--spread', String(Math.max(45, ops / 4)))),
   settleSeconds: Number(option('--settle', '120')),
+  faults,
   say: (line) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`),
 });
 printReport(result);

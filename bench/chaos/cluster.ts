@@ -110,14 +110,15 @@ export class Cluster {
     };
     for (let a = 0; a < this.o.apis; a++) {
       const port = await freePort();
-      const slot = new Slot('api', a, ['api'], { ...env, ORRERY_PORT: String(port) }, 'Orrery API listening');
-      this.slots.push(slot);
-      await slot.start(); // one after the other: the first installs the schema
+      this.slots.push(new Slot('api', a, ['api'], { ...env, ORRERY_PORT: String(port) }, 'Orrery API listening'));
       this.apiUrls.push(`http://127.0.0.1:${port}`);
     }
     const workers = Array.from({ length: this.o.workers }, (_, w) => new Slot('worker', w, ['worker'], env, 'Orrery worker running'));
     this.slots.push(...workers);
-    await Promise.all(workers.map((w) => w.start()));
+    // The first API installs the schema; the other processes start together once it has.
+    const [first, ...rest] = this.slots;
+    await first!.start();
+    await Promise.all(rest.map((s) => s.start()));
   }
 
   /** The hollow hosts, split over `hostProcesses` processes, each talking to one API replica. */
