@@ -15,9 +15,9 @@ export function checkPowerChange(inst: InstanceRow, to: DesiredPowerState): void
 }
 
 /**
- * Refuses a second queued operation while one waits its turn: the queued one was checked against
- * the state it will not find (a resize queued behind a migration would meet VERIFY_RESIZE, and
- * block the confirm it is waiting for).
+ * Refuses a second queued operation while one waits its turn: it would be checked against the
+ * state now, not the one the first leaves behind (a resize queued behind a migration would meet
+ * VERIFY_RESIZE, and block the confirm that state waits for).
  */
 export async function checkNoOperationWaiting(tx: TxSql, inst: InstanceRow): Promise<void> {
   if (await hasPendingOperation(tx, inst.id)) {
