@@ -14,8 +14,11 @@ const HOSTS_DOWN_MS = (CHAOS_TIMINGS.serviceDownSeconds + 3 * CHAOS_TIMINGS.swee
  * processes, one of them kept down until its hosts are declared down and evacuated), and
  * PostgreSQL restarted once, spread over the run. `full`: each API and worker replica twice,
  * three hollow-host processes. `short` (for a run of a few hundred operations, in the test suite):
- * each replica once, two hollow-host processes, the long outage early and the last kill at 80%,
- * so that every process is back about when the operations end.
+ * each replica once, two hollow-host processes. PostgreSQL early (its restart waits for every
+ * process to be up, and the operations wait for it), the last kill at 80% (every process is back
+ * about when the operations end), and the hollow-host processes whose API replica (process g
+ * talks to API g mod 2) was killed long before: one that comes back to an API still starting, or
+ * to a database restarting, retries its enrollment for a long while.
  */
 export function faultPlan(c: { apis: number; workers: number; hostProcesses: number }, length: 'full' | 'short'): Fault[] {
   const api = (at: number, i: number): Fault => ({ at, what: { kill: 'api', index: i % c.apis, downMs: 1000 } });
@@ -23,7 +26,7 @@ export function faultPlan(c: { apis: number; workers: number; hostProcesses: num
   const hosts = (at: number, i: number, downMs: number): Fault => ({ at, what: { kill: 'hosts', index: i % c.hostProcesses, downMs } });
   const postgres = (at: number): Fault => ({ at, what: { postgres: true, downMs: 2000 } });
   if (length === 'short') {
-    return [api(0.1, 0), hosts(0.15, 1, HOSTS_DOWN_MS), worker(0.25, 0), postgres(0.5), hosts(0.6, 0, 1000), api(0.7, 1), worker(0.8, 1)];
+    return [api(0.1, 0), postgres(0.2), hosts(0.3, 0, HOSTS_DOWN_MS), worker(0.45, 0), api(0.55, 1), hosts(0.7, 2, 1000), worker(0.8, 1)];
   }
   return [
     api(0.08, 0), worker(0.14, 0), hosts(0.2, 0, 1000), api(0.28, 1), worker(0.34, 1),
@@ -42,10 +45,8 @@ export interface FaultLog {
 /**
  * Runs the plan against the cluster as `progress()` (0..1) advances. A killed process restarts in
  * the background while the next faults come (a second kill of an API or worker waits until its replicas are all back, so one serves);
- * PostgreSQL restarts once every API and worker is up (a hollow-host process holds no database
- * connection, and one kept down for long would hold the operations back). `next` says where the
- * next fault is due, so the operations can wait for it instead of running ahead. Returns what it
- * did and how long each took.
+ * PostgreSQL restarts once every process is up. `next` says where the next fault is due, so the
+ * operations can wait for it instead of running ahead. Returns what it did and how long each took.
  */
 export class FaultRunner {
   readonly log: FaultLog[] = [];
@@ -79,7 +80,7 @@ export class FaultRunner {
         await restarting.get(key);
         restarting.set(key, this.cluster.killAndRestart(kill, index, downMs).then(() => void (entry.seconds = (Date.now() - t) / 1000)));
       } else {
-        await Promise.all([...restarting].filter(([key]) => !key.startsWith('hosts')).map(([, p]) => p));
+        await Promise.all(restarting.values());
         await this.cluster.restartPostgres(f.what.downMs);
         entry.seconds = (Date.now() - t) / 1000;
       }
