@@ -10,9 +10,9 @@ import { runChaos } from '../bench/chaos/run.ts';
  * bench/chaos/checks.ts must be 0.
  */
 
-// Honest, not merely short: an instance whose host died mid-task legitimately waits for its
-// task deadline (then the sweep and a reconcile) before it leaves its task state.
-const SETTLE_SECONDS = CHAOS_TIMINGS.taskTimeoutSeconds + 15;
+// Honest, not merely short: a step whose host never answers legitimately ends only at its task
+// deadline, which the reconciler notices on its next look (it looks at a waiting step every 30 s).
+const SETTLE_SECONDS = CHAOS_TIMINGS.taskTimeoutSeconds + 30 + 15;
 
 // A passing run takes about 80 s on an idle 2-core box; the timeout leaves room for a failing one
 // (which waits out every settle deadline before it reports) on a loaded box.
