@@ -14,8 +14,9 @@ import { runChaos } from '../bench/chaos/run.ts';
 // deadline, which the reconciler notices on its next look (it looks at a waiting step every 30 s).
 const SETTLE_SECONDS = CHAOS_TIMINGS.taskTimeoutSeconds + 30 + 15;
 
-// A passing run takes about 80 s on an idle 2-core box; the timeout leaves room for a failing one
-// (which waits out every settle deadline before it reports) on a loaded box.
+// A passing run takes about a minute on a 2-core box with little else running (nearer two minutes
+// under a load of 10); the timeout leaves room for a failing one, which waits out every settle
+// deadline before it reports, on a loaded box.
 describe('chaos, short', () => {
   it('loses no acknowledged request, leaves nothing stuck, and keeps allocations, usage, domains and actions consistent', { timeout: 400_000 }, async () => {
     const result = await runChaos({
