@@ -6,8 +6,8 @@ import { runChaos } from '../bench/chaos/run.ts';
 /**
  * The chaos harness (`npm run chaos`) in short: 200 mixed operations on 12 hollow hosts while each
  * API and worker replica and two of the three hollow-host processes are killed with SIGKILL, and
- * PostgreSQL (the harness's own embedded server: the suite's is shared) is restarted once. Every count of
- * bench/chaos/checks.ts must be 0.
+ * PostgreSQL (the harness's own embedded server: the suite's is shared) is restarted once. Every
+ * count of bench/chaos/checks.ts must be 0.
  */
 
 // Honest, not merely short: a step whose host never answers legitimately ends only at its task
