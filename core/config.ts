@@ -12,6 +12,8 @@ export interface Config {
   deleteTimeoutSeconds: number;
   maxScheduleAttempts: number;
   sweepIntervalSeconds: number;
+  /** How long work may sit without progress before the sweep enqueues its instance again (a lost job). */
+  sweepStaleSeconds: number;
   workerConcurrency: number;
   /** Nova's resize_confirm_window: VERIFY_RESIZE confirmed by itself after this many seconds; 0 = never. */
   resizeConfirmWindowSeconds: number;
@@ -82,6 +84,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     deleteTimeoutSeconds: num('ORRERY_DELETE_TIMEOUT_SECONDS', 300),
     maxScheduleAttempts: num('ORRERY_MAX_SCHEDULE_ATTEMPTS', 3),
     sweepIntervalSeconds: num('ORRERY_SWEEP_INTERVAL_SECONDS', 15),
+    sweepStaleSeconds: num('ORRERY_SWEEP_STALE_SECONDS', 60),
     workerConcurrency: num('ORRERY_WORKER_CONCURRENCY', 10),
     resizeConfirmWindowSeconds: num('ORRERY_RESIZE_CONFIRM_WINDOW_SECONDS', 0),
     allowResizeToSameHost: bool('ORRERY_ALLOW_RESIZE_TO_SAME_HOST', false),

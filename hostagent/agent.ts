@@ -62,8 +62,11 @@ export class HostAgent {
   private readonly busy = new Set<string>();
   /** Instances whose assignment changed while they were busy: they get another pass when done. */
   private readonly dirty = new Set<string>();
-  /** Operations carried out here whose completion the watched view may not show yet: never twice. */
-  private readonly doneOperations = new Set<string>();
+  /**
+   * Operations carried out here (and how they ended) whose completion the watched view does not
+   * show yet: never carried out twice, and reported again until the control plane has it.
+   */
+  private readonly doneOperations = new Map<string, InstanceReport['fault']>();
   /**
    * The generation applied here per instance, reported or not yet echoed back in the view: the
    * control plane does not push a view just to echo an agent's own report.
@@ -334,7 +337,10 @@ export class HostAgent {
       return;
     }
     endConverge({ result: 'success' });
-    if (report.completedOperation) this.doneOperations.add(report.completedOperation);
+    if (report.completedOperation) this.doneOperations.set(report.completedOperation, report.fault ?? null);
+    // Done here but not recorded there (the report was lost with its API replica, say): say so
+    // again, or the step would wait for its deadline and fail as if never carried out.
+    else if (op && this.doneOperations.has(op) && !report.fault) report = { ...report, completedOperation: op, fault: this.doneOperations.get(op) ?? null };
     this.applied.set(report.id, report.observedGeneration);
     await this.report(report);
   }

@@ -11,8 +11,9 @@ export interface SweepResult {
 /**
  * The periodic safety net: expires host leases whose heartbeat is older than the service-down
  * time, and re-enqueues every instance whose work looks stale (or sits on a host that just went
- * down), so nothing waits on a notification that was lost. Console tokens nobody can use any
- * more go too.
+ * down), so nothing waits on a notification that was lost. Stale work is a task state, a delete,
+ * or an operation still queued: a job a worker had locked when it was killed stays locked for
+ * graphile-worker's 4 hours. Console tokens nobody can use any more go too.
  */
 export async function sweep(sql: Sql, serviceDownSeconds: number, staleSeconds = 60): Promise<SweepResult> {
   return sql.begin(async (tx) => {
@@ -32,7 +33,9 @@ export async function sweep(sql: Sql, serviceDownSeconds: number, staleSeconds =
         from instances i
        where i.host_id = any(${downIds}::uuid[])
           or ((i.task_state is not null or i.delete_requested_at is not null)
-              and i.updated_at < now() - make_interval(secs => ${staleSeconds}))`;
+              and i.updated_at < now() - make_interval(secs => ${staleSeconds}))
+          or i.id in (select instance_id from instance_actions
+                       where state = 'pending' and started_at < now() - make_interval(secs => ${staleSeconds}))`;
     const consoleTokensRemoved = await cleanUpConsoleTokens(tx);
     return { hostsMarkedDown: down.map((h) => h.name), hostsBackUp: up.map((h) => h.name), requeued: requeued.count, consoleTokensRemoved };
   });

@@ -46,7 +46,7 @@ export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptio
     },
     sweep: async () => {
       try {
-        const r = await sweep(sql, config.serviceDownSeconds);
+        const r = await sweep(sql, config.serviceDownSeconds, config.sweepStaleSeconds);
         if (r.hostsMarkedDown.length) wlog.warn({ hosts: r.hostsMarkedDown }, 'hosts marked down (heartbeat lease expired)');
         if (r.hostsBackUp.length) wlog.info({ hosts: r.hostsBackUp }, 'hosts back up');
       } finally {

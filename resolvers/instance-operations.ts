@@ -15,6 +15,7 @@ import { hostLiveness } from '../store/host-liveness.ts';
 import { findHost, findImage, findZone } from '../store/references.ts';
 import type { ActionRow } from '../store/rows.ts';
 import { checkNotLocked, lockOwnInstance } from './instance-access.ts';
+import { checkNoOperationWaiting } from './instance-guards.ts';
 import { requireUser } from './scope.ts';
 
 const imageNameSchema = { $id: 'orrery/snapshot-name', ...nameSchema } as const;
@@ -24,8 +25,7 @@ async function guard(tx: TxSql, ctx: Context, inst: InstanceRow, op: GuardedOper
   checkNotLocked(ctx, inst, verb);
   const refusal = operationRefusal(op, inst);
   if (refusal) throw new ConflictError(refusal, describeState(inst));
-  const queued = await tx`select 1 from instance_actions where instance_id = ${inst.id} and state = 'pending'`;
-  if (queued.length > 0) throw new ConflictError(`instance ${inst.name} already has an operation waiting`, describeState(inst));
+  await checkNoOperationWaiting(tx, inst);
 }
 
 /** Queues an operation for the reconciler and returns its action record. */

@@ -17,7 +17,7 @@ import { enforceUpdateQuota } from '../store/quotas.ts';
 import { findFlavor, findImage } from '../store/references.ts';
 import { compact } from './compact.ts';
 import { checkNotLocked, lockOwnInstance } from './instance-access.ts';
-import { actionName, checkPowerChange } from './instance-guards.ts';
+import { actionName, checkNoOperationWaiting, checkPowerChange } from './instance-guards.ts';
 import { callerIsAdmin, requireUser } from './scope.ts';
 
 const UpdateInstanceInput = builder.inputType('UpdateInstanceInput', {
@@ -93,6 +93,7 @@ async function planChange(tx: TxSql, ctx: Context, inst: InstanceRow, patch: Ins
     action: rebuild ? 'rebuild' : resize ? 'resize' : power ? actionName(inst.desired_power_state, powerState) : 'update',
     queued: rebuild ? { imageId } : resize ? { flavorId: resize.id } : null,
   };
+  if (change.queued) await checkNoOperationWaiting(tx, inst);
   const same =
     change.name === inst.name && JSON.stringify(change.metadata) === JSON.stringify(inst.metadata) &&
     JSON.stringify(change.tags) === JSON.stringify(inst.tags) &&

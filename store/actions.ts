@@ -30,6 +30,12 @@ export async function startAction(
   return row!.id;
 }
 
+/** Whether an operation of the instance waits its turn (queued, not yet started by the reconciler). */
+export async function hasPendingOperation(sql: Sql | TxSql, instanceId: string): Promise<boolean> {
+  const rows = await sql`select 1 from instance_actions where instance_id = ${instanceId} and state = 'pending' limit 1`;
+  return rows.length > 0;
+}
+
 export interface ActionEvent {
   event: string;
   result: 'running' | 'success' | 'error';

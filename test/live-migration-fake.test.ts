@@ -52,6 +52,21 @@ const liveMigrate = async (id: string, host?: string, client = tcp.admin) =>
   )).liveMigrateInstance;
 
 describe('live migration on the fake driver', () => {
+  it('refuses to hand over a guest whose domain is gone, instead of binding it to a destination that never had it', async () => {
+    const id = await activeOn('lm-a', 'ghost');
+    // Gone behind the agent's back, as with a host that lost its hypervisor's state.
+    driverOf('lm-a').domains.delete(id);
+    await waitFor('nostate reported', () => row(id), (x) => x?.power_state === 'nostate', 20_000);
+    expect((await liveMigrate(id)).__typename).toBe('LiveMigrateInstanceSuccess');
+    const a = await waitFor('the live migration ended', () => lastAction(id), (x) => x.action === 'live-migrate' && x.state !== 'pending');
+    expect(a).toMatchObject({
+      state: 'failed', message: 'cannot live-migrate instance ghost: its host lm-a shows no running guest (power state nostate)',
+    });
+    expect((await row(id))!.host_id).toBe(await hostId('lm-a'));
+    expect(await allocations(id)).toEqual(['lm-a']);
+    expect(await tcp.db.sql`select 1 from migrations where instance_id = ${id}`).toEqual([]);
+  });
+
   it('moves a running instance to another host without stopping it; only the destination holds it after', async () => {
     const id = await activeOn('lm-a', 'traveller');
     const r = await liveMigrate(id);

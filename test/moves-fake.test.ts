@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { startFakeHosts } from './support/fake-agents.ts';
 import { createFlavor, createInstance, instanceRow, seedImage, updateInstance, waitFor } from './support/fixtures.ts';
+import { enqueueReconcile } from '../store/jobs.ts';
 
 let tcp: TestControlPlane;
 let hosts: Awaited<ReturnType<typeof startFakeHosts>>;
@@ -108,6 +109,33 @@ describe('cold migration and resize on the fake driver', () => {
     }
   });
 
+  it('ends a revert whose source never starts the guest again at its deadline, in ERROR, instead of reverting forever', async () => {
+    const id = await onA('unanswered');
+    expect((await mutate('migrateInstance', id)).__typename).toBe('MigrateInstanceSuccess');
+    await waitFor('VERIFY_RESIZE', () => row(id), (r) => r?.vm_state === 'resized' && r.task_state === null);
+    // The source's start hangs until released (as an agent stuck on its hypervisor): it never reports.
+    const source = driverOf('move-a');
+    const start = source.start;
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    source.start = async (i) => held.then(() => start.call(source, i));
+    try {
+      expect((await mutate('revertResize', id)).__typename).toBe('RevertResizeSuccess');
+      await waitFor('reverting', () => row(id), (r) => r?.task_state === 'resize_reverting');
+      // Its deadline passes (set to now rather than waited for), and the reconciler looks again.
+      await tcp.db.sql`update instances set task_deadline_at = now() where id = ${id}`;
+      await enqueueReconcile(tcp.db.sql, 'instance', id);
+      const r = await waitFor('revert failed', () => row(id), (x) => x?.task_state === null);
+      expect([r!.vm_state, r!.fault!.code]).toEqual(['error', 'RevertFailed']);
+      expect(r!.fault!.message).toMatch(/^the source host move-a did not start the instance again within \d+ s$/);
+      expect(await tcp.db.sql`select status from migrations where instance_id = ${id}`).toEqual([{ status: 'error' }]);
+      expect(await tcp.db.sql`select state from instance_actions where instance_id = ${id} and action = 'revertResize'`).toEqual([{ state: 'failed' }]);
+    } finally {
+      release();
+      source.start = start;
+    }
+  });
+
   it('never moves an instance onto the host it leaves, even with the Retry filter switched off', async () => {
     const id = await onA('stayer');
     const current = (await tcp.admin.request('{ schedulerConfig { filters } }')).schedulerConfig.filters as string[];
@@ -139,6 +167,19 @@ describe('cold migration and resize on the fake driver', () => {
     expect(m.__typename).toBe('ConflictError');
     expect(m.message).toMatch(/cannot migrate instance shrinker in vm_state paused \(allowed from active, stopped\)/);
     expect((await tcp.db.sql`select 1 from migrations where instance_id = ${id}`).length).toBe(0);
+  });
+
+  it('refuses a resize while another operation waits its turn (it would meet VERIFY_RESIZE and block the confirm)', async () => {
+    const id = await onA('queued-behind');
+    // A migration queued and not started yet: inserted without waking the reconciler, so it stays queued.
+    await tcp.db.sql`insert into instance_actions (instance_id, project_id, action, request_id, state)
+                     values (${id}, ${tcp.adminProjectId}, 'migrate', 'queued-migrate', 'pending')`;
+    const resize = await updateInstance(tcp.admin, id, { flavor: 'm1.medium' });
+    expect(resize.__typename).toBe('ConflictError');
+    expect(resize.message).toBe('instance queued-behind already has an operation waiting');
+    const actions = await tcp.db.sql<{ action: string }[]>`select action from instance_actions where instance_id = ${id} order by started_at`;
+    expect(actions.map((a) => a.action)).toEqual(['create', 'migrate']);
+    await tcp.db.sql`delete from instance_actions where request_id = 'queued-migrate'`;
   });
 });
 

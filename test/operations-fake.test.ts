@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrreryClient } from '../client/graphql.ts';
+import type { AgentApi } from '../hostagent/api.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { startFakeHosts } from './support/fake-agents.ts';
 import { createFlavor, createInstance, deleteInstance, instanceRow, seedImage, updateInstance, waitFor } from './support/fixtures.ts';
@@ -62,6 +63,29 @@ describe('operations on the fake driver', () => {
     const events = await tcp.db.sql<{ event: string; result: string }[]>`
       select event, result from instance_action_events where action_id = ${r.action.id} order by id`;
     expect(events.map((e) => `${e.event}:${e.result}`)).toEqual(['reboot:running', 'reboot:success']);
+  });
+
+  it('reports a carried-out operation again when its first report was lost, instead of leaving it to its deadline', async () => {
+    const id = await active(tcp.admin, 'unheard');
+    // The report saying the reboot is done is lost once (as with an API replica killed meanwhile).
+    const api = (hosts[0]!.agent as unknown as { api: AgentApi }).api;
+    const send = api.reportInstances;
+    let lost = 0;
+    api.reportInstances = async (reports) => {
+      if (lost === 0 && reports.some((r) => r.completedOperation)) {
+        lost++;
+        throw new Error('connection lost');
+      }
+      return send.call(api, reports);
+    };
+    try {
+      const r = await reboot(tcp.admin, id);
+      await waitAction(r.action.id, 'succeeded');
+      expect(lost).toBe(1);
+      expect(driver().domains.get(id)!.console.filter((l) => l === '[fake] reboot')).toHaveLength(1);
+    } finally {
+      api.reportInstances = send;
+    }
   });
 
   it('refuses a soft reboot of a stopped instance, naming the state, and hard-reboots it to ACTIVE', async () => {

@@ -77,4 +77,19 @@ describe('the sweep', () => {
     expect(r.requeued).toBeGreaterThanOrEqual(1);
     await waitFor('task cleared', () => instanceRow(tcp.db.sql, id), (x) => x?.task_state === null && x.vm_state === 'active');
   });
+
+  it('re-enqueues an instance whose queued operation lost its job (no task state to show it)', async () => {
+    const made = await createInstance(tcp.admin, { name: 'queued', flavor: 'm1.small', image: 'test-image' });
+    const id = made.instance.id;
+    await waitFor('active', () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'active');
+    // As if the worker holding its job was killed: a reboot queued a while ago, and no job behind it.
+    const [op] = await tcp.db.sql<{ id: string }[]>`
+      insert into instance_actions (instance_id, project_id, action, request_id, state, started_at)
+      values (${id}, ${tcp.adminProjectId}, 'reboot', 'lost-job', 'pending', now() - interval '10 minutes') returning id`;
+    await tcp.db.sql`delete from graphile_worker._private_jobs where key = ${'instance:' + id}`;
+    const r = await sweep(tcp.db.sql, 60);
+    expect(r.requeued).toBeGreaterThanOrEqual(1);
+    await waitFor('reboot done', async () => (await tcp.db.sql<{ state: string }[]>`select state from instance_actions where id = ${op!.id}`)[0]!.state,
+      (s) => s === 'succeeded');
+  });
 });

@@ -13,6 +13,8 @@ export type Role = 'api' | 'worker' | 'hosts';
 export const CHAOS_TIMINGS = {
   serviceDownSeconds: 8,
   sweepSeconds: 3,
+  /** A job lost with a killed worker is found again this long after its instance last moved. */
+  staleSeconds: 10,
   taskTimeoutSeconds: 45,
   heartbeatSeconds: 2,
   resyncSeconds: 10,
@@ -99,6 +101,7 @@ export class Cluster {
       ORRERY_DATA_DIR: dataDir,
       ORRERY_SERVICE_DOWN_SECONDS: String(CHAOS_TIMINGS.serviceDownSeconds),
       ORRERY_SWEEP_INTERVAL_SECONDS: String(CHAOS_TIMINGS.sweepSeconds),
+      ORRERY_SWEEP_STALE_SECONDS: String(CHAOS_TIMINGS.staleSeconds),
       ORRERY_SPAWN_TIMEOUT_SECONDS: String(CHAOS_TIMINGS.taskTimeoutSeconds),
       ORRERY_DELETE_TIMEOUT_SECONDS: String(CHAOS_TIMINGS.taskTimeoutSeconds),
       ORRERY_MUTATIONS_PER_SECOND: '0',
@@ -107,14 +110,15 @@ export class Cluster {
     };
     for (let a = 0; a < this.o.apis; a++) {
       const port = await freePort();
-      const slot = new Slot('api', a, ['api'], { ...env, ORRERY_PORT: String(port) }, 'Orrery API listening');
-      this.slots.push(slot);
-      await slot.start(); // one after the other: the first installs the schema
+      this.slots.push(new Slot('api', a, ['api'], { ...env, ORRERY_PORT: String(port) }, 'Orrery API listening'));
       this.apiUrls.push(`http://127.0.0.1:${port}`);
     }
     const workers = Array.from({ length: this.o.workers }, (_, w) => new Slot('worker', w, ['worker'], env, 'Orrery worker running'));
     this.slots.push(...workers);
-    await Promise.all(workers.map((w) => w.start()));
+    // The first API installs the schema; the other processes start together once it has.
+    const [first, ...rest] = this.slots;
+    await first!.start();
+    await Promise.all(rest.map((s) => s.start()));
   }
 
   /** The hollow hosts, split over `hostProcesses` processes, each talking to one API replica. */

@@ -10,18 +10,28 @@ export interface Fault {
 const HOSTS_DOWN_MS = (CHAOS_TIMINGS.serviceDownSeconds + 3 * CHAOS_TIMINGS.sweepSeconds + 6) * 1000;
 
 /**
- * Every kind of process killed with SIGKILL several times (API and worker replicas in turn, three
- * hollow-host processes, one of them kept down until its hosts are declared down and evacuated),
- * and PostgreSQL restarted once, spread over the run.
+ * Every kind of process killed with SIGKILL (API and worker replicas in turn, hollow-host
+ * processes, one of them kept down until its hosts are declared down and evacuated), and
+ * PostgreSQL restarted once, spread over the run. `full`: each API and worker replica twice,
+ * three hollow-host processes. `short` (for a run of a few hundred operations, in the test suite):
+ * each replica once, two hollow-host processes. PostgreSQL early (its restart waits for every
+ * process to be up, and the operations wait for it), the last kill at 80% (every process is back
+ * about when the operations end), and the hollow-host processes whose API replica (process g
+ * talks to API g mod 2) was killed long before: one that comes back to an API still starting, or
+ * to a database restarting, retries its enrollment for a long while.
  */
-export function faultPlan(c: { apis: number; workers: number; hostProcesses: number }): Fault[] {
+export function faultPlan(c: { apis: number; workers: number; hostProcesses: number }, length: 'full' | 'short'): Fault[] {
   const api = (at: number, i: number): Fault => ({ at, what: { kill: 'api', index: i % c.apis, downMs: 1000 } });
   const worker = (at: number, i: number): Fault => ({ at, what: { kill: 'worker', index: i % c.workers, downMs: 1000 } });
   const hosts = (at: number, i: number, downMs: number): Fault => ({ at, what: { kill: 'hosts', index: i % c.hostProcesses, downMs } });
+  const postgres = (at: number): Fault => ({ at, what: { postgres: true, downMs: 2000 } });
+  if (length === 'short') {
+    return [api(0.1, 0), postgres(0.2), hosts(0.3, 0, HOSTS_DOWN_MS), worker(0.45, 0), api(0.55, 1), hosts(0.7, 2, 1000), worker(0.8, 1)];
+  }
   return [
     api(0.08, 0), worker(0.14, 0), hosts(0.2, 0, 1000), api(0.28, 1), worker(0.34, 1),
     hosts(0.4, 1, HOSTS_DOWN_MS),
-    { at: 0.6, what: { postgres: true, downMs: 2000 } },
+    postgres(0.6),
     api(0.68, 0), worker(0.74, 0), hosts(0.8, 2, 1000), api(0.88, 1), worker(0.9, 1),
   ];
 }

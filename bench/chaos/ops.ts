@@ -119,8 +119,7 @@ export class OpDriver {
   }
 
   /** The next operation: a create now and then (more while there are few instances), else one that fits a chosen instance. */
-  private async choose(): Promise<{ kind: OpKind; inst: Seen | null }> {
-    const seen = await this.candidates().catch(() => [] as Seen[]);
+  private choose(seen: Seen[]): { kind: OpKind; inst: Seen | null } {
     if (seen.length < 8 || this.random() < 0.2) return { kind: 'create', inst: null };
     const down = seen.filter((s) => s.host_down && s.task_state === null && ['active', 'stopped', 'error'].includes(s.vm_state));
     if (down.length > 0 && this.random() < 0.7) return { kind: 'evacuate', inst: this.pick(down) };
@@ -147,7 +146,11 @@ export class OpDriver {
   }
 
   private async one(client: OrreryClient, n: number): Promise<OpRecord> {
-    const { kind, inst } = await this.choose();
+    // Other lanes ran while the query did: what they took since is left out, and the choice is
+    // marked busy before anything else can run (two requests on one instance at once would let a
+    // no-op answer one of them, as a second delete of an instance being deleted is).
+    const free = (await this.candidates().catch(() => [] as Seen[])).filter((s) => !this.busy.has(s.id));
+    const { kind, inst } = this.choose(free);
     if (inst) this.busy.add(inst.id);
     return this.exec(client, kind, inst, `chaos-${this.o.seed}-${n}-${kind}`, n);
   }

@@ -18,6 +18,8 @@ export interface ChaosOptions {
   spreadSeconds: number;
   /** How long instances may take to leave their task states once the faults are over. */
   settleSeconds: number;
+  /** The fault plan (bench/chaos/faults.ts): `short` for a run of a few hundred operations. */
+  faults: 'full' | 'short';
   say: (line: string) => void;
 }
 
@@ -106,7 +108,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const acked = driver.records.filter((r) => r.outcome === 'ack').length;
       o.say(`operations: ${driver.done}/${o.ops} sent, ${acked} acknowledged`);
     }, 15_000);
-    const faultRunner = new FaultRunner(cluster, faultPlan({ apis: 2, workers: 2, hostProcesses: o.hostProcesses }), (s) => o.say(`fault: ${s}`));
+    const faultRunner = new FaultRunner(cluster, faultPlan({ apis: 2, workers: 2, hostProcesses: o.hostProcesses }, o.faults), (s) => o.say(`fault: ${s}`));
     const ops = driver.run(o.ops, o.lanes, (o.spreadSeconds * 1000) / o.ops, () => faultRunner.next);
     const faults = await faultRunner.run(progress);
     await ops;

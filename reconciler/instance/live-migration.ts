@@ -37,6 +37,12 @@ export async function startLiveMigration(
   source: HostLiveness,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
+  // Nova's source check: only a running or paused guest is handed over. A guest whose domain is
+  // gone cannot be, and the source's driver would take "no domain here" for a handover already
+  // done (the repeat after a crash), binding the instance to a destination that never had it.
+  if (inst.power_state !== 'running' && inst.power_state !== 'paused') {
+    return refuse(tx, op.id, `cannot live-migrate instance ${inst.name}: its host ${source.name} shows no running guest (power state ${inst.power_state})`);
+  }
   const req = await requestFor(tx, inst, {
     flavorId: inst.flavor_id, ignoredHostIds: [inst.host_id!], requestedHostId: op.params.hostId, live: true,
   });
@@ -55,6 +61,13 @@ export async function startLiveMigration(
   await addEventTo(tx, op.id, { event: 'schedule', result: 'success', hostName: choice.host.name });
   await addEventTo(tx, op.id, { event: 'prepare', result: 'running', hostName: choice.host.name, details: `from ${source.name}` });
   return { requeueAfter: WAIT_SECONDS, outcome: `live-migrating to ${choice.host.name}` };
+}
+
+/** Refused when its turn comes, as a queued operation the instance can no longer take is. */
+async function refuse(tx: TxSql, opId: string, why: string): Promise<ReconcileResult> {
+  await addEventTo(tx, opId, { event: 'live-migrate', result: 'error', details: why });
+  await finishAction(tx, opId, 'failed', why);
+  return { requeueAfter: 0, outcome: 'refused live-migrate' };
 }
 
 /** One step of a live migration under way: read where it is, move it on or give it up. */

@@ -5,7 +5,7 @@ import type { HostLiveness } from '../../store/host-liveness.ts';
 import { noDestination } from './no-destination.ts';
 import { chooseAndClaim, requestFor } from './place.ts';
 import { fault, verifyResizeResult, type ReconcileDeps, type ReconcileResult } from './result.ts';
-import { buildState, deadlinePassed } from './progress.ts';
+import { buildState, deadlinePassed, secondsToDeadline } from './progress.ts';
 import { dropServedImage } from './served-images.ts';
 import { confirmInPlace, followResizeInPlace, followRevertInPlace, isInPlace, startResizeInPlace, startRevertInPlace } from './resize-in-place.ts';
 
@@ -185,11 +185,16 @@ export async function followRevert(tx: TxSql, inst: InstanceRow, source: HostLiv
   const m = await migrationOf(tx, inst);
   if (isInPlace(m)) return followRevertInPlace(tx, inst, m, source, deps);
   const state = buildState(inst);
-  if (state === 'waiting' && source.up) return { requeueAfter: 30, outcome: 'waiting-revert' };
+  // Like every step a host carries out, a revert has a deadline: a source that never answers (its
+  // agent stuck, or the guest gone with its hypervisor) must not leave the instance reverting forever.
+  const late = state === 'waiting' && deadlinePassed(inst);
+  if (state === 'waiting' && source.up && !late) return { requeueAfter: secondsToDeadline(inst), outcome: 'waiting-revert' };
   const reverted = state === 'ok';
   await tx`update migrations set status = ${reverted ? 'reverted' : 'error'}, updated_at = now()
             where id = ${m.id} and status = 'reverting'`;
-  const why = reverted ? null : `the source host ${source.name} could not start the instance again`;
+  const why = reverted ? null
+    : late ? `the source host ${source.name} did not start the instance again within ${deps.config.spawnTimeoutSeconds} s`
+    : `the source host ${source.name} could not start the instance again`;
   await tx`
     update instances set migration_id = null, task_state = null, task_deadline_at = null,
            vm_state = case when ${reverted} then (case desired_power_state when 'stopped' then 'stopped' else 'active' end) else 'error' end,

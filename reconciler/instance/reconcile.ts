@@ -1,7 +1,7 @@
 import type { Sql, TxSql } from '../../db/connect.ts';
 import { settledVmState } from '../../core/instance-status.ts';
 import { lockInstance, type InstanceRow } from '../../store/instances.ts';
-import { abandonActions, addActionEvent, finishActions, startAction } from '../../store/actions.ts';
+import { abandonActions, addActionEvent, finishActions, hasPendingOperation, startAction } from '../../store/actions.ts';
 import { releaseClaims } from '../placement/claim.ts';
 import { followLiveMigration } from './live-migration.ts';
 import { autoConfirmIfDue, followMoveFinish, followRevert } from './move.ts';
@@ -33,11 +33,6 @@ export async function reconcileInstance(sql: Sql, id: string, deps: ReconcileDep
     if (inst.vm_state === 'building' || inst.vm_state === 'shelved_offloaded') return reconcileBuild(tx, inst, host!, deps);
     return reconcileRunning(tx, inst, host!, deps);
   });
-}
-
-async function hasPendingOperation(tx: TxSql, id: string): Promise<boolean> {
-  const rows = await tx`select 1 from instance_actions where instance_id = ${id} and state = 'pending' limit 1`;
-  return rows.length > 0;
 }
 
 async function removeInstance(tx: TxSql, inst: InstanceRow, how: string, deps: ReconcileDeps): Promise<ReconcileResult> {
