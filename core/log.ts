@@ -1,16 +1,22 @@
 import { Logger as WorkerLogger } from 'graphile-worker';
 import { pino, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
+import { logFormat } from './log-format.ts';
 
 export type Log = Logger;
 
 let root: Logger | undefined;
 
-/** The process logger: JSON lines on stderr, level from ORRERY_LOG_LEVEL (default info; silent under vitest). */
+/**
+ * The process logger on stderr, level from ORRERY_LOG_LEVEL (default info; silent under vitest):
+ * JSON lines for machines by default; `pretty` gives humans pino-pretty's coloured lines, written
+ * in this thread (sync) so the last lines before an exit are not lost.
+ */
 export function rootLog(): Logger {
-  root ??= pino(
-    { level: process.env.ORRERY_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'), base: { pid: process.pid } },
-    pino.destination(2),
-  );
+  const options = { level: process.env.ORRERY_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'), base: { pid: process.pid } };
+  root ??= logFormat() === 'pretty'
+    ? pino(options, PinoPretty({ destination: 2, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }))
+    : pino(options, pino.destination(2));
   return root;
 }
 
