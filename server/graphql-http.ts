@@ -18,6 +18,7 @@ import { SubscriptionQuota } from './subscription-quota.ts';
 import { refuseOverLimits } from './http-query-limits.ts';
 import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
 import { labelOfRefused, operationMetricsPlugin, SocketOperationMetrics } from './graphql-metrics.ts';
+import { requestLogPlugin } from './request-log.ts';
 import { hideUnexpected, INTERNAL, isUnexpected } from './unexpected-errors.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
@@ -112,6 +113,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       unexpectedErrorsPlugin(base.log, base.config.dev),
       operationMetricsPlugin<Context>(),
+      requestLogPlugin(base.log),
       {
         requestDidStart: async () => ({
           didResolveOperation: async ({ contextValue, document, operationName }) => {
