@@ -73,6 +73,19 @@ describe('one request id, from the API to the host and into the action log', () 
     });
   });
 
+  it('logs a mutation over the WebSocket with the request id its action keeps', async () => {
+    const id = await active('rid-socket');
+    const d = await tcp.admin.requestOverSocket(`mutation($id: ID!) { updateInstance(id: $id, input: { powerState: paused }) { __typename } }`, { id });
+    expect(d.updateInstance.__typename).toBe('UpdateInstanceSuccess');
+    await settled(id, 'paused');
+    const [pause] = await tcp.db.sql<{ request_id: string }[]>`select request_id from instance_actions where instance_id = ${id} and action = 'pause'`;
+    expect(pause!.request_id).toMatch(/^req-[0-9a-f-]{36}$/);
+    expect(withId(plane.lines, pause!.request_id)).toEqual(expect.arrayContaining([
+      expect.objectContaining({ msg: 'graphql mutation', fields: ['updateInstance'], transport: 'ws', outcome: 'success' }),
+    ]));
+    await waitFor('the pause in the agent log', async () => withId(agent.lines, pause!.request_id), (l) => l.some((s) => s.step === 'pause'));
+  });
+
   it('follows a reboot, an operation the worker starts and the agent carries out', async () => {
     const id = await active('rid-reboot');
     const requestId = 'rid-test-reboot-1';
