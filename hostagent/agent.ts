@@ -8,6 +8,7 @@ import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, t
 import { ConsoleReporter } from './console-reporter.ts';
 import { ConsoleSessions } from './console/sessions.ts';
 import { converge } from './converge.ts';
+import { loggedSteps } from './step-log.ts';
 import { configDriveFiles } from '../core/metadata/tree.ts';
 import { IncomingMigrations } from './incoming.ts';
 import { MetadataService } from './metadata/service.ts';
@@ -313,11 +314,12 @@ export class HostAgent {
       completedOperationId: op && this.doneOperations.has(op) ? op : assigned.completedOperationId,
     };
     let report: InstanceReport;
+    const log = this.o.log.child({ instance: inst.id, ...(inst.requestId ? { requestId: inst.requestId } : {}) });
     const endConverge = convergeDuration.startTimer();
     try {
       report = await converge(
         {
-          driver: this.o.driver,
+          driver: loggedSteps(this.o.driver, log),
           stopTimeoutMs: this.o.stopTimeoutMs ?? 60_000,
           imagePath: (i) => this.o.imagePath?.(i, this.api) ?? Promise.resolve(null),
           snapshotDir: path.join(this.o.stateDir, 'snapshots'),
@@ -333,7 +335,7 @@ export class HostAgent {
     } catch (e) {
       endConverge({ result: 'error' });
       agentErrors.inc({ kind: 'converge' });
-      this.o.log.error({ instance: inst.id, err: (e as Error).message }, 'converge failed; will retry');
+      log.error({ err: (e as Error).message }, 'converge failed; will retry');
       return;
     }
     endConverge({ result: 'success' });

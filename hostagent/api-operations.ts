@@ -9,7 +9,7 @@ const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced he
     image { id diskFormat checksum properties { key value } } metadata { key value }
     projectId availabilityZone keyPair { name publicKey } configDrive
     operation { id kind hard imageId image { id diskFormat checksum } migration { uri prepared { key value } } }
-    completedOperationId }
+    completedOperationId requestId }
   networks { id name segment { kind vni bridge } mtu peers
     subnets { id cidr ipVersion gatewayIp dhcpServerIp dnsServers hostRoutes { destination nexthop } }
     service { mac addresses { subnetId ip } }

@@ -42,6 +42,8 @@ export interface AssignedInstance {
     migration: { uri: string; prepared: { key: string; value: string }[] } | null;
   } | null;
   completedOperationId: string | null;
+  /** The request id of the action under way on it, for the agent's log. */
+  requestId: string | null;
 }
 
 export interface Assignments {

@@ -1,13 +1,14 @@
-import { run, type Runner, type TaskList } from 'graphile-worker';
+import { run, type Runner } from 'graphile-worker';
 import type { Sql } from '../db/connect.ts';
 import type { Config } from '../core/config.ts';
 import { workerLogger, type Log } from '../core/log.ts';
-import { enqueueReconcile } from '../store/jobs.ts';
+import { batchIds, enqueueReconcile, type BatchPayload } from '../store/jobs.ts';
 import { instrumentTasks } from '../server/metrics/worker.ts';
 import { completeBuilds } from './instance/complete-batch.ts';
 import { PlacementQueue } from './instance/place-queue.ts';
 import { reconcileInstance } from './instance/reconcile.ts';
 import { expireInterfaceAction } from './interface-deadline.ts';
+import { loggedTasks, type LoggedTask } from './job-log.ts';
 import { sweep } from './sweep.ts';
 
 /** Jobs fetched and locked per job slot: enough to keep the slots busy between fetches, few enough to share. */
@@ -24,31 +25,32 @@ export interface WorkerOptions {
 export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptions): Promise<Runner> {
   const wlog = log.child({ component: 'reconciler' });
   const placements = new PlacementQueue(sql, { config, log: wlog });
-  const tasks: TaskList = {
-    reconcile_instance: async (payload) => {
-      const id = (payload as { id: string }).id;
+  const tasks: Record<string, LoggedTask> = {
+    reconcile_instance: async (payload, jlog) => {
+      const { id, requestId } = payload as { id: string; requestId?: string | null };
       const started = performance.now();
-      const result = await reconcileInstance(sql, id, { config, log: wlog });
-      if (result.requeueAfter !== undefined) await enqueueReconcile(sql, 'instance', id, result.requeueAfter);
-      wlog.debug({ instance: id, outcome: result.outcome, ms: Math.round(performance.now() - started) }, 'reconciled');
+      const result = await reconcileInstance(sql, id, { config, log: jlog });
+      // A requeue goes on with the work the request asked for, so it keeps its id.
+      if (result.requeueAfter !== undefined) await enqueueReconcile(sql, 'instance', id, { delaySeconds: result.requeueAfter, requestId });
+      jlog.debug({ instance: id, outcome: result.outcome, ms: Math.round(performance.now() - started) }, 'reconciled');
     },
-    place_instances: async (payload) => {
-      const r = await placements.place(payload as string[]);
-      wlog.debug(r, 'placed a batch');
+    place_instances: async (payload, jlog) => {
+      const r = await placements.place(batchIds(payload as BatchPayload));
+      jlog.debug(r, 'placed a batch');
     },
-    complete_builds: async (payload) => {
-      const settled = await completeBuilds(sql, payload as string[], { config, log: wlog });
-      wlog.debug({ settled }, 'settled a batch of builds');
+    complete_builds: async (payload, jlog) => {
+      const settled = await completeBuilds(sql, batchIds(payload as BatchPayload), { config, log: jlog });
+      jlog.debug({ settled }, 'settled a batch of builds');
     },
-    interface_deadline: async (payload) => {
+    interface_deadline: async (payload, jlog) => {
       const { actionId, seconds } = payload as { actionId: string; seconds: number };
-      if (await expireInterfaceAction(sql, actionId, seconds)) wlog.warn({ action: actionId }, 'interface change timed out');
+      if (await expireInterfaceAction(sql, actionId, seconds)) jlog.warn({ action: actionId }, 'interface change timed out');
     },
-    sweep: async () => {
+    sweep: async (_payload, jlog) => {
       try {
         const r = await sweep(sql, config.serviceDownSeconds, config.sweepStaleSeconds);
-        if (r.hostsMarkedDown.length) wlog.warn({ hosts: r.hostsMarkedDown }, 'hosts marked down (heartbeat lease expired)');
-        if (r.hostsBackUp.length) wlog.info({ hosts: r.hostsBackUp }, 'hosts back up');
+        if (r.hostsMarkedDown.length) jlog.warn({ hosts: r.hostsMarkedDown }, 'hosts marked down (heartbeat lease expired)');
+        if (r.hostsBackUp.length) jlog.info({ hosts: r.hostsBackUp }, 'hosts back up');
       } finally {
         await scheduleSweep(sql, config.sweepIntervalSeconds);
       }
@@ -57,7 +59,7 @@ export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptio
   const runner = await run({
     connectionString: databaseUrl,
     concurrency: config.workerConcurrency,
-    taskList: instrumentTasks(tasks),
+    taskList: instrumentTasks(loggedTasks(tasks, wlog)),
     logger: workerLogger(),
     noHandleSignals: true,
     pollInterval: 1000,

@@ -166,7 +166,7 @@ export async function writeInstances(tx: TxSql, ctx: Context, user: UserPrincipa
   for (const [i, p] of prepared.entries()) {
     for (const nic of p.nics) await writeNic(tx, user, ids[i]!, nic);
   }
-  await enqueueBatch(tx, 'place_instances', ids);
+  await enqueueBatch(tx, 'place_instances', ids, ctx.requestId);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)!);
 }

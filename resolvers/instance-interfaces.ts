@@ -49,7 +49,7 @@ async function recordChange(tx: TxSql, ctx: Context, inst: InstanceRow, change: 
   });
   const [host] = await tx<{ name: string }[]>`select name from hosts where id = ${inst.host_id}`;
   await addEventTo(tx, id, { event: change, result: 'running', hostName: host?.name });
-  await enqueueInterfaceDeadline(tx, id, ctx.config.spawnTimeoutSeconds);
+  await enqueueInterfaceDeadline(tx, id, ctx.config.spawnTimeoutSeconds, ctx.requestId);
   return (await tx<ActionRow[]>`select * from instance_actions where id = ${id}`)[0]!;
 }
 

@@ -34,7 +34,7 @@ async function queue(tx: TxSql, ctx: Context, inst: InstanceRow, action: string,
     instanceId: inst.id, projectId: inst.project_id, action, requestId: ctx.requestId,
     userId: requireUser(ctx).userId, state: 'pending', params,
   });
-  await enqueueReconcile(tx, 'instance', inst.id);
+  await enqueueReconcile(tx, 'instance', inst.id, { requestId: ctx.requestId });
   const [row] = await tx<ActionRow[]>`select * from instance_actions where id = ${actionId}`;
   return row!;
 }
@@ -92,7 +92,7 @@ async function settleMove(ctx: Context, id: string, which: 'confirm' | 'revert')
     } else {
       await startRevert(tx, inst, { config: ctx.config, log: ctx.log });
     }
-    await enqueueReconcile(tx, 'instance', inst.id);
+    await enqueueReconcile(tx, 'instance', inst.id, { requestId: ctx.requestId });
     return (await tx<InstanceRow[]>`select * from instances where id = ${inst.id}`)[0]!;
   });
 }
@@ -190,7 +190,7 @@ builder.mutationFields((t) => ({
            where id = ${inst.id}
           returning *`;
         await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action: 'evacuate', requestId: ctx.requestId, userId: requireUser(ctx).userId });
-        await enqueueReconcile(tx, 'instance', inst.id);
+        await enqueueReconcile(tx, 'instance', inst.id, { requestId: ctx.requestId });
         return row!;
       }),
   }),
@@ -259,7 +259,7 @@ builder.mutationFields((t) => ({
            where id = ${inst.id}
           returning *`;
         await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action: 'unshelve', requestId: ctx.requestId, userId: requireUser(ctx).userId });
-        await enqueueReconcile(tx, 'instance', inst.id);
+        await enqueueReconcile(tx, 'instance', inst.id, { requestId: ctx.requestId });
         return row!;
       }),
   }),

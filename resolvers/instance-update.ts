@@ -172,7 +172,7 @@ builder.mutationFields((t) => ({
           instanceId: inst.id, projectId: inst.project_id, action: change.action, requestId: ctx.requestId, userId: user.userId,
           ...(change.queued ? { state: 'pending' as const, params: change.queued } : {}),
         });
-        await enqueueReconcile(tx, 'instance', inst.id);
+        await enqueueReconcile(tx, 'instance', inst.id, { requestId: ctx.requestId });
         return row!;
       });
     },
@@ -195,7 +195,7 @@ builder.mutationFields((t) => ({
            where id = ${inst.id}
           returning *`;
         await startAction(tx, { instanceId: inst.id, projectId: inst.project_id, action: 'delete', requestId: ctx.requestId, userId: user.userId });
-        await enqueueReconcile(tx, 'instance', inst.id);
+        await enqueueReconcile(tx, 'instance', inst.id, { requestId: ctx.requestId });
         return row!;
       });
     },

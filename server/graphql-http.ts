@@ -18,6 +18,7 @@ import { SubscriptionQuota } from './subscription-quota.ts';
 import { refuseOverLimits } from './http-query-limits.ts';
 import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
 import { labelOfRefused, operationMetricsPlugin, SocketOperationMetrics } from './graphql-metrics.ts';
+import { logSocketResult, requestLogPlugin } from './request-log.ts';
 import { hideUnexpected, INTERNAL, isUnexpected } from './unexpected-errors.ts';
 
 export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
@@ -66,11 +67,13 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       onNext: (ctx, id, _payload, args, result) => {
         if (!result.errors?.length) {
           metrics.answered(ctx, id, args, undefined);
+          logSocketResult(base.log, args, undefined);
           return undefined;
         }
         const { requestId } = args.contextValue as Context;
         const errors = hideUnexpected(result.errors, { log: base.log, requestId, dev: base.config.dev });
         metrics.answered(ctx, id, args, errors);
+        logSocketResult(base.log, args, errors);
         return { ...result, errors };
       },
       onComplete: (ctx, id) => {
@@ -112,6 +115,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       unexpectedErrorsPlugin(base.log, base.config.dev),
       operationMetricsPlugin<Context>(),
+      requestLogPlugin(base.log),
       {
         requestDidStart: async () => ({
           didResolveOperation: async ({ contextValue, document, operationName }) => {

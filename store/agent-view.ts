@@ -1,5 +1,6 @@
 import type { HostNetwork } from '../core/host-network.ts';
 import type { Sql } from '../db/connect.ts';
+import { INTERFACE_ACTIONS } from './actions.ts';
 import { agentNetworkView } from './agent-network-view.ts';
 
 export interface AgentInstanceRow {
@@ -35,6 +36,8 @@ export interface AgentInstanceRow {
   /** A live migration's destination: its hypervisor's URI and what its driver prepared. */
   operation_target_uri: string | null;
   operation_target_prepared: Record<string, string> | null;
+  /** The request id of the action under way on it: its operation's, else its newest running state change's. */
+  request_id: string | null;
   revision: number;
 }
 
@@ -101,7 +104,13 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
            a.id as operation_id, a.action as operation_kind, a.params as operation_params,
            oi.disk_format as operation_image_format, oi.checksum as operation_image_checksum,
            i.agent_completed_action_id as completed_operation_id,
-           dh.migration_uri as operation_target_uri, lm.dest_prepared as operation_target_prepared
+           dh.migration_uri as operation_target_uri, lm.dest_prepared as operation_target_prepared,
+           -- The action whose steps the host's changes are (as addActionEvent picks it); looked for
+           -- only while a task runs, so settled instances cost nothing.
+           coalesce(a.request_id, case when i.task_state is not null then
+             (select ra.request_id from instance_actions ra
+               where ra.instance_id = i.id and ra.state = 'running' and ra.action <> all(${INTERFACE_ACTIONS}::text[])
+               order by ra.started_at desc limit 1) end) as request_id
       from instances i
       join flavors f on f.id = i.flavor_id
       -- A moving instance builds on the disk its source uploaded; a shelved one boots from its snapshot.

@@ -8,7 +8,7 @@ const instance: AgentInstanceRow = {
   image_properties: {}, user_data: null, metadata: {}, project_id: 'p-1', availability_zone: null, key_name: null, key_data: null,
   config_drive: false, operation_id: null, operation_kind: null, operation_params: null,
   operation_image_format: null, operation_image_checksum: null, completed_operation_id: null,
-  operation_target_uri: null, operation_target_prepared: null, revision: 10,
+  operation_target_uri: null, operation_target_prepared: null, request_id: null, revision: 10,
 };
 const view: AgentView = {
   hostId: 'h-1', hostName: 'host-1', epoch: 0, enabled: true, orphanPolicy: 'remove', fenced: [], held: [], incoming: [], revision: 10,
@@ -21,8 +21,8 @@ describe("what an agent's watch pushes", () => {
     expect(agentVisible(later)).toBe(agentVisible(view));
   });
 
-  it("nothing new for the echo of the agent's own report (observed generation, completed operation)", () => {
-    const echoed = { ...view, instances: [{ ...instance, observed_generation: 2, completed_operation_id: 'op-1' }] };
+  it("nothing new for the echo of the agent's own report (observed generation, completed operation) nor a request id alone", () => {
+    const echoed = { ...view, instances: [{ ...instance, observed_generation: 2, completed_operation_id: 'op-1', request_id: 'req-1' }] };
     expect(agentVisible(echoed)).toBe(agentVisible(view));
   });
 

@@ -48,7 +48,7 @@ function assignments(networks: HostNetwork[]): Assignments {
     id: p.instanceId, name: `vm ${p.instanceId}`, generation: 1, observedGeneration: 1, deleted: false, powerState: 'running',
     vcpus: 1, memoryMb: 128, diskGb: 1, image: { id: 'img', diskFormat: 'qcow2', checksum: null, properties: [] },
     userData: `user data of ${p.instanceId}`, metadata: [], projectId: 'p-1', availabilityZone: null, keyPair: null, configDrive: false,
-    operation: null, completedOperationId: null,
+    operation: null, completedOperationId: null, requestId: null,
   }));
   return { hostId: 'h', hostName: 'h', epoch: 0, enabled: true, orphanPolicy: 'remove', fenced: [], held: [], incoming: [], revision: '1', instances, networks };
 }

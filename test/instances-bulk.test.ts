@@ -38,7 +38,7 @@ async function written() {
   const [w] = await tcp.db.sql<{ instances: number; actions: number; jobs: number; members: number }[]>`
     select (select count(*)::int from instances where project_id = ${projectId}) as instances,
            (select count(*)::int from instance_actions where project_id = ${projectId} and action = 'create') as actions,
-           (select count(*)::int from graphile_worker._private_jobs j, json_array_elements_text(j.payload) as e(id)
+           (select count(*)::int from graphile_worker._private_jobs j, json_array_elements_text(j.payload->'ids') as e(id)
               where j.task_id = (select id from graphile_worker._private_tasks where identifier = 'place_instances')
                 and e.id in (select id::text from instances where project_id = ${projectId})) as jobs,
            (select count(*)::int from server_group_members m join instances i on i.id = m.instance_id

@@ -89,6 +89,10 @@ export const AgentInstance = builder.objectRef<AgentInstanceRow>('AgentInstance'
       resolve: (i) => (i.key_name !== null && i.key_data !== null ? { name: i.key_name, publicKey: i.key_data } : null),
     }),
     configDrive: t.exposeBoolean('config_drive'),
+    requestId: t.exposeString('request_id', {
+      nullable: true,
+      description: 'The request id of the action under way on it (the mutation that asked for it): the agent logs its steps with it',
+    }),
   }),
 });
 

@@ -6,6 +6,7 @@ import { issueToken } from '../../store/tokens.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import type { Role } from '../../core/principal.ts';
 import type { Sql } from '../../db/connect.ts';
+import type { Log } from '../../core/log.ts';
 
 export interface TestControlPlane {
   db: TestDatabase;
@@ -20,11 +21,11 @@ export interface TestControlPlane {
 
 /** A whole control plane (API + worker unless told otherwise) on a fresh database, port chosen by the OS. */
 export async function startTestControlPlane(
-  options: { worker?: boolean; config?: Partial<Config> } = {},
+  options: { worker?: boolean; config?: Partial<Config>; log?: Log } = {},
 ): Promise<TestControlPlane> {
   const db = await createTestDatabase();
   const config = loadConfig({ port: 0, dataDir: `/tmp/orrery-test-data-${process.pid}-${Date.now()}`, ...options.config });
-  const cp = await startControlPlane({ config, databaseUrl: db.url, api: true, worker: options.worker ?? true });
+  const cp = await startControlPlane({ config, databaseUrl: db.url, api: true, worker: options.worker ?? true, log: options.log });
   const boot = await bootstrapAdmin(db.sql);
   const admin = new OrreryClient(cp.url!, boot.adminToken!);
   const clients: OrreryClient[] = [admin];

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { rootLog } from '../../core/log.ts';
+import { rootLog, type Log } from '../../core/log.ts';
 import { HostAgent } from '../../hostagent/agent.ts';
 import { FakeDriver, type FakeDriverOptions } from '../../hostagent/drivers/fake.ts';
 import type { OrreryClient } from '../../client/graphql.ts';
@@ -22,7 +22,7 @@ export async function startFakeHosts(
   url: string,
   admin: OrreryClient,
   hosts: { name: string; driver?: FakeDriverOptions }[],
-  options: { heartbeatSeconds?: number } = {},
+  options: { heartbeatSeconds?: number; log?: Log } = {},
 ): Promise<FakeHost[] & { stop(): Promise<void> }> {
   const token = await enrollmentToken(admin);
   const started: FakeHost[] = [];
@@ -32,7 +32,7 @@ export async function startFakeHosts(
       apiUrl: url,
       name: h.name,
       driver,
-      log: rootLog().child({ host: h.name }),
+      log: (options.log ?? rootLog()).child({ host: h.name }),
       stateDir: path.join(os.tmpdir(), `orrery-agent-${process.pid}-${h.name}-${Date.now()}`),
       enrollmentToken: token,
       heartbeatSeconds: options.heartbeatSeconds ?? 1,

@@ -19,7 +19,7 @@ export interface OrreryProcess {
  */
 export function startOrrery(args: string[], env: Record<string, string>, nodeFlags: string[] = []): OrreryProcess {
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, BIN, ...args], {
-    env: { ...process.env, VITEST: '', ORRERY_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, VITEST: '', ORRERY_LOG_LEVEL: 'info', ORRERY_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines: string[] = [];
