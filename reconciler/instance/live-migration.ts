@@ -5,7 +5,7 @@ import type { InstanceRow } from '../../store/instances.ts';
 import { agentStepOutcome } from './agent-step.ts';
 import { noDestination } from './no-destination.ts';
 import { chooseAndClaim, requestFor } from './place.ts';
-import { deadlinePassed } from './progress.ts';
+import { agentFailed, converged, deadlinePassed } from './progress.ts';
 import { fault, type ReconcileDeps, type ReconcileResult } from './result.ts';
 
 /**
@@ -40,6 +40,9 @@ export async function startLiveMigration(
   // Nova's source check: only a running or paused guest is handed over. A guest whose domain is
   // gone cannot be, and the source's driver would take "no domain here" for a handover already
   // done (the repeat after a crash), binding the instance to a destination that never had it.
+  // Until the host has reported the current generation (just moved here, say), its power state
+  // says nothing yet: look again shortly.
+  if (!converged(inst) && !agentFailed(inst) && source.up) return { requeueAfter: 2, outcome: 'live-migrate waits for the host to report the guest' };
   if (inst.power_state !== 'running' && inst.power_state !== 'paused') {
     return refuse(tx, op.id, `cannot live-migrate instance ${inst.name}: its host ${source.name} shows no running guest (power state ${inst.power_state})`);
   }
@@ -100,13 +103,16 @@ export async function followLiveMigration(tx: TxSql, inst: InstanceRow, source: 
   }
 }
 
-/** The guest runs on the destination: bind it there and free the source. */
+/**
+ * The guest runs on the destination: bind it there and free the source. What the source last
+ * reported (no domain, once it left) says nothing of the destination: its agent reports next.
+ */
 async function complete(tx: TxSql, inst: InstanceRow, m: LiveMigrationRow, opId: string, dest: HostLiveness): Promise<ReconcileResult> {
   await tx`delete from allocations where instance_id = ${inst.id} and host_id = ${inst.host_id}`;
   await tx`update migrations set status = 'completed', updated_at = now() where id = ${m.id}`;
   await tx`
     update instances set host_id = ${m.dest_host_id}, migration_id = null, current_action_id = null, task_state = null,
-           task_deadline_at = null
+           task_deadline_at = null, observed_generation = 0
      where id = ${inst.id}`;
   await addEventTo(tx, opId, { event: 'migrate', result: 'success', hostName: dest.name });
   await finishAction(tx, opId, 'succeeded');
