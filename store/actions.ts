@@ -49,9 +49,7 @@ export async function addActionEvent(sql: Sql | TxSql, instanceId: string, e: Ac
     insert into instance_action_events (action_id, event, result, host_name, details, finished_at)
     select id, ${e.event}, ${e.result}, ${e.hostName ?? null}, ${e.details ?? null},
            case when ${e.result} = 'running' then null else now() end
-      from instance_actions
-     where instance_id = ${instanceId} and state = 'running' and action <> all(${INTERFACE_ACTIONS}::text[])
-     order by started_at desc limit 1`;
+      from running_state_action(${instanceId}, ${INTERFACE_ACTIONS}::text[])`;
 }
 
 /** Records one step of a given action (an operation, which may not be the newest). */

@@ -105,12 +105,10 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
            oi.disk_format as operation_image_format, oi.checksum as operation_image_checksum,
            i.agent_completed_action_id as completed_operation_id,
            dh.migration_uri as operation_target_uri, lm.dest_prepared as operation_target_prepared,
-           -- The action whose steps the host's changes are (as addActionEvent picks it); looked for
+           -- The action whose steps the host's changes are (running_state_action); looked for
            -- only while a task runs, so settled instances cost nothing.
            coalesce(a.request_id, case when i.task_state is not null then
-             (select ra.request_id from instance_actions ra
-               where ra.instance_id = i.id and ra.state = 'running' and ra.action <> all(${INTERFACE_ACTIONS}::text[])
-               order by ra.started_at desc limit 1) end) as request_id
+             (select ra.request_id from running_state_action(i.id, ${INTERFACE_ACTIONS}::text[]) ra) end) as request_id
       from instances i
       join flavors f on f.id = i.flavor_id
       -- A moving instance builds on the disk its source uploaded; a shelved one boots from its snapshot.

@@ -30,7 +30,7 @@ export async function enqueueReconcile(
  * add_jobs for all of them rather than one add_job each, which costs a function call and three
  * statements per job. Same key and mode as enqueueReconcile; ids are made distinct, as one
  * add_jobs may not touch a job key twice. Each carries the request id of the instance's action
- * under way (picked as addActionEvent picks it): a report may replace the job that request
+ * under way (running_state_action, migrations/000027): a report may replace the job that request
  * enqueued, and wakes the reconcile that settles its action, which a grep of that id should find.
  */
 export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', ids: string[]): Promise<void> {
@@ -38,9 +38,7 @@ export async function enqueueReconcileMany(sql: Sql | TxSql, kind: 'instance', i
   await sql`select count(*) from graphile_worker.add_jobs(array(
       select (${'reconcile_' + kind}::text,
               json_build_object('id', id, 'requestId',
-                (select a.request_id from instance_actions a
-                  where a.instance_id = ids.id::uuid and a.state = 'running' and a.action <> all(${INTERFACE_ACTIONS}::text[])
-                  order by a.started_at desc limit 1)),
+                (select a.request_id from running_state_action(ids.id::uuid, ${INTERFACE_ACTIONS}::text[]) a)),
               null, now(), 25, ${kind + ':'}::text || id, null, null)::graphile_worker.job_spec
         from (select distinct unnest(${ids}::text[]) as id) ids))`;
 }
