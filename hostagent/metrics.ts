@@ -3,11 +3,14 @@ import type { HypervisorDriver } from './drivers/driver.ts';
 
 // The host agent's metrics, per process: hollow hosts (--hosts N) count together.
 
+/** A driver call or a converge step: a millisecond (a listing) to minutes (a disk copy). */
+const HOST_STEP_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+
 export const driverCalls = new Histogram({
   name: 'orrery_agent_driver_call_duration_seconds',
   help: 'Time of each call to the hypervisor driver, by operation (create, stop, list, snapshot, …)',
   labelNames: ['operation'] as const,
-  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+  buckets: HOST_STEP_BUCKETS,
   registers: [],
 });
 
@@ -22,7 +25,7 @@ export const convergeDuration = new Histogram({
   name: 'orrery_agent_converge_duration_seconds',
   help: 'Time one instance took to converge one step (make the hypervisor match its assignment), by result (success, error: retried on the next pass)',
   labelNames: ['result'] as const,
-  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+  buckets: HOST_STEP_BUCKETS,
   registers: [],
 });
 
