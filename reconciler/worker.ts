@@ -3,7 +3,6 @@ import type { Sql } from '../db/connect.ts';
 import type { Config } from '../core/config.ts';
 import { workerLogger, type Log } from '../core/log.ts';
 import { batchIds, enqueueReconcile, type BatchPayload } from '../store/jobs.ts';
-import { instrumentTasks } from '../server/metrics/worker.ts';
 import { completeBuilds } from './instance/complete-batch.ts';
 import { PlacementQueue } from './instance/place-queue.ts';
 import { reconcileInstance } from './instance/reconcile.ts';
@@ -59,7 +58,7 @@ export async function startWorker({ sql, databaseUrl, config, log }: WorkerOptio
   const runner = await run({
     connectionString: databaseUrl,
     concurrency: config.workerConcurrency,
-    taskList: instrumentTasks(loggedTasks(tasks, wlog)),
+    taskList: loggedTasks(tasks, wlog),
     logger: workerLogger(),
     noHandleSignals: true,
     pollInterval: 1000,

@@ -1,5 +1,4 @@
 import { Counter, Histogram, type Metric, type Registry } from 'prom-client';
-import type { TaskList } from 'graphile-worker';
 
 // The job worker's metrics: defined once per process, registered in each control plane's
 // registry that runs a worker (see registry.ts).
@@ -43,25 +42,4 @@ export const noValidHost = new Counter({
 export function registerWorkerMetrics(registry: Registry): void {
   const all: Metric[] = [reconcileRuns, reconcileDuration, placementDecisions, claimConflicts, noValidHost];
   for (const m of all) registry.registerMetric(m);
-}
-
-/** Every task counted and timed at the one place all of them run through. */
-export function instrumentTasks(tasks: TaskList): TaskList {
-  return Object.fromEntries(
-    Object.entries(tasks).map(([task, run]) => [
-      task,
-      async (payload, helpers) => {
-        const end = reconcileDuration.startTimer({ task });
-        try {
-          await run!(payload, helpers);
-          reconcileRuns.inc({ task, result: 'success' });
-        } catch (e) {
-          reconcileRuns.inc({ task, result: 'error' });
-          throw e;
-        } finally {
-          end();
-        }
-      },
-    ]),
-  ) as TaskList;
 }
