@@ -154,4 +154,41 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     expect(await statusCell(page, 'web-1').count()).toBe(0);
     await page.close();
   });
+
+  it('shows hosts with their usage, and disables and enables one with a reason (admins)', async () => {
+    await admin.goto(`${tcp.url}/#/hosts`);
+    const row = admin.locator('tr[data-host="dash-a"]');
+    await row.locator('td.status[data-status="up"]').waitFor({ timeout: UI_TIMEOUT });
+    // web-1 and member-vm run there, one vCPU and 512 MB each.
+    await expect(row.locator('td').nth(5).textContent()).resolves.toBe('2');
+    await expect(row.getByLabel('RAM used').getAttribute('value')).resolves.toBe('1024');
+    await row.getByRole('button', { name: 'Disable dash-a' }).click();
+    await row.getByLabel('Reason').fill('new disks');
+    await row.getByRole('button', { name: 'Disable dash-a' }).click();
+    await row.getByText('disabled: new disks').waitFor({ timeout: UI_TIMEOUT });
+    const [off] = await tcp.db.sql<{ enabled: boolean; disabled_reason: string | null }[]>`select enabled, disabled_reason from hosts where name = 'dash-a'`;
+    expect(off).toEqual({ enabled: false, disabled_reason: 'new disks' });
+    await row.getByRole('button', { name: 'Enable dash-a' }).click();
+    await row.getByText('enabled', { exact: true }).waitFor({ timeout: UI_TIMEOUT });
+    const [on] = await tcp.db.sql<{ enabled: boolean }[]>`select enabled from hosts where name = 'dash-a'`;
+    expect(on!.enabled).toBe(true);
+  });
+
+  it('runs a query in the GraphQL explorer with the session token, fetching nothing from elsewhere', async () => {
+    const elsewhere: string[] = [];
+    admin.on('request', (r) => {
+      if (!r.url().startsWith(tcp.url) && !r.url().startsWith(tcp.url.replace('http', 'ws'))) elsewhere.push(r.url());
+    });
+    await admin.goto(`${tcp.url}/#/explorer`);
+    await admin.locator('.graphiql-container').waitFor({ timeout: UI_TIMEOUT });
+    await admin.getByRole('button', { name: /Execute query/ }).click();
+    await admin.getByText('"userName": "admin"').waitFor({ timeout: UI_TIMEOUT });
+    expect(elsewhere.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
+    // GraphiQL keeps its tabs in localStorage, but never the headers that hold the token.
+    const stored: string[] = await admin.evaluate(() => {
+      const ls = (globalThis as BrowserGlobals).localStorage;
+      return Array.from({ length: ls.length }, (_, i) => ls.getItem(ls.key(i)));
+    });
+    expect(stored.some((v) => v.includes(tcp.admin.token))).toBe(false);
+  });
 });

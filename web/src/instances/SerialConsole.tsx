@@ -40,7 +40,7 @@ export function SerialConsole({ instanceId }: { instanceId: string }) {
         <button type="button" onClick={() => void connect()}>Open serial console</button>
       )}
       {error && <p role="alert" className="error">{error}</p>}
-      <pre className="serial" aria-label="Serial output" aria-live="polite">{output}</pre>
+      {(open || output) && <pre className="serial" aria-label="Serial output" aria-live="polite">{output}</pre>}
       {open && (
         <form onSubmit={send} className="serial-input">
           <label>
