@@ -97,7 +97,7 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     await waitForStatus(admin, 'web-1', 'SHUTOFF');
     const api = await tcp.admin.request('query($id: ID!) { instance(id: $id) { status } }', { id: instanceId });
     expect(api.instance.status).toBe('SHUTOFF');
-    // A refused action says why in place: stopping a stopped instance is not offered any more.
+    // A stopped instance is not offered Stop any more.
     await expect(admin.getByRole('button', { name: 'Stop web-1' }).count()).resolves.toBe(0);
   });
 
@@ -145,6 +145,15 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     expect(buttons).not.toContain('Migrate');
     expect(await page.getByRole('columnheader', { name: 'Host' }).count()).toBe(0);
     expect(await page.getByLabel('All projects').count()).toBe(0);
+    // A refused action says why, in its row, and changes nothing.
+    const row = page.locator('tr[data-instance="member-vm"]');
+    await row.getByRole('button', { name: 'Resize member-vm' }).click();
+    await row.getByLabel('New flavor').fill('m1.nope');
+    await row.getByRole('button', { name: 'Resize', exact: true }).click();
+    await expect(row.getByRole('alert').textContent()).resolves.toMatch(/^Resize: .*m1\.nope/);
+    const [flavor] = await tcp.db.sql<{ name: string }[]>`
+      select f.name from instances i join flavors f on f.id = i.flavor_id where i.id = ${own.instance.id}`;
+    expect(flavor!.name).toBe('m1.small');
     await page.goto(`${tcp.url}/#/hosts`);
     await page.getByText('There is no page “hosts” for you here.').waitFor({ timeout: UI_TIMEOUT });
     // The admin's instance stays out of the member's table even as it changes.
