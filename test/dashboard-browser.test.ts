@@ -183,6 +183,21 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     expect(on!.enabled).toBe(true);
   });
 
+  it('uploads an image from a file, and lists it once its file is in', async () => {
+    await admin.goto(`${tcp.url}/#/images`);
+    const form = admin.getByRole('form', { name: 'Upload an image' });
+    await form.getByLabel('Name').fill('uploaded-disk');
+    await form.getByLabel('Format').selectOption('raw');
+    const bytes = Buffer.alloc(3 << 20, 7);
+    await form.getByLabel('File').setInputFiles({ name: 'disk.raw', mimeType: 'application/octet-stream', buffer: bytes });
+    await form.getByRole('button', { name: 'Upload' }).click();
+    await form.getByText('uploaded-disk uploaded').waitFor({ timeout: UI_TIMEOUT });
+    const [image] = await tcp.db.sql<{ status: string; size_bytes: number; disk_format: string; visibility: string }[]>`
+      select status, size_bytes, disk_format, visibility from images where name = 'uploaded-disk'`;
+    expect(image).toEqual({ status: 'active', size_bytes: bytes.length, disk_format: 'raw', visibility: 'private' });
+    await admin.getByRole('cell', { name: 'uploaded-disk' }).waitFor({ timeout: UI_TIMEOUT });
+  });
+
   it('runs a query in the GraphQL explorer with the session token, fetching nothing from elsewhere', async () => {
     const elsewhere: string[] = [];
     admin.on('request', (r) => {

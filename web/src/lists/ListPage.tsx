@@ -1,12 +1,16 @@
+import { useCan } from '../me.ts';
 import { useQuery } from '../useQuery.ts';
 import type { ListDef } from './lists.ts';
 
 export function ListPage({ list }: { list: ListDef }) {
+  const can = useCan();
   const { data, error, reload } = useQuery<unknown>(list.query);
   const id = `${list.path}-title`;
+  const Form = list.form && can(list.form.rule) ? list.form.component : null;
   return (
     <section aria-labelledby={id}>
       <h1 id={id}>{list.title}</h1>
+      {Form && <Form onDone={reload} />}
       <button type="button" onClick={reload}>Refresh</button>
       {error && <p role="alert" className="error">{error}</p>}
       {data !== null && (

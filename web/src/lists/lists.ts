@@ -1,4 +1,7 @@
-/** A read-only list page: one query, its rows, and how each column shows a row. */
+import type { ComponentType } from 'react';
+import { ImageUpload } from './ImageUpload.tsx';
+
+/** A list page: one query, its rows, how each column shows a row, and maybe a form that adds one. */
 export interface ListDef {
   path: string;
   title: string;
@@ -6,6 +9,7 @@ export interface ListDef {
   query: string;
   rows: (data: any) => Row[];
   columns: [header: string, cell: (row: Row) => string][];
+  form?: { rule: string; component: ComponentType<{ onDone: () => void }> };
 }
 type Row = Record<string, any>;
 
@@ -25,6 +29,7 @@ export const LISTS: ListDef[] = [
     path: 'images', title: 'Images', rule: 'image:list',
     query: 'query { images { name status visibility diskFormat sizeBytes virtualSizeBytes minDiskGb createdAt } }',
     rows: (d) => d.images,
+    form: { rule: 'image:create', component: ImageUpload },
     columns: [['Name', (r) => r.name], ['Status', (r) => r.status], ['Visibility', (r) => r.visibility], ['Format', (r) => r.diskFormat],
       ['Size', (r) => size(r.sizeBytes)], ['Virtual size', (r) => size(r.virtualSizeBytes)], ['Min disk (GB)', (r) => String(r.minDiskGb)]],
   },
