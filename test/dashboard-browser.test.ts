@@ -46,6 +46,8 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Instances' }).waitFor({ timeout: UI_TIMEOUT });
+    // "n of m" replaces "Loading…" once the subscription is up and the first read is in.
+    await page.getByText(/^\d+ of \d+$/).waitFor({ timeout: UI_TIMEOUT });
   }
 
   const statusCell = (page: Page, name: string) => page.locator(`tr[data-instance="${name}"] td.status`);
