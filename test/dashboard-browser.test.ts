@@ -20,6 +20,7 @@ const UI_TIMEOUT = 30_000;
 describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
   let tcp: TestControlPlane;
   let hosts: Awaited<ReturnType<typeof startFakeHosts>>;
+  let moreHosts: Awaited<ReturnType<typeof startFakeHosts>> | undefined;
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let member: { client: OrreryClient; projectId: string; userId: string };
   let admin: Page;
@@ -37,6 +38,7 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
   });
   afterAll(async () => {
     await browser?.close();
+    await moreHosts?.stop();
     await hosts?.stop();
     await tcp?.stop();
   });
@@ -129,6 +131,20 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     await admin.locator('.console-state[data-state="disconnected"]').waitFor({ timeout: UI_TIMEOUT });
   });
 
+  it("types into the serial console in the page and shows what the guest's port sends back", async () => {
+    await admin.getByRole('button', { name: 'Open serial console' }).click();
+    await admin.getByRole('button', { name: 'Close serial console' }).waitFor({ timeout: UI_TIMEOUT });
+    await admin.getByLabel('Type a line').fill('uname -a');
+    await admin.getByRole('button', { name: 'Send' }).click();
+    // The fake guest's serial port echoes, as a terminal does.
+    await admin.getByLabel('Serial output').getByText('uname -a').waitFor({ timeout: UI_TIMEOUT });
+    expect(hosts[0]!.driver.consolesOpened).toContainEqual({ id: instanceId, kind: 'serial' });
+    await admin.getByRole('button', { name: 'Close serial console' }).click();
+    await admin.getByRole('button', { name: 'Open serial console' }).waitFor({ timeout: UI_TIMEOUT });
+    await waitFor('the serial session ended', async () => (await tcp.db.sql<{ ended_at: Date | null }[]>`
+      select ended_at from console_tokens where instance_id = ${instanceId} and kind = 'serial'`)[0], (t) => t?.ended_at != null, UI_TIMEOUT);
+  });
+
   it("shows a member only its project's instances, and no admin pages or actions", async () => {
     const own = await createInstance(member.client, { name: 'member-vm', flavor: 'm1.small', image: 'test-image' });
     expect(own.__typename).toBe('CreateInstanceSuccess');
@@ -216,5 +232,24 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
       return Array.from({ length: ls.length }, (_, i) => ls.getItem(ls.key(i)));
     });
     expect(stored.some((v) => v.includes(tcp.admin.token))).toBe(false);
+  });
+
+  it('resizes an instance from its row, then confirms the resize', async () => {
+    await createFlavor(tcp.admin, 'm1.medium', 2, 1024, 2);
+    moreHosts = await startFakeHosts(tcp.url, tcp.admin, [{ name: 'dash-b', driver: { delayMs: DRIVER_DELAY_MS } }]);
+    await admin.goto(`${tcp.url}/#/instances`);
+    await waitForStatus(admin, 'web-1', 'ACTIVE');
+    const row = admin.locator('tr[data-instance="web-1"]');
+    await row.getByRole('button', { name: 'Resize web-1' }).click();
+    await row.getByLabel('New flavor').fill('m1.medium');
+    await row.getByRole('button', { name: 'Resize', exact: true }).click();
+    await waitForStatus(admin, 'web-1', 'VERIFY_RESIZE');
+    await row.getByRole('button', { name: 'Confirm resize web-1' }).click();
+    await waitForStatus(admin, 'web-1', 'ACTIVE');
+    const [after] = await tcp.db.sql<{ flavor: string; vm_state: string; host: string }[]>`
+      select f.name as flavor, i.vm_state, h.name as host
+        from instances i join flavors f on f.id = i.flavor_id join hosts h on h.id = i.host_id where i.id = ${instanceId}`;
+    expect(after).toEqual({ flavor: 'm1.medium', vm_state: 'active', host: 'dash-b' });
+    await expect(row.locator('td').nth(6).textContent()).resolves.toBe('m1.medium');
   });
 });
