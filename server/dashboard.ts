@@ -7,6 +7,23 @@ import type { Log } from '../core/log.ts';
 export const DASHBOARD_DIR = fileURLToPath(new URL('../web/dist/', import.meta.url));
 
 /**
+ * The page holds an API token, so it runs only its own scripts and cannot be framed. Sockets may
+ * go elsewhere: console URLs follow ORRERY_CONSOLE_BASE_URL, which may name another host. Styles
+ * allow inline ones, which GraphiQL and noVNC set on their elements.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self' ws: wss:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+/**
  * Serves the dashboard's static files at `/`. They hold no data: every page asks `/graphql` with
  * the token the user pasted, so they are public like a login page. Routes live in the URL's hash,
  * so `/` and the asset files are all there is to serve.
@@ -22,6 +39,7 @@ export function mountDashboard(app: Express, log: Log): void {
   // Hashed asset names change with their content, so they may be cached for good; index.html may not.
   app.use('/assets', express.static(`${DASHBOARD_DIR}assets`, { immutable: true, maxAge: '1y', index: false }));
   app.get('/', (_req, res) => {
-    res.set('cache-control', 'no-cache').sendFile(`${DASHBOARD_DIR}index.html`);
+    res.set({ 'cache-control': 'no-cache', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' });
+    res.sendFile(`${DASHBOARD_DIR}index.html`);
   });
 }

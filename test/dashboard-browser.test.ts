@@ -25,6 +25,8 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
   let member: { client: OrreryClient; projectId: string; userId: string };
   let admin: Page;
   let instanceId = '';
+  // What the page's Content-Security-Policy blocked: nothing the dashboard needs may be.
+  const refused: string[] = [];
 
   beforeAll(async () => {
     ensureDashboardBuilt();
@@ -35,6 +37,9 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     member = await tcp.userClient('dash-project', 'dash-member', ['member']);
     browser = await launchBrowser();
     admin = await browser.context.newPage();
+    admin.on('console', (m) => {
+      if (/Content Security Policy/.test(m.text())) refused.push(m.text());
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -232,6 +237,7 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
       return Array.from({ length: ls.length }, (_, i) => ls.getItem(ls.key(i)));
     });
     expect(stored.some((v) => v.includes(tcp.admin.token))).toBe(false);
+    expect(refused).toEqual([]);
   });
 
   it('resizes an instance from its row, then confirms the resize', async () => {

@@ -29,6 +29,7 @@ describe('the dashboard over HTTP', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self';.*frame-ancestors 'none'/);
     const html = await page.text();
     expect(html).toContain('<div id="root"></div>');
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;

@@ -36,7 +36,7 @@ export function RowActions({ instance }: { instance: InstanceView }) {
     if (asking) void run(asking, arg.trim());
   };
   const actions = actionsFor(instance, can);
-  const label = `${instance.name}`;
+  const label = instance.name;
   return (
     <div className="actions">
       {asking ? (
