@@ -258,4 +258,19 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     expect(after).toEqual({ flavor: 'm1.medium', vm_state: 'active', host: 'dash-b' });
     await expect(row.locator('td').nth(6).textContent()).resolves.toBe('m1.medium');
   });
+
+  it("evacuates a down host's instances from the hosts page", async () => {
+    await tcp.admin.request('mutation { updateHost(ref: "dash-b", input: { forcedDown: true }) { __typename } }');
+    await admin.goto(`${tcp.url}/#/hosts`);
+    const row = admin.locator('tr[data-host="dash-b"]');
+    await row.locator('td.status[data-status="down"]').waitFor({ timeout: UI_TIMEOUT });
+    await row.getByRole('button', { name: 'Evacuate' }).click();
+    await row.getByText('evacuating 1 instance(s)').waitFor({ timeout: UI_TIMEOUT });
+    const moved = await waitFor('web-1 rebuilt on dash-a', async () => (await tcp.db.sql<{ vm_state: string; host: string }[]>`
+      select i.vm_state, h.name as host from instances i join hosts h on h.id = i.host_id where i.id = ${instanceId}`)[0],
+    (r) => r?.vm_state === 'active' && r.host === 'dash-a', UI_TIMEOUT);
+    expect(moved).toEqual({ vm_state: 'active', host: 'dash-a' });
+    const [action] = await tcp.db.sql<{ state: string }[]>`select state from instance_actions where instance_id = ${instanceId} and action = 'evacuate'`;
+    expect(action!.state).toBe('succeeded');
+  });
 });
