@@ -83,7 +83,8 @@ try {
   await visit('quotas', 'Quotas');
   await shot('quotas');
   await page.goto(`${API}/#/explorer`);
-  await page.locator('.graphiql-container').waitFor();
+  // Execute does nothing until the query editor is up: wait for it to show the default query.
+  await page.locator('.graphiql-container .CodeMirror-code').getByText('whoami').first().waitFor();
   await page.getByRole('button', { name: /Execute query/ }).click();
   await page.getByText('"userName": "admin"').waitFor();
   await shot('explorer');

@@ -227,7 +227,8 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
       if (!r.url().startsWith(tcp.url) && !r.url().startsWith(tcp.url.replace('http', 'ws'))) elsewhere.push(r.url());
     });
     await admin.goto(`${tcp.url}/#/explorer`);
-    await admin.locator('.graphiql-container').waitFor({ timeout: UI_TIMEOUT });
+    // Execute does nothing until the query editor is up: wait for it to show the default query.
+    await admin.locator('.graphiql-container .CodeMirror-code').getByText('whoami').first().waitFor({ timeout: UI_TIMEOUT });
     await admin.getByRole('button', { name: /Execute query/ }).click();
     await admin.getByText('"userName": "admin"').waitFor({ timeout: UI_TIMEOUT });
     expect(elsewhere.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
