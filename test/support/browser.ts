@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { DASHBOARD_DIR } from '../../server/dashboard.ts';
 
@@ -16,12 +17,14 @@ export function browserUnavailable(): string | null {
 /** `npm ci` builds the dashboard (the prepare script); a checkout that skipped it builds it here. */
 export function ensureDashboardBuilt(): void {
   if (existsSync(path.join(DASHBOARD_DIR, 'index.html'))) return;
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts'], { stdio: 'inherit' });
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts'], { cwd: root, stdio: 'inherit' });
 }
 
 /**
- * Chromium, headless, with a fresh profile of its own that is thrown away afterwards. Each page
- * has its own sessionStorage, so each page is its own logged-in user.
+ * Chromium, headless, with a fresh profile (its --user-data-dir, which Playwright passes for a
+ * persistent context) that is thrown away afterwards. Each page has its own sessionStorage, so
+ * each page is its own logged-in user.
  */
 export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'orrery-chromium-'));
