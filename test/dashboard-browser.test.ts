@@ -66,6 +66,11 @@ describe.skipIf(unavailable !== null)('the dashboard in Chromium', () => {
     expect(await admin.evaluate(() => (globalThis as BrowserGlobals).sessionStorage.getItem('orrery.token'))).toBe(tcp.admin.token);
     expect(await admin.evaluate(() => (globalThis as BrowserGlobals).localStorage.length)).toBe(0);
     await expect(admin.getByRole('link', { name: 'Hosts' }).count()).resolves.toBe(1);
+    // The keyboard's first stop skips the navigation.
+    await admin.keyboard.press('Tab');
+    await expect(admin.evaluate(() => (globalThis as BrowserGlobals).document.activeElement?.textContent)).resolves.toBe('Skip to content');
+    await admin.keyboard.press('Enter');
+    await expect(admin.evaluate(() => (globalThis as BrowserGlobals).document.activeElement?.id)).resolves.toBe('content');
     // The static page is public; the data behind it is not.
     const anonymous = await fetch(`${tcp.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ instances { edges { node { id } } } }' }) });

@@ -56,6 +56,13 @@ function Shell({ me, onLogOut }: { me: Me; onLogOut: () => void }) {
   const nav = NAV.filter((n) => me.allowed.includes(n.rule));
   return (
     <div className="shell">
+      <a className="skip" href="#content" onClick={(e) => {
+        // The hash holds the route, so the jump to the content is done here instead.
+        e.preventDefault();
+        document.getElementById('content')?.focus();
+      }}>
+        Skip to content
+      </a>
       <header>
         <span className="brand">Orrery</span>
         <nav aria-label="Pages">
@@ -70,7 +77,7 @@ function Shell({ me, onLogOut }: { me: Me; onLogOut: () => void }) {
           <button type="button" onClick={onLogOut}>Log out</button>
         </span>
       </header>
-      <main>
+      <main id="content" tabIndex={-1}>
         {!nav.some((n) => n.path === page) ? (
           <p role="alert">There is no page “{page}” for you here.</p>
         ) : (
