@@ -27,6 +27,11 @@ export class Policy {
     return this.rules.has(rule);
   }
 
+  /** The rules this caller satisfies, so a client can offer only what it may do. */
+  allowedRules(principal: Principal): string[] {
+    return [...this.rules.keys()].filter((rule) => this.allows(principal, rule)).sort();
+  }
+
   /** Unknown rules deny: a new operation without a rule is closed, not open. */
   allows(principal: Principal | null, rule: string): boolean {
     const node = this.rules.get(rule);

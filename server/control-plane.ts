@@ -12,6 +12,7 @@ import { startWorker } from '../reconciler/worker.ts';
 import { schema } from '../schema/index.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { ConsoleProxy } from './console-proxy.ts';
+import { mountDashboard } from './dashboard.ts';
 import { mountGraphql } from './graphql-http.ts';
 import { mountImageFiles } from './image-files.ts';
 import { controlPlaneRegistry } from './metrics/registry.ts';
@@ -82,6 +83,7 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlane> 
     const base = { sql, log, config: o.config, policy, changes, consoles };
     mountImageFiles(app, base);
     const gql = await mountGraphql(app, http, schema, base);
+    mountDashboard(app, log);
     // WebSockets by path on the one port: GraphQL (subscriptions, agents' sockets) and consoles.
     http.on('upgrade', (req, socket, head) => {
       const path = new URL(req.url ?? '/', 'http://api').pathname;

@@ -11,7 +11,8 @@ const NAME = 'orrery-fake';
 
 /**
  * A minimal RFB 3.8 server (RFC 6143) with one security type (None) and a framebuffer of one
- * colour, so the proxy and a VNC client can be tested end to end without a hypervisor.
+ * colour, so the proxy and a VNC client (noVNC in the dashboard) can be tested end to end without
+ * a hypervisor.
  */
 export class FakeRfbServer extends Duplex {
   private buf = Buffer.alloc(0);
@@ -56,7 +57,9 @@ export class FakeRfbServer extends Duplex {
     }
     const length = clientMessageLength(b);
     if (length === null || b.length < length) return false;
-    if (b[0] === 3) this.push(framebufferUpdate());
+    // A still screen never changes, so an incremental request is left waiting, as RFC 6143 §7.5.3
+    // allows: answering each at once would spin a VNC client (noVNC asks again after every update).
+    if (b[0] === 3 && b[1] === 0) this.push(framebufferUpdate());
     return this.advance(length, 'normal');
   }
 

@@ -110,6 +110,15 @@ export const Instance = builder.objectRef<InstanceRow>('Instance').implement({
       description: "An opaque per-project host identifier (Nova's hostId): equal for instances that share a host",
       resolve: (i) => (i.host_id ? createHash('sha224').update(i.project_id + i.host_id).digest('hex') : null),
     }),
+    zone: t.string({
+      nullable: true,
+      description: "The zone of the host it runs on (Nova's OS-EXT-AZ:availability_zone), else the zone it asked for",
+      resolve: async (i, _a, ctx) => {
+        const host = i.host_id ? await ctx.loaders.host.load(i.host_id) : undefined;
+        const zone = host?.zone_id ? await ctx.loaders.zone.load(host.zone_id) : undefined;
+        return zone?.name ?? i.requested_zone ?? null;
+      },
+    }),
     hostName: t.string({
       nullable: true,
       description: 'The host the instance is bound to; admins only',
