@@ -22,6 +22,24 @@ export async function processStats(pid: number): Promise<ProcessStats> {
   };
 }
 
+/**
+ * CPU seconds of a PostgreSQL server so far, from the postmaster found by one of its backends:
+ * its own time, its live children's (backends, background workers), and the children it has reaped
+ * (connections that ended). Only meaningful when the server is this benchmark's alone.
+ */
+export async function postgresCpuSeconds(backendPid: number): Promise<number> {
+  const fields = async (pid: number) => (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  const postmaster = Number((await fields(backendPid))[1]);
+  const own = await fields(postmaster);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  const children = (await readFile(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+  for (const c of children) {
+    const f = await fields(Number(c)).catch(() => null);
+    if (f) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
 /** Busy CPU-seconds of the whole machine so far (all cores), from /proc/stat. */
 export async function machineBusySeconds(): Promise<number> {
   const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -47,6 +65,11 @@ export class ProcessGroup {
       out.set(role, { peakRssMb: acc.peakRssMb + s.peakRssMb, cpuSeconds: acc.cpuSeconds + s.cpuSeconds, count: acc.count + 1 });
     }
     return out;
+  }
+
+  /** CPU seconds of each process of one role so far, in the order they were added. */
+  async cpuOf(role: string): Promise<number[]> {
+    return Promise.all(this.procs.filter((x) => x.role === role).map((x) => processStats(x.p.pid).then((s) => s.cpuSeconds, () => NaN)));
   }
 
   /** The last log lines of every process, for the message of a failed run. */

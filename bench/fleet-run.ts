@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { OrreryClient } from '../client/graphql.ts';
 import { connect, type Sql } from '../db/connect.ts';
@@ -6,10 +8,11 @@ import { issueToken } from '../store/tokens.ts';
 import { freePort } from '../db/embedded.ts';
 import { startOrrery } from '../test/support/orrery-process.ts';
 import { dropDatabase, freshDatabase } from './fleet-db.ts';
-import { ProcessGroup, type ProcessStats } from './fleet-processes.ts';
+import { postgresCpuSeconds, ProcessGroup, type ProcessStats } from './fleet-processes.ts';
 import type { Progress } from './fleet-progress.ts';
 import { submitInstances } from './fleet-submit.ts';
 import { WaitSampler } from './fleet-waits.ts';
+import { dbCounters, diffWorkerCounters, perInstance, workerCounters, type DbCounters, type WorkerCounters } from './fleet-counters.ts';
 import { median, percentile } from './stats.ts';
 
 export interface RunOptions {
@@ -28,6 +31,8 @@ export interface RunOptions {
   ratePerSecond: number;
   /** Where the API and worker processes write V8 CPU profiles (on exit), if anywhere. */
   cpuProfileDir?: string;
+  /** Where to append the run's busiest statements (needs a server with pg_stat_statements preloaded). */
+  statementsFile?: string;
   progress: Progress;
 }
 
@@ -48,6 +53,18 @@ export interface RunResult {
   /** Average busy database sessions per state while instances were submitted and built. */
   waits: { what: string; sessions: number }[];
   roles: Map<string, ProcessStats & { count: number }>;
+  /** CPU seconds per role between the first createInstances and the last ACTIVE (no start-up, no enrollment). */
+  cpuDuring: Map<string, number>;
+  /** pg_stat_database over the same window, per instance. */
+  db: DbCounters;
+  /** Average sessions waiting on a heavyweight lock (pg_stat_activity sampled 4×/s). */
+  lockWaitSessions: number;
+  /** Each worker process's jobs and placements over the window (from its /metrics), and its CPU seconds then. */
+  perWorker: (WorkerCounters & { cpuSeconds: number; idleCpuPerMinute: number })[];
+  /** CPU seconds of the PostgreSQL server over the window (NaN if it is not on this machine). */
+  postgresCpuSeconds: number;
+  /** Load average (1 min) when the submission started and when the last instance went ACTIVE. */
+  load: [number, number];
   dbSizeMb: number;
 }
 
@@ -75,9 +92,16 @@ async function counts(sql: Sql) {
   return c!;
 }
 
-async function commits(sql: Sql): Promise<number> {
-  const [r] = await sql<{ n: number }[]>`select xact_commit::int8 as n from pg_stat_database where datname = current_database()`;
-  return r!.n;
+/** The statements of this database by total time over the run (pg_stat_statements), appended to a file. */
+async function appendStatements(sql: Sql, file: string, title: string): Promise<void> {
+  const rows = await sql<{ calls: number; rows: number; total_ms: number; mean_ms: number; query: string }[]>`
+    select s.calls::float8 as calls, s.rows::float8 as rows, s.total_exec_time as total_ms, s.mean_exec_time as mean_ms,
+           left(regexp_replace(s.query, '\\s+', ' ', 'g'), 160) as query
+      from pg_stat_statements s join pg_database d on d.oid = s.dbid
+     where d.datname = current_database() and s.toplevel
+     order by s.total_exec_time desc limit 40`;
+  const lines = rows.map((r) => `${r.total_ms.toFixed(0).padStart(8)} ms ${String(r.calls).padStart(8)} calls ${r.mean_ms.toFixed(2).padStart(8)} ms/call ${String(r.rows).padStart(8)} rows  ${r.query}`);
+  await appendFile(file, `\n## ${title}\n${lines.join('\n')}\n`);
 }
 
 /**
@@ -102,8 +126,16 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
       await api.waitForLog('Orrery API listening');
       apiUrls.push(`http://127.0.0.1:${port}`);
     }
-    const workers = Array.from({ length: o.workers }, (_, w) => group.add('worker', startOrrery(['worker'], env(`worker-${w}`), profile)));
+    const metricsUrls: string[] = [];
+    const workers = [];
+    for (let w = 0; w < o.workers; w++) {
+      const port = await freePort();
+      metricsUrls.push(`http://127.0.0.1:${port}`);
+      workers.push(group.add('worker', startOrrery(['worker'], { ...env(`worker-${w}`), ORRERY_METRICS_PORT: String(port) }, profile)));
+    }
     await Promise.all(workers.map((w) => w.waitForLog('Orrery worker running')));
+    const workersReady = Date.now();
+    const workerCpuReady = await group.cpuOf('worker');
 
     const admin = new OrreryClient(apiUrls[0]!, token);
     const [project] = await sql<{ id: string }[]>`select id from projects where name = 'admin'`;
@@ -133,7 +165,17 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
     const hostsReadySeconds = secondsSince(hostsStarted);
     o.progress.done(`[${tag}] ${o.hosts} hollow hosts enrolled and watching in ${hostsReadySeconds.toFixed(1)} s`);
 
-    const commitsBefore = await commits(sql);
+    const cpuBefore = await group.stats();
+    const workerCpuBefore = await group.cpuOf('worker');
+    const idleMinutes = (Date.now() - workersReady) / 60_000;
+    const jobsBefore = await Promise.all(metricsUrls.map(workerCounters));
+    await new Promise((r) => setTimeout(r, 1500)); // idle backends publish their counters within a second
+    if (o.statementsFile) await sql`create extension if not exists pg_stat_statements`.then(() => sql`select pg_stat_statements_reset()`);
+    const dbBefore = await dbCounters(sql);
+    const [{ pid: backendPid }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const pgCpu = () => postgresCpuSeconds(backendPid!).catch(() => NaN);
+    const pgCpuBefore = await pgCpu();
+    const loadBefore = os.loadavg()[0]!;
     waits.start();
     const started = Date.now();
     let submitted = 0;
@@ -157,11 +199,20 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
       throw failure;
     }
     const seconds = secondsSince(started);
+    const loadAfter = os.loadavg()[0]!;
     waits.stop();
+    const cpuAfter = await group.stats();
+    const workerCpuAfter = await group.cpuOf('worker');
+    const pgCpuAfter = await pgCpu();
+    await new Promise((r) => setTimeout(r, 1500));
+    const dbAfter = await dbCounters(sql);
+    const jobsAfter = await Promise.all(metricsUrls.map(workerCounters));
+    if (o.statementsFile) await appendStatements(sql, o.statementsFile, `${tag}, ${o.instances} instances`);
     await submission;
     o.progress.done(`[${tag}] ${c.active}/${o.instances} ACTIVE (${c.error} error) after ${seconds.toFixed(1)} s`);
 
     const roles = await group.stats();
+    const cpuDuring = new Map([...cpuAfter].map(([role, a]) => [role, a.cpuSeconds - (cpuBefore.get(role)?.cpuSeconds ?? 0)]));
     // createInstance's own transaction wrote created_at; the reconcile that made it ACTIVE wrote launched_at.
     const launched = await sql<{ ms: number }[]>`
       select extract(epoch from launched_at - created_at)::float8 * 1000 as ms from instances where launched_at is not null`;
@@ -194,9 +245,19 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
       latencies,
       stages,
       placementsPerSecond: p!.n / Math.max(p!.span, 0.001),
-      transactionsPerInstance: ((await commits(sql)) - commitsBefore) / o.instances,
+      transactionsPerInstance: (dbAfter.xacts - dbBefore.xacts) / o.instances,
       waits: waits.top(),
       roles,
+      cpuDuring,
+      db: perInstance(dbBefore, dbAfter, o.instances),
+      lockWaitSessions: waits.lockSessions(),
+      perWorker: jobsAfter.map((a, i) => ({
+        ...diffWorkerCounters(jobsBefore[i]!, a),
+        cpuSeconds: workerCpuAfter[i]! - workerCpuBefore[i]!,
+        idleCpuPerMinute: (workerCpuBefore[i]! - workerCpuReady[i]!) / idleMinutes,
+      })),
+      postgresCpuSeconds: pgCpuAfter - pgCpuBefore,
+      load: [loadBefore, loadAfter],
       dbSizeMb: size!.mb,
     };
   } finally {

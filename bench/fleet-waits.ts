@@ -6,6 +6,7 @@ import type { Sql } from '../db/connect.ts';
  */
 export class WaitSampler {
   private readonly counts = new Map<string, number>();
+  private lockWaits = 0;
   private samples = 0;
   private timer?: NodeJS.Timeout;
 
@@ -23,7 +24,10 @@ export class WaitSampler {
            and query not ilike 'listen %'
          group by 1`.catch(() => []);
       this.samples++;
-      for (const r of rows) this.counts.set(r.what, (this.counts.get(r.what) ?? 0) + r.n);
+      for (const r of rows) {
+        this.counts.set(r.what, (this.counts.get(r.what) ?? 0) + r.n);
+        if (/ Lock:/.test(r.what)) this.lockWaits += r.n;
+      }
       this.timer = setTimeout(() => void tick(), this.everyMs);
     };
     void tick();
@@ -31,6 +35,11 @@ export class WaitSampler {
 
   stop(): void {
     clearTimeout(this.timer);
+  }
+
+  /** Average sessions waiting on a heavyweight lock (row, transaction id, advisory, relation). */
+  lockSessions(): number {
+    return this.lockWaits / Math.max(1, this.samples);
   }
 
   /** The busiest states: average number of sessions in each, over all samples. */

@@ -11,6 +11,8 @@
  *            --placement-only (skip the fleet runs)  --sizes 1000,10000,100000 (host counts of the placement sweep)
  *            --rate N (submit at most N instances/s in all, to measure latency below saturation; default: flat out)
  *            --cpu-prof DIR (the API and worker processes write V8 CPU profiles there when they stop)
+ *            --statements FILE (append each run's busiest statements from pg_stat_statements: a DATABASE_URL
+ *              server started with shared_preload_libraries=pg_stat_statements)
  *
  * DATABASE_URL (a server where it may create and drop databases) replaces the embedded PostgreSQL.
  */
@@ -48,6 +50,7 @@ const settings = {
   placementSamples: Number(option('--placement-samples', '300')),
   ratePerSecond: Number(option('--rate', '0')),
   cpuProfileDir: process.argv.includes('--cpu-prof') ? path.resolve(option('--cpu-prof', '')) : undefined,
+  statementsFile: process.argv.includes('--statements') ? path.resolve(option('--statements', '')) : undefined,
   sweepSizes: option('--sizes', '1000,10000,100000').split(',').map(Number),
 };
 
@@ -140,6 +143,21 @@ function reportRuns(runs: RunResult[]): void {
       return [String(r.workers), fmt(g('api').peakRssMb), fmt(g('worker').peakRssMb), fmt(g('hosts').peakRssMb),
         fmt(g('api').cpuSeconds), fmt(g('worker').cpuSeconds), fmt(g('hosts').cpuSeconds), fmt(r.dbSizeMb)];
     }),
+  ]);
+  printTable('During the run (first createInstances → last ACTIVE): load average at start → end, CPU seconds per role, PostgreSQL counters per instance (pg_stat_database), sessions waiting on locks', [
+    ['workers', 'load', 'api CPU s', 'workers CPU s', 'hosts CPU s', 'PostgreSQL CPU s', 'xacts/inst', 'rollbacks/inst', 'ins/inst', 'upd/inst', 'del/inst', 'fetched/inst', 'returned/inst', 'lock-wait sessions'],
+    ...runs.map((r) => [String(r.workers), `${fmt(r.load[0], 1)}→${fmt(r.load[1], 1)}`,
+      fmt(r.cpuDuring.get('api') ?? NaN, 1), fmt(r.cpuDuring.get('worker') ?? NaN, 1), fmt(r.cpuDuring.get('hosts') ?? NaN, 1), fmt(r.postgresCpuSeconds, 1),
+      fmt(r.db.xacts, 2), fmt(r.db.rollbacks, 3), fmt(r.db.inserted, 1), fmt(r.db.updated, 1), fmt(r.db.deleted, 1),
+      fmt(r.db.fetched, 0), fmt(r.db.returned, 0), fmt(r.lockWaitSessions, 3)]),
+  ]);
+  printTable('Each worker process over the run: jobs run by task, failed jobs, instances it placed, CPU seconds; and its CPU while idle before (enrollment), per minute', [
+    ['workers', 'worker', 'place_instances', 'complete_builds', 'reconcile_instance', 'other', 'failed', 'placed', 'CPU s', 'idle CPU s/min'],
+    ...runs.flatMap((r) => r.perWorker.map((w, i) => {
+      const j = (t: string) => w.jobs.get(t) ?? 0;
+      const other = [...w.jobs].filter(([t]) => !['place_instances', 'complete_builds', 'reconcile_instance'].includes(t)).reduce((a, [, n]) => a + n, 0);
+      return [String(r.workers), String(i + 1), fmt(j('place_instances')), fmt(j('complete_builds')), fmt(j('reconcile_instance')), fmt(other), fmt(w.failedJobs), fmt(w.placed), fmt(w.cpuSeconds, 2), fmt(w.idleCpuPerMinute, 2)];
+    })),
   ]);
   for (const r of runs) {
     printTable(`Where the database sessions were, ${r.workers} worker(s) (average busy sessions, sampled 4×/s)`, [

@@ -1,20 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import type { Runner } from 'graphile-worker';
 import { connect, type Sql } from '../db/connect.ts';
 import { installSchema } from '../db/install.ts';
 import type { Config } from '../core/config.ts';
 import { rootLog, type Log } from '../core/log.ts';
-import { serveOps, startOpsListener, type OpsEndpoints } from '../core/ops-http.ts';
-import { Policy } from '../policies/policy.ts';
+import { startOpsListener, type OpsEndpoints } from '../core/ops-http.ts';
 import { startWorker } from '../reconciler/worker.ts';
-import { schema } from '../schema/index.ts';
-import { ChangeFeed } from './change-feed.ts';
-import { ConsoleProxy } from './console-proxy.ts';
-import { mountDashboard } from './dashboard.ts';
-import { mountGraphql } from './graphql-http.ts';
-import { mountImageFiles } from './image-files.ts';
 import { controlPlaneRegistry } from './metrics/registry.ts';
 import { controlPlaneChecks } from './readiness.ts';
 
@@ -63,47 +53,14 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlane> 
     stops.unshift(() => listener.close());
   }
   if (o.api) {
-    const policy = Policy.load(o.config.policyFile);
-    const changes = new ChangeFeed(log);
-    await changes.start(sql);
-    stops.push(() => changes.stop());
-    const app = express();
-    app.disable('x-powered-by');
-    const http: Server = createServer(app);
-    app.get('/healthz', (_req, res) => {
-      res.json({ ok: true });
-    });
     // Probes stay on the API's port, where Kubernetes finds the process; /metrics moves to the
     // ops listener when there is one, so it need not be served where the API is public.
-    const publicOps: OpsEndpoints = { ...ops, metrics: opsUrl ? null : ops.metrics };
-    app.use((req, res, next) => {
-      if (!serveOps(publicOps, req, res)) next();
-    });
-    const consoles = new ConsoleProxy({ sql, log, config: o.config, policy, changes });
-    const base = { sql, log, config: o.config, policy, changes, consoles };
-    mountImageFiles(app, base);
-    const gql = await mountGraphql(app, http, schema, base);
-    mountDashboard(app, log);
-    // WebSockets by path on the one port: GraphQL (subscriptions, agents' sockets) and consoles.
-    http.on('upgrade', (req, socket, head) => {
-      const path = new URL(req.url ?? '/', 'http://api').pathname;
-      if (path === '/graphql') gql.upgrade(req, socket, head);
-      else if (consoles.handles(path)) consoles.upgrade(req, socket, head);
-      else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
-    });
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(o.config.port, o.config.host, () => resolve());
-    });
-    const addr = http.address() as AddressInfo;
-    url = `http://${o.config.host}:${addr.port}`;
-    consoles.listening(url);
-    stops.unshift(async () => {
-      consoles.stop();
-      await gql.stop();
-      http.closeAllConnections();
-      await new Promise<void>((r) => http.close(() => r()));
-    });
+    const { startApi } = await import('./api-server.ts');
+    const api = await startApi({ sql, config: o.config, log, ops: { ...ops, metrics: opsUrl ? null : ops.metrics } });
+    url = api.url;
+    // Its port closes first, its change feed last (after the worker).
+    stops.unshift(() => api.close());
+    stops.push(() => api.stopChanges());
   }
   return {
     url,
