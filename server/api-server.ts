@@ -15,9 +15,9 @@ import { mountImageFiles } from './image-files.ts';
 
 /**
  * The API part of a control plane process: GraphQL over HTTP and WebSockets, consoles, image
- * files, the dashboard and the probes on one port. Its own module, loaded only where the API runs: an
- * `orrery worker` never loads the schema, Apollo or Express (about 1.6 s of CPU and 70 MiB at
- * start-up, per worker process).
+ * files, the dashboard and the probes on one port. Its own module, loaded only where the API
+ * runs: an `orrery worker` never loads the schema, Apollo or Express (about 1.6 s of CPU and
+ * 70 MiB at start-up, per worker process).
  */
 export async function startApi(o: {
   sql: Sql;
