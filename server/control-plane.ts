@@ -14,6 +14,7 @@ import { ChangeFeed } from './change-feed.ts';
 import { ConsoleProxy } from './console-proxy.ts';
 import { mountGraphql } from './graphql-http.ts';
 import { mountImageFiles } from './image-files.ts';
+import { mountOpenstack } from '../openstack/mount.ts';
 import { controlPlaneRegistry } from './metrics/registry.ts';
 import { controlPlaneChecks } from './readiness.ts';
 
@@ -81,6 +82,7 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlane> 
     const consoles = new ConsoleProxy({ sql, log, config: o.config, policy, changes });
     const base = { sql, log, config: o.config, policy, changes, consoles };
     mountImageFiles(app, base);
+    mountOpenstack(app, base);
     const gql = await mountGraphql(app, http, schema, base);
     // WebSockets by path on the one port: GraphQL (subscriptions, agents' sockets) and consoles.
     http.on('upgrade', (req, socket, head) => {
