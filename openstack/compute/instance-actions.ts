@@ -23,6 +23,9 @@ const NOVA_NAMES: Record<string, string> = {
   'attach-interface': 'attach_interface', 'detach-interface': 'detach_interface',
 };
 
+// Nova's event results: null while it runs.
+const RESULTS: Record<string, string> = { success: 'Success', error: 'Error' };
+
 async function actions(res: Response, id: string): Promise<{ projectId: string; actions: ActionNode[] }> {
   const d = await run<{ instance: { projectId: string; actions: ActionNode[] } | null }>(ctxOf(res),
     `query($id: ID!) { instance(id: $id) { projectId actions { action requestId userId message state startedAt finishedAt
@@ -59,7 +62,7 @@ export function instanceActionRoutes(r: Router): void {
     res.json({ instanceAction: {
       ...view(res, id, projectId, a),
       events: a.events.map((e) => ({
-        event: e.event, start_time: e.startedAt, finish_time: e.finishedAt, result: e.result === 'succeeded' ? 'Success' : e.result === 'failed' ? 'Error' : e.result,
+        event: e.event, start_time: e.startedAt, finish_time: e.finishedAt, result: RESULTS[e.result] ?? null,
         traceback: null, ...(atLeast(res, 62) ? { host: e.host, hostId: '' } : {}), ...(atLeast(res, 84) ? { details: e.details } : {}),
       })),
     } });
