@@ -42,3 +42,19 @@ export function statusOf(e: unknown): OsError | undefined {
   if (e instanceof ForbiddenError || e instanceof QuotaExceededError) return new OsError(403, e.message);
   return undefined;
 }
+
+/**
+ * The same refusal in the words of the request the client sent: GraphQL's input fields
+ * (`input.flavor`) become the body's (`server.flavorRef`).
+ */
+export function renamed<T>(fields: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const rename = (field: string) => {
+    const hit = Object.keys(fields).find((f) => field === f || field.startsWith(`${f}.`));
+    return hit ? fields[hit] + field.slice(hit.length) : field;
+  };
+  return work().catch((e: unknown) => {
+    if (e instanceof ValidationError) throw new ValidationError(e.issues.map((i) => ({ ...i, field: rename(i.field) })));
+    if (e instanceof NotFoundError) throw new OsError(400, `${e.message} (${rename(e.field)})`);
+    throw e;
+  });
+}

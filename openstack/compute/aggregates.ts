@@ -1,5 +1,5 @@
 import { Router, type Response } from 'express';
-import { validate } from '../../core/validate.ts';
+import { validBody } from '../validate.ts';
 import { OsError } from '../errors.ts';
 import { ERROR_FIELDS, run, unwrap } from '../graphql.ts';
 import { ctxOf, route } from '../http.ts';
@@ -80,7 +80,7 @@ export function aggregateRoutes(r: Router): void {
     res.json({ aggregate: view(await loadAggregate(res, String(req.params.id))) });
   }));
   r.post('/os-aggregates', allow('os_compute_api:os-aggregates:create'), route(async (req, res) => {
-    const { aggregate } = validate<{ aggregate: { name: string } }>(createAggregateSchema, req.body, 'aggregate');
+    const { aggregate } = validBody<{ aggregate: { name: string } }>(createAggregateSchema, req.body);
     res.json({ aggregate: view(await mutate(res, 'createAggregate', '$i: AggregateInput!', 'input: $i', { i: { name: aggregate.name } })) });
   }));
   r.delete('/os-aggregates/:id', allow('os_compute_api:os-aggregates:delete'), route(async (req, res) => {
@@ -90,7 +90,7 @@ export function aggregateRoutes(r: Router): void {
     res.status(200).end();
   }));
   r.post('/os-aggregates/:id/action', route(async (req, res) => {
-    const body = validate<AggregateAction>(aggregateActionSchema, req.body, 'body');
+    const body = validBody<AggregateAction>(aggregateActionSchema, req.body);
     const ref = String(req.params.id);
     const rule = body.set_metadata ? 'os_compute_api:os-aggregates:set_metadata' as const
       : body.add_host ? 'os_compute_api:os-aggregates:add_host' as const : 'os_compute_api:os-aggregates:remove_host' as const;

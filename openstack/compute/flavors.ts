@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { validate } from '../../core/validate.ts';
+import { validBody } from '../validate.ts';
 import { OsError } from '../errors.ts';
 import { ERROR_FIELDS, run, unwrap } from '../graphql.ts';
 import { ctxOf, publicBase, route } from '../http.ts';
@@ -92,7 +92,7 @@ export function flavorRoutes(r: Router): void {
     res.json({ flavor: view(req, res, await loadFlavor(res, String(req.params.id))) });
   }));
   r.post('/flavors', allow('os_compute_api:os-flavor-manage:create'), route(async (req, res) => {
-    const f = validate<CreateFlavorBody>(createFlavorSchema, req.body, 'flavor').flavor;
+    const f = validBody<CreateFlavorBody>(createFlavorSchema, req.body).flavor;
     const input = {
       name: f.name, vcpus: Number(f.vcpus), ramMb: Number(f.ram), diskGb: Number(f.disk),
       ephemeralGb: Number(f['OS-FLV-EXT-DATA:ephemeral'] ?? 0), swapMb: Number(f.swap || 0),

@@ -1,5 +1,5 @@
 import { Router, type Response } from 'express';
-import { validate } from '../../core/validate.ts';
+import { validBody } from '../validate.ts';
 import { OsError } from '../errors.ts';
 import { ERROR_FIELDS, run, unwrap } from '../graphql.ts';
 import { ctxOf, route, userOf } from '../http.ts';
@@ -56,7 +56,7 @@ export function keypairRoutes(r: Router): void {
     res.json({ keypair: { ...view(res, k), id: k.id, user_id: userOf(res).userId, created_at: k.createdAt, deleted: false, deleted_at: null, updated_at: null } });
   }));
   r.post('/os-keypairs', allow('os_compute_api:os-keypairs:create'), route(async (req, res) => {
-    const { keypair } = validate<{ keypair: { name: string; public_key?: string } }>(createKeypairSchema, req.body, 'keypair');
+    const { keypair } = validBody<{ keypair: { name: string; public_key?: string } }>(createKeypairSchema, req.body);
     const d = await run<{ createKeyPair: Record<string, unknown> }>(ctxOf(res),
       `mutation($i: KeyPairInput!) { createKeyPair(input: $i) { ${ERROR_FIELDS} ... on CreateKeyPairSuccess { keyPair { ${KEYPAIR} privateKey } } } }`,
       { i: { name: keypair.name, ...(keypair.public_key ? { publicKey: keypair.public_key } : {}) } });

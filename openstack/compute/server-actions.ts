@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { operationRefusal, type GuardedOperation } from '../../core/operation-guards.ts';
 import type { VmState } from '../../core/instance-status.ts';
-import { validate } from '../../core/validate.ts';
+import { validBody } from '../validate.ts';
 import { OsError } from '../errors.ts';
 import { ERROR_FIELDS, run, unwrap } from '../graphql.ts';
 import { ctxOf, publicBase, route } from '../http.ts';
@@ -76,7 +76,7 @@ async function operation(res: Response, field: string, args: Record<string, unkn
 
 function checkPower(action: ActionName, s: ServerNode): void {
   const p = POWER[action]!;
-  const state = { name: s.name, vm_state: s.vmState as VmState, task_state: s.taskState, host_id: s.hostName, delete_requested_at: s.deleting ? new Date() : null };
+  const state = { name: s.name, vm_state: s.vmState as VmState, task_state: s.taskState, host_id: s.hostId, delete_requested_at: s.deleting ? new Date() : null };
   const refusal = p.from && s.vmState !== p.from
     ? `Cannot '${action}' instance ${s.id} while it is in vm_state ${s.vmState}`
     : operationRefusal(p.guard, state);
@@ -173,7 +173,7 @@ export function serverActionRoutes(r: Router): void {
     const name = Object.keys(body).find((k): k is ActionName => k in ACTION_SCHEMAS);
     if (!name) throw new OsError(400, `There is no such action: ${Object.keys(body)[0] ?? '(none)'}`);
     if (!allowed(res, RULE[name])) throw new OsError(403, `Policy doesn't allow ${RULE[name]} to be performed.`);
-    validate(actionSchema(name), body, 'body');
+    validBody(actionSchema(name), body);
     res.locals.base = publicBase(req);
     const server = await loadServer(res, String(req.params.id));
     const answer = await perform(res, name, body[name] ?? null, server);
@@ -183,7 +183,7 @@ export function serverActionRoutes(r: Router): void {
   }));
   r.post('/servers/:id/remote-consoles', route(async (req, res) => {
     if (!allowed(res, 'os_compute_api:os-remote-consoles')) throw new OsError(403, "Policy doesn't allow os_compute_api:os-remote-consoles to be performed.");
-    const body = validate<{ remote_console: { protocol: 'vnc' | 'serial'; type: string } }>(remoteConsoleSchema, req.body, 'body');
+    const body = validBody<{ remote_console: { protocol: 'vnc' | 'serial'; type: string } }>(remoteConsoleSchema, req.body);
     const { id } = await loadServer(res, String(req.params.id));
     const url = await consoleUrl(res, id, body.remote_console.protocol === 'vnc' ? 'VNC' : 'SERIAL');
     res.json({ remote_console: { ...body.remote_console, url } });

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { validate } from '../../core/validate.ts';
+import { validBody } from '../validate.ts';
 import { OsError } from '../errors.ts';
 import { ERROR_FIELDS, run, unwrap } from '../graphql.ts';
 import { ctxOf, route, userOf } from '../http.ts';
@@ -63,7 +63,7 @@ export function serverGroupRoutes(r: Router): void {
     res.json({ server_group: view(res, d.serverGroup) });
   }));
   r.post('/os-server-groups', allow('os_compute_api:os-server-groups:create'), route(async (req, res) => {
-    const g = validate<CreateGroupBody>(createGroupSchema, req.body, 'server_group').server_group;
+    const g = validBody<CreateGroupBody>(createGroupSchema, req.body).server_group;
     const policy = g.policy ?? g.policies?.[0];
     if (!policy) throw new OsError(400, `server_group.${atLeast(res, 64) ? 'policy' : 'policies'} is required`);
     const max = g.rules?.max_server_per_host;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { validate } from '../../core/validate.ts';
+import { validBody } from '../validate.ts';
 import { isUuid } from '../../store/instances.ts';
-import { OsError } from '../errors.ts';
+import { OsError, renamed } from '../errors.ts';
 import { ERROR_FIELDS, run, unwrap } from '../graphql.ts';
 import { ctxOf, publicBase, route } from '../http.ts';
 import { allow, allowed } from '../policy.ts';
@@ -88,6 +88,30 @@ function createInput(body: CreateServerBody, name: string) {
   };
 }
 
+/** Orrery's input fields under the names of Nova's request body, for the 400 a client reads. */
+const SERVER_FIELD_NAMES: Record<string, string> = {
+  'input.flavor': 'server.flavorRef', 'input.image': 'server.imageRef', 'input.name': 'server.name', 'input.zone': 'server.availability_zone',
+  'input.keyName': 'server.key_name', 'input.userData': 'server.user_data', 'input.networks': 'server.networks', 'input.tags': 'server.tags',
+  'input.metadata': 'server.metadata', 'input.serverGroup': 'OS-SCH-HNT:scheduler_hints.group', 'input.schedulerHints': 'OS-SCH-HNT:scheduler_hints',
+};
+
+/** One createInstance, or Nova's min_count/max_count as one createInstances (all or none). */
+async function createServers(res: Response, body: CreateServerBody, count: number): Promise<{ id: string }[]> {
+  const name = body.server.name;
+  if (count === 1) {
+    const d = await run<{ createInstance: Record<string, unknown> }>(ctxOf(res),
+      `mutation($i: CreateInstanceInput!) { createInstance(input: $i) { ${ERROR_FIELDS} ... on CreateInstanceSuccess { instance { id } } } }`,
+      { i: createInput(body, name) });
+    return [unwrap<{ instance: { id: string } }>(d.createInstance).instance];
+  }
+  // Nova's multi_instance_display_name_template default: name-1, name-2, ...
+  const inputs = Array.from({ length: count }, (_, n) => createInput(body, `${name}-${n + 1}`));
+  const d = await run<{ createInstances: Record<string, unknown> }>(ctxOf(res),
+    `mutation($i: [CreateInstanceInput!]!) { createInstances(inputs: $i) { ${ERROR_FIELDS} ... on CreateInstancesSuccess { instances { id } } } }`,
+    { i: inputs });
+  return unwrap<{ instances: { id: string }[] }>(d.createInstances).instances;
+}
+
 export function serverRoutes(r: Router): void {
   r.get('/servers', allow('os_compute_api:servers:index'), route(async (req, res) => {
     const base = publicBase(req);
@@ -101,24 +125,11 @@ export function serverRoutes(r: Router): void {
     res.json({ server: serverDetail(res, publicBase(req), await loadServer(res, String(req.params.id))) });
   }));
   r.post('/servers', allow('os_compute_api:servers:create'), route(async (req, res) => {
-    const body = validate<CreateServerBody>(createServerSchema, req.body, 'server');
+    const body = validBody<CreateServerBody>(createServerSchema, req.body);
     const s = body.server;
     const count = s.max_count ?? s.min_count ?? 1;
     if (s.min_count !== undefined && s.min_count > count) throw new OsError(400, 'min_count must be <= max_count');
-    let created: { id: string }[];
-    if (count === 1) {
-      const d = await run<{ createInstance: Record<string, unknown> }>(ctxOf(res),
-        `mutation($i: CreateInstanceInput!) { createInstance(input: $i) { ${ERROR_FIELDS} ... on CreateInstanceSuccess { instance { id } } } }`,
-        { i: createInput(body, s.name) });
-      created = [unwrap<{ instance: { id: string } }>(d.createInstance).instance];
-    } else {
-      // Nova's multi_instance_display_name_template default: name-1, name-2, ...
-      const inputs = Array.from({ length: count }, (_, n) => createInput(body, `${s.name}-${n + 1}`));
-      const d = await run<{ createInstances: Record<string, unknown> }>(ctxOf(res),
-        `mutation($i: [CreateInstanceInput!]!) { createInstances(inputs: $i) { ${ERROR_FIELDS} ... on CreateInstancesSuccess { instances { id } } } }`,
-        { i: inputs });
-      created = unwrap<{ instances: { id: string }[] }>(d.createInstances).instances;
-    }
+    const created = await renamed(SERVER_FIELD_NAMES, () => createServers(res, body, count));
     const base = publicBase(req);
     if (s.return_reservation_id) {
       res.status(202).json({ reservation_id: `r-${randomUUID().slice(0, 8)}` });
@@ -130,7 +141,7 @@ export function serverRoutes(r: Router): void {
     });
   }));
   r.put('/servers/:id', allow('os_compute_api:servers:update'), route(async (req, res) => {
-    const body = validate<UpdateServerBody>(updateServerSchema, req.body, 'server');
+    const body = validBody<UpdateServerBody>(updateServerSchema, req.body);
     const id = (await loadServer(res, String(req.params.id))).id;
     if (body.server.name !== undefined) await updateInstance(res, id, { name: body.server.name });
     res.json({ server: serverDetail(res, publicBase(req), await loadServer(res, id)) });
@@ -147,7 +158,7 @@ export function serverRoutes(r: Router): void {
   for (const method of ['post', 'put'] as const) {
     // POST merges into the metadata, PUT replaces it (Nova's server-metadata semantics).
     r[method]('/servers/:id/metadata', allow('os_compute_api:servers:update'), route(async (req, res) => {
-      const body = validate<{ metadata: Record<string, string> }>(metadataSchema, req.body, 'metadata');
+      const body = validBody<{ metadata: Record<string, string> }>(metadataSchema, req.body);
       const server = await loadServer(res, String(req.params.id));
       const merged = method === 'post' ? { ...toMap(server.metadata), ...body.metadata } : body.metadata;
       await updateInstance(res, server.id, { metadata: kv(merged) });

@@ -1,5 +1,5 @@
 import express, { Router, type Request, type Response } from 'express';
-import { validate } from '../../core/validate.ts';
+import { validBody } from '../validate.ts';
 import { checkPassword } from '../../store/passwords.ts';
 import { issueSessionToken, memberProject, revokeToken, tokenDetails, type TokenDetails } from '../../store/session-tokens.ts';
 import { OsError } from '../errors.ts';
@@ -87,7 +87,7 @@ export function identityRouter(base: BaseContext): Router {
     res.json({ version: versionDoc(publicBase(req)) });
   });
   r.post('/auth/tokens', route(async (req, res) => {
-    const body = validate<AuthRequest>(authRequestSchema, req.body, 'body');
+    const body = validBody<AuthRequest>(authRequestSchema, req.body);
     const { secret, methods } = await login(base, body);
     const details = (await tokenDetails(base.sql, secret))!;
     res.status(201).set('x-subject-token', secret).json(tokenBody(req, details, methods));

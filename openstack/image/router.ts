@@ -1,5 +1,5 @@
 import express, { Router, type Response } from 'express';
-import { validate } from '../../core/validate.ts';
+import { validBody } from '../validate.ts';
 import { HttpError, receiveImageFile, sendImageFile } from '../../server/image-files.ts';
 import { isUuid } from '../../store/instances.ts';
 import { OsError } from '../errors.ts';
@@ -68,7 +68,7 @@ export function imageRouter(base: BaseContext): Router {
     res.json(imageView(await loadImage(res, String(req.params.id))));
   }));
   v2.post('/images', allow('add_image'), express.json({ limit: '1mb' }), route(async (req, res) => {
-    const body = validate<CreateImageBody>(createImageSchema, req.body, 'image');
+    const body = validBody<CreateImageBody>(createImageSchema, req.body);
     const properties = Object.entries(body).filter(([k]) => !COLUMNS.has(k)).map(([key, value]) => ({ key, value: String(value) }));
     const input = {
       name: body.name,
