@@ -3,8 +3,8 @@ import { validate } from '../core/validate.ts';
 import type { TxSql } from '../db/connect.ts';
 import { builder } from '../schema/builder.ts';
 import {
-  passwordSpecSchema, projectSpecSchema, roleAssignmentSchema, tokenSpecSchema, userSpecSchema,
-  type PasswordSpec, type ProjectSpec, type RoleAssignment, type TokenSpec, type UserSpec,
+  passwordSchema, projectSpecSchema, roleAssignmentSchema, tokenSpecSchema, userSpecSchema,
+  type ProjectSpec, type RoleAssignment, type TokenSpec, type UserSpec,
 } from '../schema/documents/identity.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { IssuedToken, Project, User } from '../schema/types/identity.ts';
@@ -188,14 +188,14 @@ builder.mutationFields((t) => ({
     authScopes: { policy: 'user:set_own_password' },
     errors: mutationErrors('SetUserPassword', 'user'),
     resolve: async (_r, args, ctx) => {
-      const s = validate<PasswordSpec>(passwordSpecSchema, args);
+      const password = validate<string>(passwordSchema, args.password, 'password');
       const caller = requireUser(ctx);
       return ctx.sql.begin(async (tx) => {
-        const user = await userOf(tx, s.user, 'user');
+        const user = await userOf(tx, args.user, 'user');
         if (user.id !== caller.userId && !ctx.policy.allows(ctx.principal, 'user:set_password')) {
           throw new ForbiddenError('setting another user\'s password needs the user:set_password rule');
         }
-        await setPassword(tx, user.id, s.password);
+        await setPassword(tx, user.id, password);
         return loadUser(tx, user.id);
       });
     },

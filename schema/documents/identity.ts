@@ -51,12 +51,4 @@ export const tokenSpecSchema = {
 export type TokenSpec = FromSchema<typeof tokenSpecSchema>;
 
 /** A password for Identity v3 password auth; the length bounds keep the KDF's input sane. */
-export const passwordSpecSchema = {
-  $id: 'orrery/password',
-  type: 'object',
-  additionalProperties: false,
-  required: ['user', 'password'],
-  properties: { user: reference, password: { type: 'string', minLength: 8, maxLength: 1024 } },
-} as const;
-
-export type PasswordSpec = FromSchema<typeof passwordSpecSchema>;
+export const passwordSchema = { $id: 'orrery/password', type: 'string', minLength: 8, maxLength: 1024 } as const;
