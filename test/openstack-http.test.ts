@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
 import { startFakeHosts } from './support/fake-agents.ts';
@@ -148,6 +150,19 @@ describe('identity v3', () => {
     expect((await login('mia', 'mia-password-2', 'proj-m')).status).toBe(201);
     const [stored] = await tcp.db.sql<{ password_hash: string }[]>`select password_hash from users where name = 'mia'`;
     expect(stored!.password_hash).toMatch(/^scrypt\$131072\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+  });
+
+  it('sets a password with `orrery set password`, read from stdin', async () => {
+    const bin = fileURLToPath(new URL('../bin/orrery.js', import.meta.url));
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile(process.execPath, [bin, 'set', 'password', 'otto'], {
+        env: { ...process.env, ORRERY_API: tcp.url, ORRERY_TOKEN: tcp.admin.token },
+      }, (e, stdout, stderr) => (e ? reject(new Error(stderr)) : resolve(stdout)));
+      child.stdin!.end('otto-password-2\n');
+    });
+    expect(out).toBe('user/otto password set\n');
+    expect((await login('otto', 'otto-password-2', 'proj-o')).status).toBe(201);
+    expect((await login('otto', 'otto-password', 'proj-o')).status).toBe(401);
   });
 });
 
