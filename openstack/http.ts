@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { isAdmin, type Principal } from '../core/principal.ts';
+import type { Log } from '../core/log.ts';
 import type { Context } from '../schema/context.ts';
 import type { BaseContext } from '../server/graphql-http.ts';
 import { requestIdFrom } from '../server/authenticate.ts';
@@ -24,13 +25,28 @@ export function callerIsAdmin(res: Response): boolean {
   return isAdmin(ctxOf(res).principal);
 }
 
-/** Every answer carries its request id under OpenStack's header names; the id reaches the GraphQL log. */
-export function requestIds(api: Api): RequestHandler {
+/**
+ * Every answer carries its request id under OpenStack's header names, and is logged once with it
+ * (writes at info, reads at debug, as GraphQL's operations are): the id the action log and the
+ * reconciler's lines carry on.
+ */
+export function requestIds(api: Api, log: Log): RequestHandler {
   return (req, res, next) => {
     const id = requestIdFrom(req.headers['x-openstack-request-id']);
+    const started = performance.now();
     res.locals.requestId = id;
     res.set('x-openstack-request-id', id);
     if (api === 'compute') res.set('x-compute-request-id', id);
+    res.on('finish', () => {
+      const level = req.method === 'GET' || req.method === 'HEAD' ? 'debug' : 'info';
+      if (!log.isLevelEnabled(level)) return;
+      const principal = (res.locals.ctx as Context | undefined)?.principal;
+      log[level]({
+        requestId: id, api, method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode,
+        ...(principal?.kind === 'user' ? { user: principal.userName, project: principal.projectId } : {}),
+        ms: Math.round(performance.now() - started),
+      }, `openstack ${api}`);
+    });
     next();
   };
 }

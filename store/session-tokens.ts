@@ -1,5 +1,6 @@
 import type { Sql } from '../db/connect.ts';
 import type { Role } from '../core/principal.ts';
+import type { ProjectRow } from './rows.ts';
 import { hashSecret, issueToken } from './tokens.ts';
 
 /** What Keystone's token body tells about a user token. */
@@ -42,4 +43,24 @@ export async function tokenDetails(sql: Sql, secret: string): Promise<TokenDetai
 
 export async function revokeToken(sql: Sql, tokenId: string): Promise<void> {
   await sql`delete from tokens where id = ${tokenId}`;
+}
+
+/** The projects a user holds a role in, by name. */
+export async function memberProjects(sql: Sql, userId: string): Promise<ProjectRow[]> {
+  return sql<ProjectRow[]>`
+    select p.* from projects p
+     where exists (select 1 from role_assignments r where r.user_id = ${userId} and r.project_id = p.id) order by p.name`;
+}
+
+/** A project by id, if the user holds a role in it (or may see every project). */
+export async function visibleProject(sql: Sql, id: string, userId: string, seesAll: boolean): Promise<ProjectRow | undefined> {
+  const [row] = await sql<ProjectRow[]>`
+    select p.* from projects p where p.id::text = ${id}
+       and (${seesAll} or exists (select 1 from role_assignments r where r.user_id = ${userId} and r.project_id = p.id))`;
+  return row;
+}
+
+export async function userNameById(sql: Sql, id: string): Promise<string | undefined> {
+  const [row] = await sql<{ name: string }[]>`select name from users where id::text = ${id}`;
+  return row?.name;
 }

@@ -15,7 +15,7 @@ import { computeVersion } from './versions.ts';
 /** /compute: version discovery, then Compute v2.1 behind X-Auth-Token and microversion negotiation. */
 export function computeRouter(base: BaseContext): Router {
   const r = Router();
-  r.use(requestIds('compute'));
+  r.use(requestIds('compute', base.log));
   r.get('/', (req, res) => {
     res.json({ versions: [computeVersion(publicBase(req))] });
   });

@@ -83,7 +83,7 @@ function checkPower(action: ActionName, s: ServerNode): void {
   if (refusal) throw new OsError(409, `Cannot '${action}' instance ${s.id} while it is in vm_state ${s.vmState}: ${refusal}`);
 }
 
-async function perform(res: Response, action: ActionName, arg: Record<string, unknown> | null, s: ServerNode): Promise<Answer> {
+async function perform(res: Response, base: string, action: ActionName, arg: Record<string, unknown> | null, s: ServerNode): Promise<Answer> {
   const id = s.id;
   const a = arg ?? {};
   if (POWER[action]) {
@@ -138,12 +138,12 @@ async function perform(res: Response, action: ActionName, arg: Record<string, un
     case 'rebuild': {
       const metadata = a.metadata ? Object.entries(a.metadata as Record<string, string>).map(([key, value]) => ({ key, value })) : undefined;
       await updateInstance(res, id, { image: refOf(String(a.imageRef)), ...(a.name ? { name: a.name } : {}), ...(metadata ? { metadata } : {}) });
-      return { status: 202, body: { server: serverDetail(res, res.locals.base as string, await loadServer(res, id)) } };
+      return { status: 202, body: { server: serverDetail(res, base, await loadServer(res, id)) } };
     }
     case 'createImage': {
       const done = await operation(res, 'snapshotInstance', { id, name: a.name }, '... on SnapshotInstanceSuccess { action { imageId } }');
       const imageId = (done.action as { imageId: string }).imageId;
-      const location = `${res.locals.base as string}/image/v2/images/${imageId}`;
+      const location = `${base}/image/v2/images/${imageId}`;
       return { status: 202, headers: { location }, body: atLeast(res, 45) ? { image_id: imageId } : undefined };
     }
     case 'os-getConsoleOutput': {
@@ -174,9 +174,8 @@ export function serverActionRoutes(r: Router): void {
     if (!name) throw new OsError(400, `There is no such action: ${Object.keys(body)[0] ?? '(none)'}`);
     if (!allowed(res, RULE[name])) throw new OsError(403, `Policy doesn't allow ${RULE[name]} to be performed.`);
     validBody(actionSchema(name), body);
-    res.locals.base = publicBase(req);
     const server = await loadServer(res, String(req.params.id));
-    const answer = await perform(res, name, body[name] ?? null, server);
+    const answer = await perform(res, publicBase(req), name, body[name] ?? null, server);
     res.status(answer.status).set(answer.headers ?? {});
     if (answer.body) res.json(answer.body);
     else res.end();

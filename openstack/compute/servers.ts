@@ -172,7 +172,7 @@ export function serverRoutes(r: Router): void {
   r.get('/servers/:id/os-interface', allow('os_compute_api:os-attach-interfaces:list'), route(async (req, res) => {
     const server = await loadServer(res, String(req.params.id));
     res.json({ interfaceAttachments: server.ports.map((p) => ({
-      port_id: p.id, mac_addr: p.macAddress, port_state: 'ACTIVE', net_id: null,
+      port_id: p.id, mac_addr: p.macAddress, port_state: p.status, net_id: p.networkId,
       fixed_ips: p.fixedIps.map((f) => ({ ip_address: f.ip })),
     })) });
   }));

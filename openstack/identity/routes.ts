@@ -1,11 +1,13 @@
 import express, { Router, type Request, type Response } from 'express';
 import { validBody } from '../validate.ts';
 import { checkPassword } from '../../store/passwords.ts';
-import { issueSessionToken, memberProject, revokeToken, tokenDetails, type TokenDetails } from '../../store/session-tokens.ts';
+import {
+  issueSessionToken, memberProject, memberProjects, revokeToken, tokenDetails, userNameById, visibleProject, type TokenDetails,
+} from '../../store/session-tokens.ts';
 import { OsError } from '../errors.ts';
 import { run } from '../graphql.ts';
 import { authenticated, callerIsAdmin, ctxOf, errors, notFound, publicBase, requestIds, route, userOf, type BaseContext } from '../http.ts';
-import { allow } from '../policy.ts';
+import { allow, allowed } from '../policy.ts';
 import { authRequestSchema, type AuthRequest } from './auth-schema.ts';
 import { catalog } from './catalog.ts';
 
@@ -50,7 +52,7 @@ async function login(base: BaseContext, body: AuthRequest): Promise<{ secret: st
     const u = identity.password.user;
     const user = u.name
       ? await checkPassword(base.sql, u.name, u.password)
-      : await idToName(base, u.id).then((name) => (name ? checkPassword(base.sql, name, u.password) : null));
+      : await userNameById(base.sql, u.id ?? '').then((name) => (name ? checkPassword(base.sql, name, u.password) : null));
     if (!user) throw new OsError(401, 'The request you have made requires authentication.');
     const project = await memberProject(base.sql, user.id, wanted);
     if (!project) throw new OsError(401, `user ${user.name} has no role in the requested project`);
@@ -65,12 +67,6 @@ async function login(base: BaseContext, body: AuthRequest): Promise<{ secret: st
   throw new OsError(401, 'The request you have made requires authentication.');
 }
 
-async function idToName(base: BaseContext, id: string | undefined): Promise<string | undefined> {
-  if (!id) return undefined;
-  const [row] = await base.sql<{ name: string }[]>`select name from users where id::text = ${id}`;
-  return row?.name;
-}
-
 /** The token named by X-Subject-Token, which its owner or an admin may look at or revoke. */
 async function subjectToken(req: Request, res: Response): Promise<TokenDetails> {
   const subject = req.headers['x-subject-token'];
@@ -82,7 +78,7 @@ async function subjectToken(req: Request, res: Response): Promise<TokenDetails> 
 
 export function identityRouter(base: BaseContext): Router {
   const r = Router();
-  r.use(requestIds('identity'), express.json({ limit: '64kb' }));
+  r.use(requestIds('identity', base.log), express.json({ limit: '64kb' }));
   r.get(['/', ''], (req, res) => {
     res.json({ version: versionDoc(publicBase(req)) });
   });
@@ -107,10 +103,7 @@ export function identityRouter(base: BaseContext): Router {
     res.status(204).end();
   }));
   r.get('/auth/projects', route(async (req, res) => {
-    const user = userOf(res);
-    const rows = await base.sql<{ id: string; name: string; description: string }[]>`
-      select p.id, p.name, p.description from projects p
-       where exists (select 1 from role_assignments r where r.user_id = ${user.userId} and r.project_id = p.id) order by p.name`;
+    const rows = await memberProjects(base.sql, userOf(res).userId);
     res.json({ projects: rows.map((p) => projectView(req, p)), links: { self: `${publicBase(req)}/identity/v3/auth/projects` } });
   }));
   r.get('/projects', allow('identity:list_projects'), route(async (req, res) => {
@@ -119,10 +112,7 @@ export function identityRouter(base: BaseContext): Router {
     res.json({ projects: d.projects.filter((p) => !name || p.name === name).map((p) => projectView(req, p)), links: { self: `${publicBase(req)}/identity/v3/projects` } });
   }));
   r.get('/projects/:id', route(async (req, res) => {
-    const user = userOf(res);
-    const [p] = await base.sql<{ id: string; name: string; description: string }[]>`
-      select p.id, p.name, p.description from projects p where p.id::text = ${req.params.id}
-         and (${callerIsAdmin(res)} or exists (select 1 from role_assignments r where r.user_id = ${user.userId} and r.project_id = p.id))`;
+    const p = await visibleProject(base.sql, String(req.params.id), userOf(res).userId, allowed(res, 'identity:list_projects'));
     if (!p) throw new OsError(404, `Could not find project: ${req.params.id}.`);
     res.json({ project: projectView(req, p) });
   }));

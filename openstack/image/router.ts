@@ -50,7 +50,7 @@ async function fileStore<T>(work: () => Promise<T>): Promise<T> {
 /** /image: version discovery, then Image v2 behind X-Auth-Token. */
 export function imageRouter(base: BaseContext): Router {
   const r = Router();
-  r.use(requestIds('image'));
+  r.use(requestIds('image', base.log));
   r.get('/', (req, res) => {
     res.json({ versions: [{ id: 'v2.9', status: 'CURRENT', links: [{ rel: 'self', href: `${publicBase(req)}/image/v2/` }] }] });
   });
