@@ -31,7 +31,8 @@ afterAll(async () => {
   await tcp?.stop();
 });
 
-describe.skipIf(unavailable !== null)('the openstack CLI', () => {
+// Each CLI call costs 1-2 s of Python start-up alone, more on a busy machine.
+describe.skipIf(unavailable !== null)('the openstack CLI', { timeout: 240_000 }, () => {
   let serverId: string;
 
   it('creates flavors, uploads an image, imports a key pair and builds an aggregate', async () => {

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(unavailable !== null)('python-novaclient', () => {
-  it('negotiates the microversion and gets Nova\'s errors', async () => {
+  it('negotiates the microversion and gets Nova\'s errors', { timeout: 120_000 }, async () => {
     const { stdout } = await promisify(execFile)('/usr/bin/python3', [path.join(import.meta.dirname, 'support/python/novaclient_checks.py')], {
       env: {
         ...process.env, PYTHONWARNINGS: 'ignore', AUTH_URL: `${tcp.url}/identity/v3`, SERVER_ID: serverId,
