@@ -74,7 +74,7 @@ describe.skipIf(unavailable !== null)('the openstack CLI', { timeout: 240_000 },
     const list = await osJson<{ ID: string; Status: string; Flavor: string; Image: string }[]>('server', 'list');
     expect(list).toEqual([expect.objectContaining({ ID: serverId, Status: 'ACTIVE', Flavor: 'm1.small', Image: 'cirros' })]);
     const shown = await osJson('server', 'show', 'vm1');
-    expect(shown).toMatchObject({ id: serverId, 'OS-EXT-STS:vm_state': 'active', 'OS-EXT-STS:power_state': 1, flavor: { original_name: 'm1.small' } });
+    expect(shown).toMatchObject({ id: serverId, key_name: 'k1', 'OS-EXT-STS:vm_state': 'active', 'OS-EXT-STS:power_state': 1, flavor: { original_name: 'm1.small' } });
   });
 
   it('stops and starts it, and reboots it hard', async () => {

@@ -3,7 +3,7 @@ import { atLeast } from './microversion.ts';
 
 /** What every server answer reads of an instance. */
 export const SERVER_FIELDS = `fragment Server on Instance {
-  id name status vmState taskState powerState locked lockedReason hostName hostId projectId userId imageId
+  id name status vmState taskState powerState keyName locked lockedReason hostName hostId projectId userId imageId
   createdAt updatedAt launchedAt requestedZone configDrive tags deleting
   metadata { key value }
   fault { code message details time }
@@ -23,6 +23,7 @@ export interface ServerNode {
   vmState: string;
   taskState: string | null;
   powerState: string;
+  keyName: string | null;
   locked: boolean;
   lockedReason: string | null;
   hostName: string | null;
@@ -100,7 +101,7 @@ export function serverDetail(res: Response, base: string, s: ServerNode) {
     progress: 0,
     'OS-EXT-AZ:availability_zone': s.requestedZone ?? 'nova',
     config_drive: s.configDrive ? 'True' : '',
-    key_name: null,
+    key_name: s.keyName,
     'OS-SRV-USG:launched_at': noMillis(s.launchedAt),
     'OS-SRV-USG:terminated_at': null,
     security_groups: [{ name: 'default' }],
