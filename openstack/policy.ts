@@ -68,6 +68,7 @@ export const RULES = {
   'os_compute_api:os-server-groups:create': 'server_group:create',
   'os_compute_api:os-server-groups:delete': 'server_group:delete',
   'os_compute_api:os-quota-sets:show': 'quota:show',
+  'os_compute_api:os-quota-sets:update': 'quota:update',
   'os_compute_api:limits': 'quota:show',
   'get_images': 'image:list',
   'get_image': 'image:list',

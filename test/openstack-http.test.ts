@@ -410,6 +410,12 @@ describe('compute v2.1', () => {
     const detail = await compute('GET', `/os-quota-sets/${proj!.id}/detail`, member);
     expect(detail.body.quota_set.server_groups).toEqual({ limit: 10, in_use: 1, reserved: 0 });
     expect((await compute('GET', `/os-quota-sets/${tcp.adminProjectId}`, member)).status).toBe(404);
+    expect((await compute('PUT', `/os-quota-sets/${proj!.id}`, member, { quota_set: { instances: 5 } })).status).toBe(403);
+    const raised = await compute('PUT', `/os-quota-sets/${proj!.id}`, admin, { quota_set: { instances: 12, cores: 24 } });
+    expect(raised.body.quota_set).toMatchObject({ instances: 12, cores: 24, ram: 51200 });
+    const badQuota = await compute('PUT', `/os-quota-sets/${proj!.id}`, admin, { quota_set: { gpus: 1 } });
+    expect(badQuota.body).toEqual({ badRequest: { code: 400, message: 'quota_set.gpus: is not a known field' } });
+    await compute('PUT', `/os-quota-sets/${proj!.id}`, admin, { quota_set: { instances: 10, cores: 20 } });
     const limits = await compute('GET', '/limits', member);
     expect(limits.body.limits).toMatchObject({ rate: [], absolute: { maxTotalInstances: 10, totalInstancesUsed: 0, maxTotalCores: 20, maxServerGroups: 10, totalServerGroupsUsed: 1 } });
   });
