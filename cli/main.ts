@@ -7,6 +7,7 @@ import { registerDescribe } from './client/describe.ts';
 import { registerGet } from './client/get.ts';
 import { registerInstanceActions } from './client/instance-actions.ts';
 import { registerInstanceOperations } from './client/instance-operations.ts';
+import { registerSet } from './client/set.ts';
 import { registerWatch } from './client/watch.ts';
 import { registerStackCommands } from './stack/commands.ts';
 import type { OpsOptions } from './server.ts';
@@ -90,6 +91,7 @@ registerDelete(program);
 registerInstanceActions(program);
 registerInstanceOperations(program);
 registerWatch(program);
+registerSet(program);
 registerConsole(program);
 registerStackCommands(program);
 

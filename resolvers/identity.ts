@@ -1,9 +1,9 @@
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { validate } from '../core/validate.ts';
 import type { TxSql } from '../db/connect.ts';
 import { builder } from '../schema/builder.ts';
 import {
-  projectSpecSchema, roleAssignmentSchema, tokenSpecSchema, userSpecSchema,
+  passwordSchema, projectSpecSchema, roleAssignmentSchema, tokenSpecSchema, userSpecSchema,
   type ProjectSpec, type RoleAssignment, type TokenSpec, type UserSpec,
 } from '../schema/documents/identity.ts';
 import { mutationErrors } from '../schema/errors.ts';
@@ -12,6 +12,7 @@ import { findProject, findUser } from '../store/references.ts';
 import type { ProjectRow } from '../store/rows.ts';
 import { issueToken } from '../store/tokens.ts';
 import { loadUsers } from '../store/users.ts';
+import { setPassword } from '../store/passwords.ts';
 import { compact } from './compact.ts';
 import { requireUser } from './scope.ts';
 import { foreignKeyViolation, uniqueViolation } from './sql-errors.ts';
@@ -173,6 +174,28 @@ builder.mutationFields((t) => ({
           delete from role_assignments where user_id = ${user.id} and project_id = ${project.id} and role = ${s.role}
           returning role`;
         if (gone.length === 0) throw new NotFoundError('role assignment', `${s.role} of ${user.name} in ${project.name}`, 'input.role');
+        return loadUser(tx, user.id);
+      });
+    },
+  }),
+  setUserPassword: t.field({
+    type: User,
+    description: 'Sets the password Identity v3 password auth (the OpenStack facade) checks: your own, or (admins) anyone\'s.',
+    args: {
+      user: t.arg.string({ required: true, description: 'User name or ID' }),
+      password: t.arg.string({ required: true, description: '8 to 1024 characters; stored only as an scrypt hash' }),
+    },
+    authScopes: { policy: 'user:set_own_password' },
+    errors: mutationErrors('SetUserPassword', 'user'),
+    resolve: async (_r, args, ctx) => {
+      const password = validate<string>(passwordSchema, args.password, 'password');
+      const caller = requireUser(ctx);
+      return ctx.sql.begin(async (tx) => {
+        const user = await userOf(tx, args.user, 'user');
+        if (user.id !== caller.userId && !ctx.policy.allows(ctx.principal, 'user:set_password')) {
+          throw new ForbiddenError('setting another user\'s password needs the user:set_password rule');
+        }
+        await setPassword(tx, user.id, password);
         return loadUser(tx, user.id);
       });
     },

@@ -4,12 +4,14 @@
 # written with mtools, so it boots from its own disk), and what host networking uses (dnsmasq for
 # DHCP, nftables/iptables for filters and NAT, conntrack to forget a disassociated floating IP),
 # genisoimage, which writes config drives (Nova uses it too), and cloud-init, whose OpenStack
-# reader the tests use to read our config drive and metadata service; and chromium, the browser
-# the dashboard's tests drive with playwright-core (which never downloads one).
+# reader the tests use to read our config drive and metadata service; chromium, the browser the
+# dashboard's tests drive with playwright-core (which never downloads one); and the OpenStack
+# clients (python3-openstackclient, python3-novaclient) the facade's tests drive.
 set -euo pipefail
 pkgs=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
       busybox-static cpio syslinux syslinux-common mtools dosfstools iproute2
-      dnsmasq-base nftables iptables conntrack genisoimage cloud-init chromium)
+      dnsmasq-base nftables iptables conntrack genisoimage cloud-init chromium
+      python3-openstackclient python3-novaclient)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -12,12 +12,13 @@ import { ConsoleProxy } from './console-proxy.ts';
 import { mountDashboard } from './dashboard.ts';
 import { mountGraphql } from './graphql-http.ts';
 import { mountImageFiles } from './image-files.ts';
+import { mountOpenstack } from '../openstack/mount.ts';
 
 /**
  * The API part of a control plane process: GraphQL over HTTP and WebSockets, consoles, image
- * files, the dashboard and the probes on one port. Its own module, loaded only where the API
- * runs: an `orrery worker` never loads the schema, Apollo or Express (about 1.6 s of CPU and
- * 70 MiB at start-up, per worker process).
+ * files, the OpenStack facade, the dashboard and the probes on one port. Its own module, loaded
+ * only where the API runs: an `orrery worker` never loads the schema, Apollo or Express (about
+ * 1.6 s of CPU and 70 MiB at start-up, per worker process).
  */
 export async function startApi(o: {
   sql: Sql;
@@ -42,6 +43,7 @@ export async function startApi(o: {
   const consoles = new ConsoleProxy({ sql, log, config, policy, changes });
   const base = { sql, log, config, policy, changes, consoles };
   mountImageFiles(app, base);
+  mountOpenstack(app, base);
   const gql = await mountGraphql(app, http, schema, base);
   mountDashboard(app, log);
   // WebSockets by path on the one port: GraphQL (subscriptions, agents' sockets) and consoles.

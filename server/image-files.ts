@@ -11,7 +11,8 @@ import type { ImageRow } from '../store/rows.ts';
 import { principalFor } from './authenticate.ts';
 import type { BaseContext } from './graphql-http.ts';
 
-class HttpError extends Error {
+/** A refusal with its HTTP status; each API that serves image files words its own body from it. */
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -94,8 +95,13 @@ async function uploadProject(base: BaseContext, principal: Principal, imageId: s
 
 /** PUT: the file of a queued image of the caller's project, verified against its declared checksum. */
 async function upload(base: BaseContext, req: Request, res: Response): Promise<void> {
-  const principal = await principalOf(base, req);
   const id = imageIdOf(req);
+  const image = await receiveImageFile(base, await principalOf(base, req), id, req);
+  res.status(200).json({ id, status: image.status, sizeBytes: image.size_bytes, checksum: image.checksum });
+}
+
+/** Stores the request's body as the file of image `id` and activates it; also the OpenStack facade's upload. */
+export async function receiveImageFile(base: BaseContext, principal: Principal, id: string, req: Request): Promise<ImageRow> {
   const projectId = await uploadProject(base, principal, id);
   const claimed = await claimUpload(base.sql, id, projectId);
   if (!claimed) {
@@ -117,7 +123,7 @@ async function upload(base: BaseContext, req: Request, res: Response): Promise<v
     const image = await finishUpload(base.sql, base.config.dataDir, id, received);
     if (!image) throw new HttpError(409, `image ${claimed.name} was deleted or its upload taken over meanwhile`);
     finished = true;
-    res.status(200).json({ id, status: image.status, sizeBytes: image.size_bytes, checksum: image.checksum });
+    return image;
   } finally {
     if (received) await rm(received.path, { force: true });
     if (!finished) await releaseUpload(base.sql, id);
@@ -129,8 +135,11 @@ async function upload(base: BaseContext, req: Request, res: Response): Promise<v
  * to it, as an agent may know nothing beyond its own host.
  */
 async function download(base: BaseContext, req: Request, res: Response): Promise<void> {
-  const principal = await principalOf(base, req);
-  const id = imageIdOf(req);
+  await sendImageFile(base, await principalOf(base, req), imageIdOf(req), res);
+}
+
+/** Streams image `id`'s file to a caller allowed to read it; also the OpenStack facade's download. */
+export async function sendImageFile(base: BaseContext, principal: Principal, id: string, res: Response): Promise<void> {
   let image: ImageRow;
   if (principal.kind === 'user') {
     requireRule(base, principal, 'image:download');

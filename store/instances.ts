@@ -45,6 +45,8 @@ export interface InstanceRow {
   locked: boolean;
   locked_reason: string | null;
   locked_by: 'owner' | 'admin' | null;
+  /** The key pair named at creation; the instance keeps its copy of the key. */
+  key_name: string | null;
   revision: number;
   created_at: Date;
   updated_at: Date;

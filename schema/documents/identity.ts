@@ -49,3 +49,6 @@ export const tokenSpecSchema = {
 } as const;
 
 export type TokenSpec = FromSchema<typeof tokenSpecSchema>;
+
+/** A password for Identity v3 password auth; the length bounds keep the KDF's input sane. */
+export const passwordSchema = { $id: 'orrery/password', type: 'string', minLength: 8, maxLength: 1024 } as const;

@@ -102,6 +102,7 @@ export const Instance = builder.objectRef<InstanceRow>('Instance').implement({
     powerState: t.exposeString('power_state'),
     fault: t.expose('fault', { type: Fault, nullable: true }),
     deleting: t.boolean({ resolve: (i) => i.delete_requested_at !== null }),
+    keyName: t.exposeString('key_name', { nullable: true, description: 'The key pair named at creation (Nova\'s key_name)' }),
     locked: t.exposeBoolean('locked'),
     lockedReason: t.exposeString('locked_reason', { nullable: true }),
     lockedBy: t.exposeString('locked_by', { nullable: true, description: 'owner or admin; an admin lock binds the owner too' }),
