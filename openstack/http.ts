@@ -2,13 +2,17 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { isAdmin, type Principal } from '../core/principal.ts';
 import type { Log } from '../core/log.ts';
 import type { Context } from '../schema/context.ts';
-import type { BaseContext } from '../server/graphql-http.ts';
+import type { BaseContext as GraphqlBase } from '../server/graphql-http.ts';
+import type { MutationBudget } from '../server/mutation-budget.ts';
 import { requestIdFrom } from '../server/authenticate.ts';
 import { createLoaders } from '../store/loaders.ts';
 import { authenticate } from '../store/tokens.ts';
 import { errorBody, OsError, statusOf, type Api } from './errors.ts';
 
-export type { BaseContext };
+/** What GraphQL's resolvers share, and the budget of writes GraphQL's mutations draw on too. */
+export type BaseContext = GraphqlBase & { mutations: MutationBudget };
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What a facade route knows of its caller: the same context a GraphQL resolver gets. */
 export function ctxOf(res: Response): Context {
@@ -58,6 +62,8 @@ export function authenticated(base: BaseContext): RequestHandler {
       const token = req.headers['x-auth-token'];
       const principal = typeof token === 'string' && token ? await authenticate(base.sql, token) : null;
       if (!principal) throw new OsError(401, token ? 'The request you have made requires authentication.' : 'Missing X-Auth-Token.');
+      const wait = READS.has(req.method) ? null : base.mutations.takeWrites(principal, 1);
+      if (wait !== null) throw new OsError(429, base.mutations.message(wait), { 'retry-after': String(wait) });
       res.locals.ctx = { ...base, principal, requestId: res.locals.requestId as string, loaders: createLoaders(base.sql) } satisfies Context;
       next();
     } catch (e) {
@@ -85,7 +91,7 @@ export function errors(api: Api, base: BaseContext) {
     const known = statusOf(e) ?? (parsed ? new OsError(parsed.status, parsed.message) : undefined);
     if (known) {
       if (known.status === 401) res.set('www-authenticate', `Keystone uri="${publicBase(req)}/identity/v3"`);
-      res.status(known.status).json(errorBody(api, known.status, known.message));
+      res.set(known.headers).status(known.status).json(errorBody(api, known.status, known.message));
       return;
     }
     base.log.error({ err: e, path: req.originalUrl, requestId: res.locals.requestId }, 'openstack request failed');

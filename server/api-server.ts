@@ -12,6 +12,7 @@ import { ConsoleProxy } from './console-proxy.ts';
 import { mountDashboard } from './dashboard.ts';
 import { mountGraphql } from './graphql-http.ts';
 import { mountImageFiles } from './image-files.ts';
+import { MutationBudget } from './mutation-budget.ts';
 import { mountOpenstack } from '../openstack/mount.ts';
 
 /**
@@ -42,9 +43,11 @@ export async function startApi(o: {
   });
   const consoles = new ConsoleProxy({ sql, log, config, policy, changes });
   const base = { sql, log, config, policy, changes, consoles };
+  // One budget of writes per user, whichever API they come by.
+  const mutations = new MutationBudget(config.mutationsPerSecond, config.mutationBurst);
   mountImageFiles(app, base);
-  mountOpenstack(app, base);
-  const gql = await mountGraphql(app, http, schema, base);
+  mountOpenstack(app, { ...base, mutations });
+  const gql = await mountGraphql(app, http, schema, base, mutations);
   mountDashboard(app, log);
   // WebSockets by path on the one port: GraphQL (subscriptions, agents' sockets) and consoles.
   http.on('upgrade', (req, socket, head) => {

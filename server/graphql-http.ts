@@ -13,7 +13,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { principalFor, requestIdFrom } from './authenticate.ts';
 import { SocketPrincipals } from './socket-principals.ts';
 import { GraphqlDocuments } from './graphql-documents.ts';
-import { MutationBudget } from './mutation-budget.ts';
+import type { MutationBudget } from './mutation-budget.ts';
 import { SubscriptionQuota } from './subscription-quota.ts';
 import { refuseOverLimits } from './http-query-limits.ts';
 import { unexpectedErrorsPlugin } from './apollo-unexpected-errors.ts';
@@ -27,12 +27,11 @@ export type BaseContext = Omit<Context, 'principal' | 'requestId' | 'loaders'>;
  * Mounts GraphQL on `/graphql`: queries and mutations over HTTP (Apollo), subscriptions over
  * graphql-ws on the same path and port. Both authenticate before anything runs.
  */
-export async function mountGraphql(app: Express, http: Server, schema: GraphQLSchema, base: BaseContext) {
+export async function mountGraphql(app: Express, http: Server, schema: GraphQLSchema, base: BaseContext, mutations: MutationBudget) {
   // The HTTP server routes upgrades by path (consoles share the port): see control-plane.ts.
   const wss = new WebSocketServer({ noServer: true });
   const sockets = new SocketPrincipals(base.sql);
   const documents = new GraphqlDocuments(base.config.queryLimits, schema);
-  const mutations = new MutationBudget(base.config.mutationsPerSecond, base.config.mutationBurst);
   const subscriptions = new SubscriptionQuota(base.config.subscriptionsPerUser);
   const metrics = new SocketOperationMetrics();
   const wsCleanup = useServer(

@@ -12,9 +12,9 @@ interface Bucket {
 
 /**
  * Mutations per principal, as token buckets (this API replica's count): `burst` at once, then
- * `perSecond`, each root field of a mutation taking one token. Users share a bucket across their
- * tokens. Host agents are not counted: their reports are few and fixed, and one user's flood must
- * not crowd out the heartbeats that keep hosts up.
+ * `perSecond`, each root field of a mutation (or write to the OpenStack facade) taking one token.
+ * Users share a bucket across their tokens. Host agents are not counted: their reports are few and
+ * fixed, and one user's flood must not crowd out the heartbeats that keep hosts up.
  */
 export class MutationBudget {
   private readonly buckets = new Map<string, Bucket>();
@@ -28,9 +28,23 @@ export class MutationBudget {
   /** Takes the operation's tokens, or refuses it with the seconds until they are there. */
   admit(principal: Principal, document: DocumentNode, operationName: string | undefined): GraphQLError | null {
     const operation = getOperationAST(document, operationName);
-    if (operation?.operation !== 'mutation' || principal.kind === 'host' || this.perSecond <= 0) return null;
-    const wait = this.take(shareKey(principal), rootFields(operation));
+    if (operation?.operation !== 'mutation') return null;
+    const wait = this.takeWrites(principal, rootFields(operation));
     return wait === null ? null : this.refusal(wait);
+  }
+
+  /**
+   * Takes `n` tokens for a principal's writes, by whatever API they come (GraphQL, the OpenStack
+   * facade), or answers the seconds until they are there.
+   */
+  takeWrites(principal: Principal, n: number): number | null {
+    if (principal.kind === 'host' || this.perSecond <= 0) return null;
+    return this.take(shareKey(principal), n);
+  }
+
+  /** Why a write was refused, in the same words whichever API refused it. */
+  message(retryAfterSeconds: number): string {
+    return `too many mutations: at most ${this.perSecond} per second after a burst of ${this.burst} (ORRERY_MUTATIONS_PER_SECOND, ORRERY_MUTATION_BURST); retry in ${retryAfterSeconds} s`;
   }
 
   private take(key: string, n: number): number | null {
@@ -54,7 +68,7 @@ export class MutationBudget {
 
   private refusal(retryAfterSeconds: number): GraphQLError {
     return new GraphQLError(
-      `too many mutations: at most ${this.perSecond} per second after a burst of ${this.burst} (ORRERY_MUTATIONS_PER_SECOND, ORRERY_MUTATION_BURST); retry in ${retryAfterSeconds} s`,
+      this.message(retryAfterSeconds),
       {
         extensions: {
           code: 'RATE_LIMITED', retryAfterSeconds,

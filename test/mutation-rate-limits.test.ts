@@ -54,6 +54,26 @@ describe('mutations per principal', () => {
     expect(await zones()).toEqual(['rate-1', 'rate-2', 'rate-3', 'rate-other']);
   });
 
+  it('counts writes to the OpenStack facade in the same budget, refused as Nova refuses them', async () => {
+    await new Promise((r) => setTimeout(r, 3100));
+    const aggregate = (name: string) => fetch(`${tcp.url}/compute/v2.1/os-aggregates`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-token': tcp.admin.token },
+      body: JSON.stringify({ aggregate: { name } }),
+    });
+    for (const n of [1, 2]) expect((await post(tcp.admin, zone(`mixed-${n}`))).body.data.createAvailabilityZone.__typename).toBe('CreateAvailabilityZoneSuccess');
+    expect((await aggregate('mixed-agg-1')).status).toBe(200);
+    const refused = await aggregate('mixed-agg-2');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toEqual({ overLimit: { code: 429, message: expect.stringMatching(/^too many mutations: at most 1 per second after a burst of 3 /) } });
+    // Reads through the facade are not writes.
+    const list = await fetch(`${tcp.url}/compute/v2.1/os-aggregates`, { headers: { 'x-auth-token': tcp.admin.token } });
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { aggregates: { name: string }[] }).aggregates.map((a) => a.name)).toEqual(['mixed-agg-1']);
+    expect((await tcp.db.sql<{ name: string }[]>`select name from aggregates order by name`).map((r) => r.name)).toEqual(['mixed-agg-1']);
+  });
+
   it('lets the user in again once the bucket refills', async () => {
     await new Promise((r) => setTimeout(r, 1100));
     expect((await post(tcp.admin, zone('rate-later'))).body.data.createAvailabilityZone.__typename).toBe('CreateAvailabilityZoneSuccess');
