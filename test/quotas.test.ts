@@ -45,6 +45,28 @@ describe('quotas', () => {
     expect(bad).toMatchObject({ __typename: 'ValidationError', field: 'input.resource' });
   });
 
+  it('set several limits at once, all of them or none', async () => {
+    const SETS = `mutation($i: SetQuotasInput!) { setQuotas(input: $i) { __typename
+      ... on SetQuotasSuccess { quotas { resource limit } } ... on ValidationError { field message } ... on Error { message } } }`;
+    const limits = async () => Object.fromEntries((await tcp.db.sql<{ resource: string; hard_limit: number }[]>`
+      select l.resource, l.hard_limit from quota_limits l join projects p on p.id = l.project_id where p.name = 'quota-p'`).map((r) => [r.resource, r.hard_limit]));
+    const before = await limits();
+    const bad = (await tcp.admin.request(SETS, { i: { project: 'quota-p', limits: [{ resource: 'key_pairs', limit: 7 }, { resource: 'ram', limit: -2 }] } })).setQuotas;
+    expect(bad).toMatchObject({ __typename: 'ValidationError', field: 'input.limits.1.limit' });
+    const twice = (await tcp.admin.request(SETS, { i: { project: 'quota-p', limits: [{ resource: 'key_pairs', limit: 7 }, { resource: 'key_pairs', limit: 8 }] } })).setQuotas;
+    expect(twice).toMatchObject({ __typename: 'ValidationError', field: 'input.limits.1.resource', message: 'input.limits.1.resource: key_pairs is given twice' });
+    const noDefault = (await tcp.admin.request(SETS, { i: { limits: [{ resource: 'key_pairs', limit: 7 }, { resource: 'ram', limit: null }] } })).setQuotas;
+    expect(noDefault).toMatchObject({ __typename: 'ValidationError', field: 'input.limits.1.limit' });
+    expect(await limits()).toEqual(before);
+    const ok = (await tcp.admin.request(SETS, { i: { project: 'quota-p', limits: [{ resource: 'key_pairs', limit: 7 }, { resource: 'ram', limit: 4096 }] } })).setQuotas;
+    expect(ok.__typename).toBe('SetQuotasSuccess');
+    expect(await limits()).toEqual({ ...before, key_pairs: 7, ram: 4096 });
+    // null goes back to the default, for the tests that follow.
+    const back = (await tcp.admin.request(SETS, { i: { project: 'quota-p', limits: [{ resource: 'key_pairs', limit: null }, { resource: 'ram', limit: null }] } })).setQuotas;
+    expect(back.__typename).toBe('SetQuotasSuccess');
+    expect(await limits()).toEqual(before);
+  });
+
   it('are never exceeded by concurrent creates', async () => {
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>

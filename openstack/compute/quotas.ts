@@ -50,14 +50,12 @@ export function quotaRoutes(r: Router): void {
   r.put('/os-quota-sets/:project', allow('os_compute_api:os-quota-sets:update'), route(async (req, res) => {
     const project = String(req.params.project);
     const { quota_set: set } = validBody<{ quota_set: Record<string, number | string | boolean> }>(updateQuotaSchema, req.body);
-    // One setQuota per resource, in one GraphQL document, each checked and written as GraphQL writes it.
-    const changes = Object.entries(set).filter(([resource]) => resource in LIMIT_NAMES);
-    if (changes.length > 0) {
-      const calls = changes.map(([resource], n) => `q${n}: setQuota(input: {project: $p, resource: "${resource}", limit: $l${n}}) { ${ERROR_FIELDS} }`);
-      const vars = changes.map((_, n) => `$l${n}: Int`).join(', ');
-      const d = await run<Record<string, Record<string, unknown>>>(ctxOf(res), `mutation($p: String!, ${vars}) { ${calls.join(' ')} }`,
-        { p: project, ...Object.fromEntries(changes.map(([, v], n) => [`l${n}`, Number(v)])) });
-      for (const result of Object.values(d)) unwrap(result);
+    // All the limits in one setQuotas: one transaction, all of them or none.
+    const limits = Object.entries(set).filter(([resource]) => resource in LIMIT_NAMES).map(([resource, v]) => ({ resource, limit: Number(v) }));
+    if (limits.length > 0) {
+      const d = await run<{ setQuotas: Record<string, unknown> }>(ctxOf(res),
+        `mutation($input: SetQuotasInput!) { setQuotas(input: $input) { ${ERROR_FIELDS} } }`, { input: { project, limits } });
+      unwrap(d.setQuotas);
     }
     res.json({ quota_set: Object.fromEntries((await quotas(res, project)).map((q) => [q.resource, q.limit])) });
   }));

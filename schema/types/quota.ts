@@ -11,6 +11,20 @@ export const QuotaLineType = builder.objectRef<QuotaLine>('Quota').implement({
   }),
 });
 
+const QuotaLimitInput = builder.inputType('QuotaLimitInput', {
+  fields: (t) => ({
+    resource: t.string({ required: true, description: 'instances, cores, ram, server_groups, server_group_members, key_pairs or metadata_items' }),
+    limit: t.int({ description: '-1 unlimited; null (with a project) reverts to the default' }),
+  }),
+});
+
+export const SetQuotasInput = builder.inputType('SetQuotasInput', {
+  fields: (t) => ({
+    project: t.string({ description: 'Name or ID; absent sets the defaults of every project' }),
+    limits: t.field({ type: [QuotaLimitInput], required: true, description: 'Each resource at most once' }),
+  }),
+});
+
 export const SetQuotaInput = builder.inputType('SetQuotaInput', {
   fields: (t) => ({
     project: t.string({ description: 'Name or ID; absent sets the default of every project' }),
