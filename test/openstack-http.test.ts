@@ -105,6 +105,19 @@ describe('identity v3', () => {
     expect(bad.body.error.message).toMatch(/auth\.identity\.methods: is required/);
   });
 
+  it('runs a few password logins at once, queues a few more and refuses the rest with 429', async () => {
+    const answers = await Promise.all(Array.from({ length: 24 }, () => login('mia', 'wrong-guess', 'proj-m')));
+    const refused = answers.filter((a) => a.status === 429);
+    // 2 hash at once and 16 wait: of 24 sent together, up to 6 are refused, the others checked.
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeLessThanOrEqual(6);
+    expect(answers.filter((a) => a.status === 401)).toHaveLength(24 - refused.length);
+    expect(refused[0]!.headers.get('retry-after')).toBe('1');
+    expect(refused[0]!.body).toEqual({ error: { code: 429, title: 'Too Many Requests', message: expect.stringMatching(/^too many logins at once/) } });
+    // The gate empties: the right password gets in.
+    expect((await login('mia', 'mia-password', 'proj-m')).status).toBe(201);
+  });
+
   it('accepts an Orrery API token as an application credential', async () => {
     const r = await call('POST', '/identity/v3/auth/tokens', { body: { auth: { identity: {
       methods: ['application_credential'], application_credential: { id: 'any', secret: tcp.admin.token },

@@ -6,6 +6,7 @@ import {
 } from '../../store/session-tokens.ts';
 import { OsError } from '../errors.ts';
 import { run } from '../graphql.ts';
+import { LoginGate } from './login-gate.ts';
 import { authenticated, callerIsAdmin, ctxOf, errors, notFound, publicBase, requestIds, route, userOf, type BaseContext } from '../http.ts';
 import { allow, allowed } from '../policy.ts';
 import { authRequestSchema, type AuthRequest } from './auth-schema.ts';
@@ -78,13 +79,14 @@ async function subjectToken(req: Request, res: Response): Promise<TokenDetails> 
 
 export function identityRouter(base: BaseContext): Router {
   const r = Router();
+  const logins = new LoginGate(2, 16);
   r.use(requestIds('identity', base.log), express.json({ limit: '64kb' }));
   r.get(['/', ''], (req, res) => {
     res.json({ version: versionDoc(publicBase(req)) });
   });
   r.post('/auth/tokens', route(async (req, res) => {
     const body = validBody<AuthRequest>(authRequestSchema, req.body);
-    const { secret, methods } = await login(base, body);
+    const { secret, methods } = await logins.run(() => login(base, body));
     const details = (await tokenDetails(base.sql, secret))!;
     res.status(201).set('x-subject-token', secret).json(tokenBody(req, details, methods));
   }));
