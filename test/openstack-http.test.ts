@@ -351,6 +351,55 @@ describe('compute v2.1', () => {
     expect((await compute('DELETE', `/servers/${id}`, member)).status).toBe(204);
   });
 
+  it('attaches, shows and detaches interfaces', async () => {
+    const mia = await tcp.userClient('proj-m', 'mia', ['member']);
+    const net = await mia.client.request(`mutation { createNetwork(input: { name: "if-net" }) { ... on CreateNetworkSuccess { network { id } } } }`);
+    const netId = net.createNetwork.network.id as string;
+    await mia.client.request(`mutation { createSubnet(input: { network: "if-net", cidr: "10.9.0.0/24" }) { __typename } }`);
+    const made = await compute('POST', '/servers', member, { server: { name: 'if1', flavorRef: 'm1.small', imageRef: 'test-image', networks: 'none' } });
+    const id = made.body.server.id as string;
+    await waitFor('active', () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'active' && r.task_state === null);
+
+    const both = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: netId, port_id: netId } });
+    expect(both.body).toEqual({ badRequest: { code: 400, message: 'Must not input both network_id and port_id' } });
+    const extra = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: netId, mtu: 9000 } });
+    expect(extra.body.badRequest.message).toMatch(/^interfaceAttachment\.mtu/);
+    const noNet = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: 'no-such-net' } });
+    expect(noNet.status).toBe(404);
+    const outside = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: netId, fixed_ips: [{ ip_address: '10.8.0.5' }] } });
+    expect(outside.status).toBe(400);
+    expect(outside.body.badRequest.message).toContain('interfaceAttachment.fixed_ips.0.ip_address');
+    expect((await compute('POST', `/servers/${id}/os-interface`, other, { interfaceAttachment: { net_id: netId } })).status).toBe(404);
+
+    const att = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: netId, fixed_ips: [{ ip_address: '10.9.0.7' }] } });
+    expect(att.status).toBe(200);
+    const portId = att.body.interfaceAttachment.port_id as string;
+    expect(att.body.interfaceAttachment).toEqual({
+      port_id: portId, net_id: netId, mac_addr: expect.stringMatching(/^fa:16:3e/), port_state: expect.any(String),
+      fixed_ips: [{ ip_address: '10.9.0.7', subnet_id: expect.any(String) }], tag: null,
+    });
+    const [port] = await tcp.db.sql<{ instance_id: string }[]>`select instance_id from ports where id = ${portId}`;
+    expect(port!.instance_id).toBe(id);
+    await waitFor('plugged', async () => (await tcp.db.sql`select state from instance_actions where instance_id = ${id} and action = 'attach-interface'`)[0]?.state,
+      (st) => st === 'succeeded');
+    const shown = await compute('GET', `/servers/${id}/os-interface/${portId}`, member);
+    expect(shown.body.interfaceAttachment).toMatchObject({ port_id: portId, port_state: 'ACTIVE', fixed_ips: [{ ip_address: '10.9.0.7' }] });
+    expect((await compute('GET', `/servers/${id}/os-interface/${portId}`, member, undefined, '2.69')).body.interfaceAttachment).not.toHaveProperty('tag');
+    expect((await compute('GET', `/servers/${id}/os-interface`, member)).body.interfaceAttachments).toHaveLength(1);
+    expect((await compute('GET', `/servers/${id}/os-interface/${netId}`, member)).status).toBe(404);
+
+    expect((await compute('DELETE', `/servers/${id}/os-interface/${portId}`, other)).status).toBe(404);
+    const gone = await compute('DELETE', `/servers/${id}/os-interface/${portId}`, member);
+    expect(gone.status).toBe(202);
+    expect(gone.body).toBeUndefined();
+    // The port the attach made goes with its NIC, and its address is free again.
+    expect(await tcp.db.sql`select id from ports where id = ${portId}`).toHaveLength(0);
+    expect((await compute('DELETE', `/servers/${id}/os-interface/${portId}`, member)).status).toBe(404);
+    expect((await compute('GET', `/servers/${id}/os-interface`, member)).body.interfaceAttachments).toEqual([]);
+    expect((await compute('DELETE', `/servers/${id}`, member)).status).toBe(204);
+    await waitFor('gone', () => instanceRow(tcp.db.sql, id), (r) => r === undefined);
+  });
+
   it('refuses bad server bodies with the field, and a quota with 403', async () => {
     const noFlavor = await compute('POST', '/servers', member, { server: { name: 'x', imageRef: 'test-image' } });
     expect(noFlavor.body).toEqual({ badRequest: { code: 400, message: 'server.flavorRef: is required' } });
