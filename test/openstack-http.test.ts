@@ -400,6 +400,44 @@ describe('compute v2.1', () => {
     await waitFor('gone', () => instanceRow(tcp.db.sql, id), (r) => r === undefined);
   });
 
+  it('replaces, adds, checks and removes server tags from 2.26', async () => {
+    const made = await compute('POST', '/servers', member, { server: { name: 'tg1', flavorRef: 'm1.small', imageRef: 'test-image', networks: 'none', tags: ['a'] } });
+    const id = made.body.server.id as string;
+    await waitFor('active', () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'active' && r.task_state === null);
+    const stored = async () => (await tcp.db.sql<{ tags: string[] }[]>`select tags from instances where id = ${id}`)[0]!.tags;
+
+    expect((await compute('GET', `/servers/${id}/tags`, member, undefined, '2.25')).status).toBe(404);
+    expect((await compute('PUT', `/servers/${id}/tags/x`, member, undefined, '2.25')).status).toBe(404);
+    expect((await compute('GET', `/servers/${id}/tags`, member)).body).toEqual({ tags: ['a'] });
+
+    const all = await compute('PUT', `/servers/${id}/tags`, member, { tags: ['b', 'c'] });
+    expect(all.status).toBe(200);
+    expect(all.body).toEqual({ tags: ['b', 'c'] });
+    expect(await stored()).toEqual(['b', 'c']);
+    const bad = await compute('PUT', `/servers/${id}/tags`, member, { tags: ['no/slash'] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.badRequest.message).toMatch(/^tags/);
+    expect((await compute('PUT', `/servers/${id}/tags`, member, { tag: ['x'] })).status).toBe(400);
+    expect((await compute('PUT', `/servers/${id}/tags`, other, { tags: ['x'] })).status).toBe(404);
+
+    const added = await compute('PUT', `/servers/${id}/tags/d`, member);
+    expect(added.status).toBe(201);
+    expect(added.headers.get('location')).toBe(`${tcp.url}/compute/v2.1/servers/${id}/tags/d`);
+    expect((await compute('PUT', `/servers/${id}/tags/d`, member)).status).toBe(204);
+    expect(await stored()).toEqual(['b', 'c', 'd']);
+    expect((await compute('PUT', `/servers/${id}/tags/${'x'.repeat(61)}`, member)).body.badRequest.message).toMatch(/^tag/);
+    expect((await compute('GET', `/servers/${id}/tags/d`, member)).status).toBe(204);
+    expect((await compute('GET', `/servers/${id}/tags/zz`, member)).status).toBe(404);
+
+    expect((await compute('DELETE', `/servers/${id}/tags/c`, member)).status).toBe(204);
+    expect((await compute('DELETE', `/servers/${id}/tags/c`, member)).body).toEqual({ itemNotFound: { code: 404, message: 'Tag c could not be found.' } });
+    expect(await stored()).toEqual(['b', 'd']);
+    expect((await compute('DELETE', `/servers/${id}/tags`, member)).status).toBe(204);
+    expect(await stored()).toEqual([]);
+    expect((await compute('DELETE', `/servers/${id}`, member)).status).toBe(204);
+    await waitFor('gone', () => instanceRow(tcp.db.sql, id), (r) => r === undefined);
+  });
+
   it('refuses bad server bodies with the field, and a quota with 403', async () => {
     const noFlavor = await compute('POST', '/servers', member, { server: { name: 'x', imageRef: 'test-image' } });
     expect(noFlavor.body).toEqual({ badRequest: { code: 400, message: 'server.flavorRef: is required' } });

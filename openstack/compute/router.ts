@@ -10,6 +10,7 @@ import { quotaRoutes } from './quotas.ts';
 import { serverActionRoutes } from './server-actions.ts';
 import { serverGroupRoutes } from './server-groups.ts';
 import { serverInterfaceRoutes } from './server-interfaces.ts';
+import { serverTagRoutes } from './server-tags.ts';
 import { serverRoutes } from './servers.ts';
 import { computeVersion } from './versions.ts';
 
@@ -28,6 +29,7 @@ export function computeRouter(base: BaseContext): Router {
   serverRoutes(v21);
   serverActionRoutes(v21);
   serverInterfaceRoutes(v21);
+  serverTagRoutes(v21);
   instanceActionRoutes(v21);
   flavorRoutes(v21);
   keypairRoutes(v21);
