@@ -547,4 +547,43 @@ describe('image v2', () => {
     expect((await call('DELETE', `/image/v2/images/${id}`, { token: member })).status).toBe(204);
     expect((await call('GET', `/image/v2/images/${id}`, { token: member })).status).toBe(404);
   });
+
+  it('patches an image with JSON Patch: its name, visibility, minimums and properties', async () => {
+    const made = await call('POST', '/image/v2/images', { token: member, body: { name: 'img-patch', disk_format: 'raw', os_distro: 'cirros', hw_rng: 'yes' } });
+    const id = made.body.id as string;
+    const patch = (token: string, ops: unknown, type = 'application/openstack-images-v2.1-json-patch') =>
+      call('PATCH', `/image/v2/images/${id}`, { token, headers: { 'content-type': type }, raw: Buffer.from(JSON.stringify(ops)) });
+
+    const r = await patch(member, [
+      { op: 'replace', path: '/name', value: 'img-patched' }, { op: 'replace', path: '/min_disk', value: 2 }, { op: 'add', path: '/min_ram', value: 128 },
+      { op: 'add', path: '/os_version', value: '0.6' }, { op: 'replace', path: '/os_distro', value: 'alpine' }, { op: 'remove', path: '/hw_rng' },
+    ]);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id, name: 'img-patched', min_disk: 2, min_ram: 128, os_version: '0.6', os_distro: 'alpine', visibility: 'private' });
+    expect(r.body).not.toHaveProperty('hw_rng');
+    const [row] = await tcp.db.sql`select name, min_disk_gb, min_ram_mb, properties from images where id = ${id}`;
+    expect(row).toEqual({ name: 'img-patched', min_disk_gb: 2, min_ram_mb: 128, properties: { os_distro: 'alpine', os_version: '0.6' } });
+    expect((await patch(member, [])).body.name).toBe('img-patched');
+
+    expect((await patch(member, [{ op: 'replace', path: '/name', value: 'x' }], 'application/json')).status).toBe(415);
+    const readOnly = await patch(member, [{ op: 'replace', path: '/status', value: 'active' }]);
+    expect(readOnly.status).toBe(403);
+    expect(readOnly.body).toEqual({ code: '403 Forbidden', title: 'Forbidden', message: "Attribute 'status' is read-only." });
+    expect((await patch(member, [{ op: 'add', path: '/tags', value: ['t'] }])).status).toBe(403);
+    expect((await patch(member, [{ op: 'remove', path: '/name' }])).status).toBe(403);
+    expect((await patch(member, [{ op: 'remove', path: '/hw_rng' }])).status).toBe(409);
+    expect((await patch(member, [{ op: 'replace', path: '/a/b', value: 'x' }])).status).toBe(400);
+    expect((await patch(member, [{ op: 'move', path: '/name', from: '/x' }])).status).toBe(400);
+    const badRam = await patch(member, [{ op: 'replace', path: '/min_ram', value: 'lots' }]);
+    expect(badRam.status).toBe(400);
+    expect(badRam.body.message).toMatch(/^min_ram: /);
+    // Publishing is image:publicize, an admin's; Glance's shared is Orrery's private, as on create.
+    expect((await patch(member, [{ op: 'replace', path: '/visibility', value: 'public' }])).status).toBe(403);
+    expect((await patch(member, [{ op: 'replace', path: '/visibility', value: 'shared' }])).body.visibility).toBe('private');
+    // Another project does not see the image at all.
+    expect((await patch(other, [{ op: 'replace', path: '/name', value: 'mine' }])).status).toBe(404);
+    const [after] = await tcp.db.sql`select name, visibility from images where id = ${id}`;
+    expect(after).toEqual({ name: 'img-patched', visibility: 'private' });
+    expect((await call('DELETE', `/image/v2/images/${id}`, { token: member })).status).toBe(204);
+  });
 });
