@@ -51,6 +51,10 @@ describe.skipIf(unavailable !== null)('the openstack CLI', { timeout: 240_000 },
     expect(image).toMatchObject({ status: 'active' });
     expect(Number(image!.size_bytes)).toBe(1 << 20);
     expect(image!.checksum).toMatch(/^[0-9a-f]{64}$/);
+    // `image set` is glanceclient's JSON Patch of what changed.
+    await os('image', 'set', '--min-ram', '256', '--property', 'os_distro=cirros', 'cirros');
+    const [patched] = await tcp.db.sql`select min_ram_mb, properties from images where name = 'cirros'`;
+    expect(patched).toMatchObject({ min_ram_mb: 256, properties: { os_distro: 'cirros' } });
 
     const pem = await os('keypair', 'create', 'k1');
     expect(pem).toContain('PRIVATE KEY');

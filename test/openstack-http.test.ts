@@ -351,6 +351,93 @@ describe('compute v2.1', () => {
     expect((await compute('DELETE', `/servers/${id}`, member)).status).toBe(204);
   });
 
+  it('attaches, shows and detaches interfaces', async () => {
+    const mia = await tcp.userClient('proj-m', 'mia', ['member']);
+    const net = await mia.client.request(`mutation { createNetwork(input: { name: "if-net" }) { ... on CreateNetworkSuccess { network { id } } } }`);
+    const netId = net.createNetwork.network.id as string;
+    await mia.client.request(`mutation { createSubnet(input: { network: "if-net", cidr: "10.9.0.0/24" }) { __typename } }`);
+    const made = await compute('POST', '/servers', member, { server: { name: 'if1', flavorRef: 'm1.small', imageRef: 'test-image', networks: 'none' } });
+    const id = made.body.server.id as string;
+    await waitFor('active', () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'active' && r.task_state === null);
+
+    const both = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: netId, port_id: netId } });
+    expect(both.body).toEqual({ badRequest: { code: 400, message: 'Must not input both network_id and port_id' } });
+    const extra = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: netId, mtu: 9000 } });
+    expect(extra.body.badRequest.message).toMatch(/^interfaceAttachment\.mtu/);
+    const noNet = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: 'no-such-net' } });
+    expect(noNet.status).toBe(404);
+    const outside = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: netId, fixed_ips: [{ ip_address: '10.8.0.5' }] } });
+    expect(outside.status).toBe(400);
+    expect(outside.body.badRequest.message).toContain('interfaceAttachment.fixed_ips.0.ip_address');
+    expect((await compute('POST', `/servers/${id}/os-interface`, other, { interfaceAttachment: { net_id: netId } })).status).toBe(404);
+
+    const att = await compute('POST', `/servers/${id}/os-interface`, member, { interfaceAttachment: { net_id: netId, fixed_ips: [{ ip_address: '10.9.0.7' }] } });
+    expect(att.status).toBe(200);
+    const portId = att.body.interfaceAttachment.port_id as string;
+    expect(att.body.interfaceAttachment).toEqual({
+      port_id: portId, net_id: netId, mac_addr: expect.stringMatching(/^fa:16:3e/), port_state: expect.any(String),
+      fixed_ips: [{ ip_address: '10.9.0.7', subnet_id: expect.any(String) }], tag: null,
+    });
+    const [port] = await tcp.db.sql<{ instance_id: string }[]>`select instance_id from ports where id = ${portId}`;
+    expect(port!.instance_id).toBe(id);
+    await waitFor('plugged', async () => (await tcp.db.sql`select state from instance_actions where instance_id = ${id} and action = 'attach-interface'`)[0]?.state,
+      (st) => st === 'succeeded');
+    const shown = await compute('GET', `/servers/${id}/os-interface/${portId}`, member);
+    expect(shown.body.interfaceAttachment).toMatchObject({ port_id: portId, port_state: 'ACTIVE', fixed_ips: [{ ip_address: '10.9.0.7' }] });
+    expect((await compute('GET', `/servers/${id}/os-interface/${portId}`, member, undefined, '2.69')).body.interfaceAttachment).not.toHaveProperty('tag');
+    expect((await compute('GET', `/servers/${id}/os-interface`, member)).body.interfaceAttachments).toHaveLength(1);
+    expect((await compute('GET', `/servers/${id}/os-interface/${netId}`, member)).status).toBe(404);
+
+    expect((await compute('DELETE', `/servers/${id}/os-interface/${portId}`, other)).status).toBe(404);
+    const gone = await compute('DELETE', `/servers/${id}/os-interface/${portId}`, member);
+    expect(gone.status).toBe(202);
+    expect(gone.body).toBeUndefined();
+    // The port the attach made goes with its NIC, and its address is free again.
+    expect(await tcp.db.sql`select id from ports where id = ${portId}`).toHaveLength(0);
+    expect((await compute('DELETE', `/servers/${id}/os-interface/${portId}`, member)).status).toBe(404);
+    expect((await compute('GET', `/servers/${id}/os-interface`, member)).body.interfaceAttachments).toEqual([]);
+    expect((await compute('DELETE', `/servers/${id}`, member)).status).toBe(204);
+    await waitFor('gone', () => instanceRow(tcp.db.sql, id), (r) => r === undefined);
+  });
+
+  it('replaces, adds, checks and removes server tags from 2.26', async () => {
+    const made = await compute('POST', '/servers', member, { server: { name: 'tg1', flavorRef: 'm1.small', imageRef: 'test-image', networks: 'none', tags: ['a'] } });
+    const id = made.body.server.id as string;
+    await waitFor('active', () => instanceRow(tcp.db.sql, id), (r) => r?.vm_state === 'active' && r.task_state === null);
+    const stored = async () => (await tcp.db.sql<{ tags: string[] }[]>`select tags from instances where id = ${id}`)[0]!.tags;
+
+    expect((await compute('GET', `/servers/${id}/tags`, member, undefined, '2.25')).status).toBe(404);
+    expect((await compute('PUT', `/servers/${id}/tags/x`, member, undefined, '2.25')).status).toBe(404);
+    expect((await compute('GET', `/servers/${id}/tags`, member)).body).toEqual({ tags: ['a'] });
+
+    const all = await compute('PUT', `/servers/${id}/tags`, member, { tags: ['b', 'c'] });
+    expect(all.status).toBe(200);
+    expect(all.body).toEqual({ tags: ['b', 'c'] });
+    expect(await stored()).toEqual(['b', 'c']);
+    const bad = await compute('PUT', `/servers/${id}/tags`, member, { tags: ['no/slash'] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.badRequest.message).toMatch(/^tags/);
+    expect((await compute('PUT', `/servers/${id}/tags`, member, { tag: ['x'] })).status).toBe(400);
+    expect((await compute('PUT', `/servers/${id}/tags`, other, { tags: ['x'] })).status).toBe(404);
+
+    const added = await compute('PUT', `/servers/${id}/tags/d`, member);
+    expect(added.status).toBe(201);
+    expect(added.headers.get('location')).toBe(`${tcp.url}/compute/v2.1/servers/${id}/tags/d`);
+    expect((await compute('PUT', `/servers/${id}/tags/d`, member)).status).toBe(204);
+    expect(await stored()).toEqual(['b', 'c', 'd']);
+    expect((await compute('PUT', `/servers/${id}/tags/${'x'.repeat(61)}`, member)).body.badRequest.message).toMatch(/^tag/);
+    expect((await compute('GET', `/servers/${id}/tags/d`, member)).status).toBe(204);
+    expect((await compute('GET', `/servers/${id}/tags/zz`, member)).status).toBe(404);
+
+    expect((await compute('DELETE', `/servers/${id}/tags/c`, member)).status).toBe(204);
+    expect((await compute('DELETE', `/servers/${id}/tags/c`, member)).body).toEqual({ itemNotFound: { code: 404, message: 'Tag c could not be found.' } });
+    expect(await stored()).toEqual(['b', 'd']);
+    expect((await compute('DELETE', `/servers/${id}/tags`, member)).status).toBe(204);
+    expect(await stored()).toEqual([]);
+    expect((await compute('DELETE', `/servers/${id}`, member)).status).toBe(204);
+    await waitFor('gone', () => instanceRow(tcp.db.sql, id), (r) => r === undefined);
+  });
+
   it('refuses bad server bodies with the field, and a quota with 403', async () => {
     const noFlavor = await compute('POST', '/servers', member, { server: { name: 'x', imageRef: 'test-image' } });
     expect(noFlavor.body).toEqual({ badRequest: { code: 400, message: 'server.flavorRef: is required' } });
@@ -459,5 +546,44 @@ describe('image v2', () => {
     expect(bad.body.message).toMatch(/^disk_format: must be one of/);
     expect((await call('DELETE', `/image/v2/images/${id}`, { token: member })).status).toBe(204);
     expect((await call('GET', `/image/v2/images/${id}`, { token: member })).status).toBe(404);
+  });
+
+  it('patches an image with JSON Patch: its name, visibility, minimums and properties', async () => {
+    const made = await call('POST', '/image/v2/images', { token: member, body: { name: 'img-patch', disk_format: 'raw', os_distro: 'cirros', hw_rng: 'yes' } });
+    const id = made.body.id as string;
+    const patch = (token: string, ops: unknown, type = 'application/openstack-images-v2.1-json-patch') =>
+      call('PATCH', `/image/v2/images/${id}`, { token, headers: { 'content-type': type }, raw: Buffer.from(JSON.stringify(ops)) });
+
+    const r = await patch(member, [
+      { op: 'replace', path: '/name', value: 'img-patched' }, { op: 'replace', path: '/min_disk', value: 2 }, { op: 'add', path: '/min_ram', value: 128 },
+      { op: 'add', path: '/os_version', value: '0.6' }, { op: 'replace', path: '/os_distro', value: 'alpine' }, { op: 'remove', path: '/hw_rng' },
+    ]);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id, name: 'img-patched', min_disk: 2, min_ram: 128, os_version: '0.6', os_distro: 'alpine', visibility: 'private' });
+    expect(r.body).not.toHaveProperty('hw_rng');
+    const [row] = await tcp.db.sql`select name, min_disk_gb, min_ram_mb, properties from images where id = ${id}`;
+    expect(row).toEqual({ name: 'img-patched', min_disk_gb: 2, min_ram_mb: 128, properties: { os_distro: 'alpine', os_version: '0.6' } });
+    expect((await patch(member, [])).body.name).toBe('img-patched');
+
+    expect((await patch(member, [{ op: 'replace', path: '/name', value: 'x' }], 'application/json')).status).toBe(415);
+    const readOnly = await patch(member, [{ op: 'replace', path: '/status', value: 'active' }]);
+    expect(readOnly.status).toBe(403);
+    expect(readOnly.body).toEqual({ code: '403 Forbidden', title: 'Forbidden', message: "Attribute 'status' is read-only." });
+    expect((await patch(member, [{ op: 'add', path: '/tags', value: ['t'] }])).status).toBe(403);
+    expect((await patch(member, [{ op: 'remove', path: '/name' }])).status).toBe(403);
+    expect((await patch(member, [{ op: 'remove', path: '/hw_rng' }])).status).toBe(409);
+    expect((await patch(member, [{ op: 'replace', path: '/a/b', value: 'x' }])).status).toBe(400);
+    expect((await patch(member, [{ op: 'move', path: '/name', from: '/x' }])).status).toBe(400);
+    const badRam = await patch(member, [{ op: 'replace', path: '/min_ram', value: 'lots' }]);
+    expect(badRam.status).toBe(400);
+    expect(badRam.body.message).toMatch(/^min_ram: /);
+    // Publishing is image:publicize, an admin's; Glance's shared is Orrery's private, as on create.
+    expect((await patch(member, [{ op: 'replace', path: '/visibility', value: 'public' }])).status).toBe(403);
+    expect((await patch(member, [{ op: 'replace', path: '/visibility', value: 'shared' }])).body.visibility).toBe('private');
+    // Another project does not see the image at all.
+    expect((await patch(other, [{ op: 'replace', path: '/name', value: 'mine' }])).status).toBe(404);
+    const [after] = await tcp.db.sql`select name, visibility from images where id = ${id}`;
+    expect(after).toEqual({ name: 'img-patched', visibility: 'private' });
+    expect((await call('DELETE', `/image/v2/images/${id}`, { token: member })).status).toBe(204);
   });
 });

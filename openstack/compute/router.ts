@@ -9,6 +9,8 @@ import { microversion } from './microversion.ts';
 import { quotaRoutes } from './quotas.ts';
 import { serverActionRoutes } from './server-actions.ts';
 import { serverGroupRoutes } from './server-groups.ts';
+import { serverInterfaceRoutes } from './server-interfaces.ts';
+import { serverTagRoutes } from './server-tags.ts';
 import { serverRoutes } from './servers.ts';
 import { computeVersion } from './versions.ts';
 
@@ -26,6 +28,8 @@ export function computeRouter(base: BaseContext): Router {
   v21.use(authenticated(base), microversion(), express.json({ limit: '1mb' }));
   serverRoutes(v21);
   serverActionRoutes(v21);
+  serverInterfaceRoutes(v21);
+  serverTagRoutes(v21);
   instanceActionRoutes(v21);
   flavorRoutes(v21);
   keypairRoutes(v21);

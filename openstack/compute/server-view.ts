@@ -8,7 +8,7 @@ export const SERVER_FIELDS = `fragment Server on Instance {
   metadata { key value }
   fault { code message details time }
   flavor { id name vcpus ramMb diskGb ephemeralGb swapMb extraSpecs { key value } }
-  ports { id macAddress networkId networkName status fixedIps { ip } }
+  ports { id macAddress networkId networkName status fixedIps { ip subnetId } }
 }`;
 
 export interface KeyValue {
@@ -41,7 +41,7 @@ export interface ServerNode {
   metadata: KeyValue[];
   fault: { code: string; message: string; details: string | null; time: string } | null;
   flavor: { id: string; name: string; vcpus: number; ramMb: number; diskGb: number; ephemeralGb: number; swapMb: number; extraSpecs: KeyValue[] };
-  ports: { id: string; macAddress: string; networkId: string; networkName: string; status: string; fixedIps: { ip: string }[] }[];
+  ports: { id: string; macAddress: string; networkId: string; networkName: string; status: string; fixedIps: { ip: string; subnetId: string }[] }[];
 }
 
 // nova/compute/power_state.py

@@ -6,7 +6,6 @@ import { OsError, renamed } from '../errors.ts';
 import { ERROR_FIELDS, run, unwrap } from '../graphql.ts';
 import { ctxOf, publicBase, route } from '../http.ts';
 import { allow, allowed } from '../policy.ts';
-import { atLeast } from './microversion.ts';
 import { createServerSchema, metadataSchema, updateServerSchema, type CreateServerBody, type UpdateServerBody } from './server-schemas.ts';
 import { links, SERVER_FIELDS, serverDetail, toMap, type ServerNode } from './server-view.ts';
 
@@ -168,17 +167,6 @@ export function serverRoutes(r: Router): void {
   r.get('/servers/:id/ips', allow('os_compute_api:ips:index'), route(async (req, res) => {
     const { addresses } = serverDetail(res, publicBase(req), await loadServer(res, String(req.params.id)));
     res.json({ addresses });
-  }));
-  r.get('/servers/:id/os-interface', allow('os_compute_api:os-attach-interfaces:list'), route(async (req, res) => {
-    const server = await loadServer(res, String(req.params.id));
-    res.json({ interfaceAttachments: server.ports.map((p) => ({
-      port_id: p.id, mac_addr: p.macAddress, port_state: p.status, net_id: p.networkId,
-      fixed_ips: p.fixedIps.map((f) => ({ ip_address: f.ip })),
-    })) });
-  }));
-  r.get('/servers/:id/tags', allow('os_compute_api:servers:show'), route(async (req, res) => {
-    if (!atLeast(res, 26)) throw new OsError(404, 'server tags need microversion 2.26');
-    res.json({ tags: (await loadServer(res, String(req.params.id))).tags });
   }));
 }
 

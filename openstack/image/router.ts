@@ -2,10 +2,11 @@ import express, { Router, type Response } from 'express';
 import { validBody } from '../validate.ts';
 import { HttpError, receiveImageFile, sendImageFile } from '../../server/image-files.ts';
 import { isUuid } from '../../store/instances.ts';
-import { OsError } from '../errors.ts';
+import { OsError, renamed } from '../errors.ts';
 import { ERROR_FIELDS, run, unwrap } from '../graphql.ts';
 import { authenticated, ctxOf, errors, notFound, publicBase, requestIds, route, type BaseContext } from '../http.ts';
 import { allow } from '../policy.ts';
+import { imagePatch, PATCH_TYPES } from './patch.ts';
 import { IMAGE_FIELDS, imageView, type ImageNode } from './view.ts';
 
 /** Glance's fields Orrery keeps as columns; any other string field is an extra property, as in Glance. */
@@ -30,6 +31,9 @@ const createImageSchema = {
 
 type CreateImageBody = { name: string; disk_format?: string; visibility?: string; min_disk?: number; min_ram?: number } & Record<string, unknown>;
 const COLUMNS = new Set(Object.keys(createImageSchema.properties));
+
+/** updateImage's input fields under Glance's attribute names, for the 400 a client reads. */
+const PATCH_FIELD_NAMES = { 'input.name': 'name', 'input.visibility': 'visibility', 'input.minDiskGb': 'min_disk', 'input.minRamMb': 'min_ram', 'input.properties': 'properties' };
 
 async function loadImage(res: Response, ref: string): Promise<ImageNode> {
   const d = await run<{ image: ImageNode | null }>(ctxOf(res), `query($ref: String!) { image(ref: $ref) { ${IMAGE_FIELDS} } }`, { ref });
@@ -83,6 +87,19 @@ export function imageRouter(base: BaseContext): Router {
       `mutation($i: ImageInput!) { createImage(input: $i) { ${ERROR_FIELDS} ... on CreateImageSuccess { image { ${IMAGE_FIELDS} } } } }`, { i: input });
     const image = unwrap<{ image: ImageNode }>(d.createImage).image;
     res.status(201).set('location', `${publicBase(req)}/image/v2/images/${image.id}`).json(imageView(image));
+  }));
+  v2.patch('/images/:id', allow('modify_image'), express.json({ type: PATCH_TYPES, limit: '1mb' }), route(async (req, res) => {
+    if (!req.is(PATCH_TYPES)) throw new OsError(415, `Unsupported Content-Type: use ${PATCH_TYPES[0]}`);
+    const image = await loadImage(res, String(req.params.id));
+    const input = imagePatch(image, req.body);
+    if (Object.keys(input).length === 0) {
+      res.json(imageView(image));
+      return;
+    }
+    const d = await renamed(PATCH_FIELD_NAMES, () => run<{ updateImage: Record<string, unknown> }>(ctxOf(res),
+      `mutation($ref: String!, $i: ImagePatch!) { updateImage(ref: $ref, input: $i) { ${ERROR_FIELDS} ... on UpdateImageSuccess { image { ${IMAGE_FIELDS} } } } }`,
+      { ref: image.id, i: input }).then((r) => unwrap<{ image: ImageNode }>(r.updateImage)));
+    res.json(imageView(d.image));
   }));
   v2.delete('/images/:id', allow('delete_image'), route(async (req, res) => {
     const d = await run<{ deleteImage: Record<string, unknown> }>(ctxOf(res),
