@@ -20,9 +20,11 @@ create or replace function network_hosts(nets uuid[]) returns setof uuid languag
 $$;
 
 create or replace function instance_ports_moved() returns trigger language plpgsql as $$
+declare
+  nets uuid[] := array(select network_id from ports where instance_id = new.id);
 begin
-  if exists (select 1 from ports where instance_id = new.id) then
-    perform notify_hosts(array(select network_hosts(array(select network_id from ports where instance_id = new.id))));
+  if cardinality(nets) > 0 then
+    perform notify_hosts(array(select network_hosts(nets)));
   end if;
   return null;
 end $$;
