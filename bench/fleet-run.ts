@@ -101,7 +101,12 @@ async function appendStatements(sql: Sql, file: string, title: string): Promise<
      where d.datname = current_database() and s.toplevel
      order by s.total_exec_time desc limit 40`;
   const lines = rows.map((r) => `${r.total_ms.toFixed(0).padStart(8)} ms ${String(r.calls).padStart(8)} calls ${r.mean_ms.toFixed(2).padStart(8)} ms/call ${String(r.rows).padStart(8)} rows  ${r.query}`);
-  await appendFile(file, `\n## ${title}\n${lines.join('\n')}\n`);
+  // Triggers and the functions they call (empty unless the server runs with track_functions = all).
+  const functions = await sql<{ name: string; calls: number; self_ms: number; total_ms: number }[]>`
+    select funcname as name, calls::float8 as calls, self_time as self_ms, total_time as total_ms
+      from pg_stat_user_functions order by self_time desc limit 20`;
+  const fnLines = functions.map((f) => `${f.self_ms.toFixed(0).padStart(8)} ms self ${f.total_ms.toFixed(0).padStart(8)} ms total ${String(f.calls).padStart(8)} calls  ${f.name}`);
+  await appendFile(file, `\n## ${title}\n${lines.join('\n')}\n${fnLines.length ? `\nfunctions (self time):\n${fnLines.join('\n')}\n` : ''}`);
 }
 
 /**
@@ -170,7 +175,10 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
     const idleMinutes = (Date.now() - workersReady) / 60_000;
     const jobsBefore = await Promise.all(metricsUrls.map(workerCounters));
     await new Promise((r) => setTimeout(r, 1500)); // idle backends publish their counters within a second
-    if (o.statementsFile) await sql`create extension if not exists pg_stat_statements`.then(() => sql`select pg_stat_statements_reset()`);
+    if (o.statementsFile) {
+      await sql`create extension if not exists pg_stat_statements`.then(() => sql`select pg_stat_statements_reset()`);
+      await sql`select pg_stat_reset()`;
+    }
     const dbBefore = await dbCounters(sql);
     const [{ pid: backendPid }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
     const pgCpu = () => postgresCpuSeconds(backendPid!).catch(() => NaN);
