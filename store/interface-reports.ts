@@ -28,14 +28,18 @@ export async function applyInterfaceReports(
         select x.id, x.host_id, array(select jsonb_array_elements_text(x.macs))::macaddr[] as macs
           from jsonb_to_recordset(${tx.json(seen as never)}) as x(id uuid, host_id uuid, macs jsonb)
       ), statuses as (
+        -- Instance ids as an array, here and below: the planner then probes the ports' and the
+        -- actions' instance indexes for the batch's few instances instead of hashing every row
+        -- of both tables (10 ms per batch at 10k instances, almost always to update nothing).
         update ports p set status = case when p.mac = any(r.macs) then 'ACTIVE' else 'DOWN' end
           from r
-         where p.instance_id = r.id and p.device_owner = 'compute'
+         where p.instance_id = any(array(select id from r)) and p.instance_id = r.id and p.device_owner = 'compute'
            and p.status <> case when p.mac = any(r.macs) then 'ACTIVE' else 'DOWN' end
       ), done as (
         update instance_actions a set state = 'succeeded', finished_at = now()
           from r
-         where a.instance_id = r.id and a.state = 'running' and a.action = any(${INTERFACE_ACTIONS}::text[])
+         where a.instance_id = any(array(select id from r)) and a.instance_id = r.id
+           and a.state = 'running' and a.action = any(${INTERFACE_ACTIONS}::text[])
            and ((a.params->>'mac')::macaddr = any(r.macs)) = (a.action = 'attach-interface')
         returning a.id, a.action, r.host_id
       )
