@@ -29,7 +29,7 @@ export interface RunOptions {
   timeoutSeconds: number;
   /** Instances per second submitted in all (0: as fast as the API accepts them). */
   ratePerSecond: number;
-  /** Where the API and worker processes write V8 CPU profiles (on exit), if anywhere. */
+  /** Where the API, worker and hollow-host processes write V8 CPU profiles (on exit), if anywhere. */
   cpuProfileDir?: string;
   /** Where to append the run's busiest statements (needs a server with pg_stat_statements preloaded). */
   statementsFile?: string;
@@ -159,7 +159,7 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
       const args = ['hostagent', '--driver', 'fake', '--hosts', String(n), '--name-prefix', `hollow-${a}-`, '--api', api,
         '--enrollment-token', enroll.createEnrollmentToken.token.secret, '--state-dir', path.join(o.workDir, tag, `hosts-${a}`),
         '--heartbeat', '10', '--resync', '120', '--start-concurrency', '25'];
-      return group.add('hosts', startOrrery(args, {}));
+      return group.add('hosts', startOrrery(args, {}, profile));
     });
     const ready = Promise.all(fleets.map((f) => f.waitForLog('all hollow hosts enrolled', 60_000 + o.hosts * 50)));
     for (let done = false; !done; ) {

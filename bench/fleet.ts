@@ -10,7 +10,7 @@
  *            --timeout 900  --placement-samples 300  --runs-only (skip the placement sweep and pgbench)
  *            --placement-only (skip the fleet runs)  --sizes 1000,10000,100000 (host counts of the placement sweep)
  *            --rate N (submit at most N instances/s in all, to measure latency below saturation; default: flat out)
- *            --cpu-prof DIR (the API and worker processes write V8 CPU profiles there when they stop)
+ *            --cpu-prof DIR (the API, worker and hollow-host processes write V8 CPU profiles there when they stop)
  *            --statements FILE (append each run's busiest statements from pg_stat_statements: a DATABASE_URL
  *              server started with shared_preload_libraries=pg_stat_statements)
  *
