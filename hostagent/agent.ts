@@ -5,6 +5,7 @@ import type { Check } from '../core/ops-http.ts';
 import { GraphqlRequestError } from '../client/graphql.ts';
 import { Batcher } from '../core/batcher.ts';
 import { AgentApi, type AssignedInstance, type Assignments, type ImageToFetch, type InstanceReport } from './api.ts';
+import { applyAssignmentChange, type AssignmentChange } from './assignment-changes.ts';
 import { ConsoleReporter } from './console-reporter.ts';
 import { ConsoleSessions } from './console/sessions.ts';
 import { converge } from './converge.ts';
@@ -79,7 +80,9 @@ export class HostAgent {
   private passQueued = false;
   private passRunning: Promise<void> | null = null;
   private unlistenDriver?: () => void;
-  private watchIterator?: AsyncIterableIterator<{ agentAssignments: Assignments }>;
+  private watchIterator?: AsyncIterableIterator<{ agentAssignmentChanges: AssignmentChange }>;
+  /** Set by a resync ending the watch on purpose: the next one starts at once. */
+  private resubscribe = false;
   private readonly orphans: OrphanHandler;
   private readonly incoming: IncomingMigrations;
   private readonly consoles: ConsoleReporter;
@@ -141,7 +144,7 @@ export class HostAgent {
       token: () => this.api.client.token, watch: () => this.api.watchConsoles(),
     });
     this.consoleSessions.start();
-    await this.resync();
+    await this.readView();
     void this.watch();
   }
 
@@ -208,13 +211,29 @@ export class HostAgent {
     this.reportedInventory = key;
   }
 
+  /** At start: the view read once, so the agent is synchronised before its watch delivers. */
+  private async readView(): Promise<void> {
+    try {
+      this.assignments = await this.api.assignments();
+      this.kick();
+      await this.pruneImages(this.assignments);
+    } catch (e) {
+      agentErrors.inc({ kind: 'resync' });
+      this.o.log.warn({ err: (e as Error).message }, 'reading the view failed');
+    }
+  }
+
+  /**
+   * The safety net under the watch: inventory re-read, every report sent again, and the watch
+   * started over, which begins with the full view (its pushes carry only what changed).
+   */
   private async resync(): Promise<void> {
     try {
       await this.refreshInventory();
-      this.assignments = await this.api.assignments();
       this.lastReport.clear();
-      this.kick();
-      await this.pruneImages(this.assignments);
+      this.resubscribe = true;
+      await this.watchIterator?.return?.();
+      if (this.assignments) await this.pruneImages(this.assignments);
     } catch (e) {
       agentErrors.inc({ kind: 'resync' });
       this.o.log.warn({ err: (e as Error).message }, 'resync failed');
@@ -232,13 +251,18 @@ export class HostAgent {
     await this.o.pruneImages([...view.instances.map((i) => i.image.id), ...built]);
   }
 
-  /** The watch stream: a full desired state each time; the client reconnects on its own. */
+  /**
+   * The watch stream: the full desired state, then what changed in it, merged into the view this
+   * same stream built; a new stream (reconnect, resync) starts from its own full view again.
+   */
   private async watch(): Promise<void> {
     while (!this.stopped) {
+      let view: Assignments | null = null;
       try {
         this.watchIterator = this.api.watch();
-        for await (const { agentAssignments } of this.watchIterator) {
-          this.assignments = agentAssignments;
+        for await (const { agentAssignmentChanges } of this.watchIterator) {
+          view = applyAssignmentChange(view, agentAssignmentChanges);
+          this.assignments = view;
           this.kick();
         }
       } catch (e) {
@@ -247,7 +271,8 @@ export class HostAgent {
           this.o.log.warn({ err: (e as Error).message }, 'watch stream ended; resubscribing');
         }
       }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, 500));
+      if (this.resubscribe) this.resubscribe = false;
+      else if (!this.stopped) await new Promise((r) => setTimeout(r, 500));
     }
   }
 

@@ -3,9 +3,10 @@
  * together so a test can check that each fits well inside the API's query limits.
  */
 
-const ASSIGNMENTS_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced held revision
-  incoming { migrationId instanceId diskGb }
-  instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
+const HOST_FIELDS = `hostId hostName epoch enabled orphanPolicy fenced held revision
+  incoming { migrationId instanceId diskGb }`;
+
+const INSTANCES_AND_NETWORKS = `instances { id name generation observedGeneration deleted powerState vcpus memoryMb diskGb userData
     image { id diskFormat checksum properties { key value } } metadata { key value }
     projectId availabilityZone keyPair { name publicKey } configDrive
     operation { id kind hard imageId image { id diskFormat checksum } migration { uri prepared { key value } } }
@@ -23,8 +24,8 @@ export const AGENT_OPERATIONS = {
   heartbeat: `mutation { heartbeat { epoch enabled } }`,
   reportHost: `mutation($inv: HostInventoryInput!) { reportHost(inventory: $inv) {
     __typename ... on ReportHostSuccess { heartbeat { epoch enabled } } ... on Error { message } } }`,
-  assignments: `{ agentAssignments { ${ASSIGNMENTS_FIELDS} } }`,
-  watch: `subscription { agentAssignments { ${ASSIGNMENTS_FIELDS} } }`,
+  assignments: `{ agentAssignments { ${HOST_FIELDS} ${INSTANCES_AND_NETWORKS} } }`,
+  watch: `subscription { agentAssignmentChanges { full removed ${HOST_FIELDS} ${INSTANCES_AND_NETWORKS} } }`,
   reportInstances: `mutation($r: [InstanceReportInput!]!) { reportInstances(reports: $r) {
     __typename ... on ReportInstancesSuccess { result { accepted rejected } } ... on Error { message } } }`,
   reportMigrationPrepared: `mutation($m: ID!, $p: [KeyValueInput!], $f: String) { reportMigrationPrepared(migration: $m, prepared: $p, failure: $f) }`,

@@ -6,6 +6,7 @@ import type { HostNetwork } from '../core/host-network.ts';
 import type { ConsoleSession } from './console/sessions.ts';
 import type { HostInfo, PowerState } from './drivers/driver.ts';
 import { AGENT_OPERATIONS } from './api-operations.ts';
+import type { AssignmentChange } from './assignment-changes.ts';
 
 /** An image a host downloads, verified against its checksum. */
 export interface ImageToFetch {
@@ -142,7 +143,8 @@ export class AgentApi {
     return d.agentAssignments;
   }
 
-  watch(): AsyncIterableIterator<{ agentAssignments: Assignments }> {
+  /** The full view, then what changed in it (hostagent/assignment-changes.ts applies them). */
+  watch(): AsyncIterableIterator<{ agentAssignmentChanges: AssignmentChange }> {
     return this.client.subscribe(AGENT_OPERATIONS.watch);
   }
 

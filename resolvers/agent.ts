@@ -2,13 +2,13 @@ import { ConflictError, ForbiddenError, ValidationError } from '../core/errors.t
 import { parseIp } from '../core/ip.ts';
 import { builder } from '../schema/builder.ts';
 import { mutationErrors } from '../schema/errors.ts';
-import { AgentAssignments } from '../schema/types/agent.ts';
-import { agentView, type AgentView } from '../store/agent-view.ts';
-import { agentVisible } from './agent-view-changes.ts';
+import { AgentAssignmentChanges, AgentAssignments } from '../schema/types/agent.ts';
+import { agentView, type AgentView, type AgentViewChange } from '../store/agent-view.ts';
+import { agentVisible, viewChanges } from './agent-view-changes.ts';
 import { agentBatches } from '../server/agent-batches.ts';
 import { isUuid } from '../store/instances.ts';
 import { issueToken } from '../store/tokens.ts';
-import { latestOnChange } from './latest-on-change.ts';
+import { latestOnChange, stepsOnChange } from './latest-on-change.ts';
 import { requireHost } from './scope.ts';
 
 const POWER_STATES = ['running', 'paused', 'shutdown', 'crashed', 'suspended', 'nostate'] as const;
@@ -231,7 +231,9 @@ builder.queryField('agentAssignments', (t) =>
 builder.subscriptionField('agentAssignments', (t) =>
   t.field({
     type: AgentAssignments,
-    description: "The calling host's full desired state now, then again after every change to what it reads (a write that moves only change revisions is not pushed).",
+    description:
+      "The calling host's full desired state now, then again after every change to what it reads (a write that moves only change revisions is not pushed). " +
+      'Agents of this release watch agentAssignmentChanges; this stays for agents of the previous one during an upgrade.',
     authScopes: { policy: 'agent:watch' },
     subscribe: (_r, _a, ctx): AsyncIterableIterator<AgentView> => {
       const { hostId } = requireHost(ctx);
@@ -239,5 +241,20 @@ builder.subscriptionField('agentAssignments', (t) =>
       return latestOnChange(ctx.changes.subscribeHost(hostId), () => agentView(ctx.sql, hostId), agentVisible);
     },
     resolve: (v: AgentView) => v,
+  }),
+);
+
+builder.subscriptionField('agentAssignmentChanges', (t) =>
+  t.field({
+    type: AgentAssignmentChanges,
+    description:
+      "The calling host's full desired state now, then after every change to what it reads only what changed: " +
+      'a host with many instances is not sent all of them again because one changed.',
+    authScopes: { policy: 'agent:watch' },
+    subscribe: (_r, _a, ctx): AsyncIterableIterator<AgentViewChange> => {
+      const { hostId } = requireHost(ctx);
+      return stepsOnChange(ctx.changes.subscribeHost(hostId), () => agentView(ctx.sql, hostId), viewChanges());
+    },
+    resolve: (v: AgentViewChange) => v,
   }),
 );

@@ -10,10 +10,28 @@ export function latestOnChange<T>(
   read: () => Promise<T>,
   key: (value: T) => string,
 ): AsyncIterableIterator<T> {
-  return endingWith(changes, latest(changes, read, key));
+  let pushed: string | undefined;
+  return stepsOnChange(changes, read, (value) => {
+    const k = key(value);
+    if (k === pushed) return undefined;
+    pushed = k;
+    return value;
+  });
 }
 
-async function* latest<T>(changes: AsyncIterator<unknown>, read: () => Promise<T>, key: (value: T) => string): AsyncGenerator<T> {
+/**
+ * The same watch, pushing what `step` makes of each read (what changed since the last push, say);
+ * a read it makes nothing of (undefined) is not pushed.
+ */
+export function stepsOnChange<T, U>(
+  changes: AsyncIterator<unknown>,
+  read: () => Promise<T>,
+  step: (value: T) => U | undefined,
+): AsyncIterableIterator<U> {
+  return endingWith(changes, latest(changes, read, step));
+}
+
+async function* latest<T, U>(changes: AsyncIterator<unknown>, read: () => Promise<T>, step: (value: T) => U | undefined): AsyncGenerator<U> {
   let pending = true;
   let ended = false;
   let wake: (() => void) | undefined;
@@ -29,17 +47,13 @@ async function* latest<T>(changes: AsyncIterator<unknown>, read: () => Promise<T
       wake?.();
     }
   })();
-  let pushed: string | undefined;
   try {
     while (true) {
       if (!pending && !ended) await new Promise<void>((r) => (wake = r));
       if (ended) return;
       pending = false;
-      const value = await read();
-      const k = key(value);
-      if (k === pushed) continue;
-      pushed = k;
-      yield value;
+      const out = step(await read());
+      if (out !== undefined) yield out;
     }
   } finally {
     await changes.return?.();

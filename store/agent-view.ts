@@ -65,6 +65,18 @@ export interface AgentView {
   networks: HostNetwork[];
 }
 
+/**
+ * One push of the changes watch: the host's own part always (it is small), and of its instances
+ * and networks only what changed since the last push. The first push is the full view.
+ */
+export interface AgentViewChange extends Omit<AgentView, 'networks'> {
+  full: boolean;
+  /** Instances bound here no longer (or gone): the agent drops them from its view. */
+  removed: string[];
+  /** Null: the networks are as last pushed. */
+  networks: HostNetwork[] | null;
+}
+
 interface HostPart {
   name: string;
   epoch: number;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { agentVisible } from '../resolvers/agent-view-changes.ts';
+import { applyAssignmentChange, type AssignmentChange } from '../hostagent/assignment-changes.ts';
+import type { Assignments } from '../hostagent/api.ts';
+import { agentVisible, viewChanges } from '../resolvers/agent-view-changes.ts';
 import type { AgentInstanceRow, AgentView } from '../store/agent-view.ts';
 
 const instance: AgentInstanceRow = {
@@ -35,5 +37,54 @@ describe("what an agent's watch pushes", () => {
     expect(agentVisible({ ...view, epoch: 1 })).not.toBe(agentVisible(view));
     expect(agentVisible({ ...view, fenced: ['i-2'] })).not.toBe(agentVisible(view));
     expect(agentVisible({ ...view, instances: [] })).not.toBe(agentVisible(view));
+  });
+});
+
+describe("what an agent's changes watch pushes, and how the agent merges it", () => {
+  const other = { ...instance, id: 'i-2', name: 'web-2' };
+  const network = { id: 'n-1', name: 'net', segment: { kind: 'vxlan' as const, vni: 7 }, mtu: 1450, peers: [], subnets: [], service: null, ports: [], floatingIps: [] };
+
+  it('the full view first, then only the instances that changed, those that left, and networks only when they changed', () => {
+    const step = viewChanges();
+    const first = step({ ...view, instances: [instance, other], networks: [network] as never });
+    expect(first).toMatchObject({ full: true, removed: [], instances: [instance, other] });
+    expect(first!.networks).toHaveLength(1);
+
+    // Only revisions and the agent's own echo moved: nothing to push.
+    expect(step({ ...view, revision: 50, instances: [{ ...instance, revision: 49, observed_generation: 3 }, other], networks: [network] as never })).toBeUndefined();
+
+    const stopped = { ...other, desired_power_state: 'stopped' };
+    const second = step({ ...view, instances: [instance, stopped], networks: [network] as never });
+    expect(second).toMatchObject({ full: false, instances: [stopped], removed: [], networks: null });
+
+    const third = step({ ...view, epoch: 2, instances: [stopped], networks: [] });
+    expect(third).toMatchObject({ full: false, epoch: 2, instances: [], removed: ['i-1'], networks: [] });
+
+    // A host-only change (fenced) is pushed with no instance in it.
+    expect(step({ ...view, epoch: 2, fenced: ['i-9'], instances: [stopped], networks: [] })).toMatchObject({ full: false, fenced: ['i-9'], instances: [], removed: [] });
+  });
+
+  it('merging the pushes gives the agent the same view as reading it whole', () => {
+    const asAgent = (i: typeof instance) => ({ id: i.id, name: i.name, powerState: i.desired_power_state }) as never;
+    const push = (c: ReturnType<ReturnType<typeof viewChanges>>): AssignmentChange =>
+      ({ ...c!, revision: String(c!.revision), instances: c!.instances.map(asAgent) }) as never;
+    const step = viewChanges();
+    const views = [
+      { ...view, instances: [other], networks: [network] as never },
+      { ...view, instances: [instance, other], networks: [network] as never },
+      { ...view, instances: [instance, { ...other, desired_power_state: 'stopped' }], networks: [] },
+      { ...view, held: ['i-1'], instances: [instance], networks: [] },
+    ];
+    let merged: Assignments | null = null;
+    for (const v of views) {
+      const c = step(v);
+      if (c) merged = applyAssignmentChange(merged, push(c));
+      expect(merged).toEqual({ ...v, revision: String(v.revision), instances: v.instances.map(asAgent) });
+    }
+  });
+
+  it('a change with no full view before it is refused, not merged into nothing', () => {
+    const change = { ...view, revision: '1', full: false, removed: [], instances: [], networks: null } as never;
+    expect(() => applyAssignmentChange(null, change)).toThrow(/before the full view/);
   });
 });

@@ -57,7 +57,7 @@ describe('/metrics on the control plane', () => {
     expect(m.value('orrery_hosts', { state: 'up', enabled: 'true' })).toBe(HOSTS);
     expect(m.value('orrery_hosts', { state: 'down' })).toBe(0);
     expect(m.value('orrery_graphql_sockets', { principal: 'host' })).toBe(HOSTS);
-    expect(m.value('orrery_graphql_active_subscriptions', { field: 'agentAssignments' })).toBe(HOSTS);
+    expect(m.value('orrery_graphql_active_subscriptions', { field: 'agentAssignmentChanges' })).toBe(HOSTS);
     expect(m.value('orrery_host_heartbeat_age_max_seconds')).toBeLessThan(5);
     expect(m.value('process_cpu_seconds_total')).toBeGreaterThan(0);
   });

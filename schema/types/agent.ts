@@ -1,4 +1,4 @@
-import type { AgentInstanceRow, AgentView, IncomingMigration } from '../../store/agent-view.ts';
+import type { AgentInstanceRow, AgentView, AgentViewChange, IncomingMigration } from '../../store/agent-view.ts';
 import { builder } from '../builder.ts';
 import { KeyValue, toPairs } from '../scalars.ts';
 import { AgentNetwork } from './agent-network.ts';
@@ -96,8 +96,8 @@ export const AgentInstance = builder.objectRef<AgentInstanceRow>('AgentInstance'
   }),
 });
 
-export const AgentAssignments = builder.objectRef<AgentView>('AgentAssignments').implement({
-  description: "The whole desired state of one host: a full list each time, so a reconnect misses nothing.",
+/** The host's own part of its view, in a full view and in each change alike. */
+const AgentHostState = builder.interfaceRef<Omit<AgentView, 'instances' | 'networks'>>('AgentHostState').implement({
   fields: (t) => ({
     hostId: t.exposeID('hostId'),
     hostName: t.exposeString('hostName'),
@@ -108,7 +108,30 @@ export const AgentAssignments = builder.objectRef<AgentView>('AgentAssignments')
     held: t.exposeIDList('held', { description: 'Instances moving away: keep their domains as they are until the move is settled' }),
     incoming: t.field({ type: [AgentIncomingMigration], resolve: (v) => v.incoming }),
     revision: t.string({ resolve: (v) => String(v.revision) }),
+  }),
+});
+
+export const AgentAssignments = builder.objectRef<AgentView>('AgentAssignments').implement({
+  description: "The whole desired state of one host: a full list each time, so a reconnect misses nothing.",
+  interfaces: [AgentHostState],
+  isTypeOf: (v) => !('full' in (v as object)),
+  fields: (t) => ({
     instances: t.field({ type: [AgentInstance], resolve: (v) => v.instances }),
     networks: t.field({ type: [AgentNetwork], resolve: (v) => v.networks }),
+  }),
+});
+
+export const AgentAssignmentChanges = builder.objectRef<AgentViewChange>('AgentAssignmentChanges').implement({
+  description:
+    "What changed in one host's desired state since the watch's last push: the host's own part always; the " +
+    'instances whose desired state changed, those no longer bound here, and the networks only when they changed. ' +
+    'The first push of a watch is the full state (full: true), so a reconnect misses nothing.',
+  interfaces: [AgentHostState],
+  isTypeOf: (v) => 'full' in (v as object),
+  fields: (t) => ({
+    full: t.exposeBoolean('full', { description: 'This push is the whole state: replace, do not merge' }),
+    instances: t.field({ type: [AgentInstance], description: 'Every instance (full) or those that changed', resolve: (v) => v.instances }),
+    removed: t.exposeIDList('removed', { description: 'Instances to drop from the view' }),
+    networks: t.field({ type: [AgentNetwork], nullable: true, description: 'Null: as last pushed', resolve: (v) => v.networks }),
   }),
 });
