@@ -17,7 +17,7 @@ import { metadataSource } from './metadata/source.ts';
 import { NetworkSync, type NetworkPlumbing } from './network/sync.ts';
 import { OrphanHandler } from './orphans.ts';
 import { agentErrors, convergeDuration, passDuration, timedDriver } from './metrics.ts';
-import type { HostInfo, HypervisorDriver } from './drivers/driver.ts';
+import type { DomainStatus, HostInfo, HypervisorDriver } from './drivers/driver.ts';
 
 export interface HostAgentOptions {
   apiUrl: string;
@@ -75,6 +75,12 @@ export class HostAgent {
    */
   private readonly applied = new Map<string, number>();
   private readonly lastReport = new Map<string, string>();
+  /**
+   * Instances whose last converge found nothing to do and whose report went through, with what
+   * that converge saw: a pass that sees the same again (the same assignment object, which a watch
+   * push replaces only when something in it changed; the same domain; the same NICs) skips them.
+   */
+  private readonly settled = new Map<string, { inst: AssignedInstance; seen: string }>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private passQueued = false;
@@ -231,6 +237,7 @@ export class HostAgent {
     try {
       await this.refreshInventory();
       this.lastReport.clear();
+      this.settled.clear();
       this.resubscribe = true;
       await this.watchIterator?.return?.();
       if (this.assignments) await this.pruneImages(this.assignments);
@@ -310,16 +317,20 @@ export class HostAgent {
     this.network.update(view.networks);
     const bound = new Set(view.instances.map((i) => i.id));
     for (const id of this.applied.keys()) if (!bound.has(id)) this.applied.delete(id);
+    for (const id of this.settled.keys()) if (!bound.has(id)) this.settled.delete(id);
     for (const inst of view.instances) {
       // A guest is built or started only on plumbing that is there (a revert or unshelve starts a
       // domain on a host its network may have left); the network sync kicks again when it is.
       const dom = domains.get(inst.id);
       if (!inst.deleted && dom?.powerState !== 'running' && !this.network.instanceReady(inst.id)) continue;
+      const settled = this.settled.get(inst.id);
+      if (settled?.inst === inst && settled.seen === this.seenKey(inst.id, dom)) continue;
       if (this.busy.has(inst.id)) {
         this.dirty.add(inst.id);
         continue;
       }
       this.busy.add(inst.id);
+      this.settled.delete(inst.id);
       void this.convergeOne(inst, dom).finally(() => {
         this.busy.delete(inst.id);
         if (this.dirty.delete(inst.id)) this.kick();
@@ -369,19 +380,31 @@ export class HostAgent {
     // again, or the step would wait for its deadline and fail as if never carried out.
     else if (op && this.doneOperations.has(op) && !report.fault) report = { ...report, completedOperation: op, fault: this.doneOperations.get(op) ?? null };
     this.applied.set(report.id, report.observedGeneration);
-    await this.report(report);
+    const delivered = await this.report(report);
+    // Nothing was to be done (no generation to apply, no operation, no NIC fault): the same inputs
+    // would converge to the same report, so the next passes need not ask again.
+    const idle = assigned.generation <= observedGeneration && (!op || op === inst.completedOperationId) && !report.fault && !report.interfaceFaults;
+    if (delivered && idle) this.settled.set(assigned.id, { inst: assigned, seen: this.seenKey(assigned.id, dom) });
   }
 
-  /** Sends a report only when it differs from the last one sent for that instance. */
-  private async report(r: InstanceReport): Promise<void> {
+  /** What a converge of one instance reads besides its assignment: its domain as listed, and its NICs. */
+  private seenKey(id: string, dom: DomainStatus | undefined): string {
+    const macs = (nics: { mac: string }[]) => nics.map((n) => n.mac).join(',');
+    return `${dom ? `${dom.powerState} ${dom.generation} ${dom.macs.join(',')}` : '-'}|${macs(this.network.interfaces(id))}|${macs(this.network.readyInterfaces(id))}`;
+  }
+
+  /** Sends a report only when it differs from the last one sent for that instance; false when it could not be sent. */
+  private async report(r: InstanceReport): Promise<boolean> {
     const key = JSON.stringify(r);
-    if (this.lastReport.get(r.id) === key) return;
+    if (this.lastReport.get(r.id) === key) return true;
     try {
       await this.reports.add(r);
       this.lastReport.set(r.id, key);
+      return true;
     } catch (e) {
       agentErrors.inc({ kind: 'report' });
       this.o.log.warn({ instance: r.id, err: (e as Error).message }, 'report failed; will retry on next pass');
+      return false;
     }
   }
 }

@@ -22,7 +22,7 @@ export async function startFakeHosts(
   url: string,
   admin: OrreryClient,
   hosts: { name: string; driver?: FakeDriverOptions }[],
-  options: { heartbeatSeconds?: number; log?: Log } = {},
+  options: { heartbeatSeconds?: number; resyncSeconds?: number; log?: Log } = {},
 ): Promise<FakeHost[] & { stop(): Promise<void> }> {
   const token = await enrollmentToken(admin);
   const started: FakeHost[] = [];
@@ -36,7 +36,7 @@ export async function startFakeHosts(
       stateDir: path.join(os.tmpdir(), `orrery-agent-${process.pid}-${h.name}-${Date.now()}`),
       enrollmentToken: token,
       heartbeatSeconds: options.heartbeatSeconds ?? 1,
-      resyncSeconds: 5,
+      resyncSeconds: options.resyncSeconds ?? 5,
     });
     await agent.start();
     started.push({ name: h.name, agent, driver });
