@@ -13,8 +13,7 @@ create table project_usage (
 );
 
 -- `changes` are the statement's rows as signed parts of their project's usage (+ added, - removed).
--- Projects whose parts cancel out (an update of anything but project_id and flavor_id: nearly
--- every update) are not touched.
+-- Projects whose parts cancel out are not touched.
 create function apply_project_usage(changes project_usage[]) returns void language plpgsql as $$
 declare
   delta project_usage[] := array(
@@ -47,12 +46,16 @@ begin
   return null;
 end $$;
 
+-- Only rows whose project or flavor changed take part (nearly every update changes neither): old
+-- and new rows paired by id, and one whose id changed counts as removed and added.
 create function instances_usage_updated() returns trigger language plpgsql as $$
 begin
   perform apply_project_usage(array(
-    select (n.project_id, 1, f.vcpus, f.ram_mb)::project_usage from new_rows n join flavors f on f.id = n.flavor_id
-    union all
-    select (o.project_id, -1, -f.vcpus, -f.ram_mb)::project_usage from old_rows o join flavors f on f.id = o.flavor_id));
+    select (x.project_id, x.n, x.n * f.vcpus, x.n * f.ram_mb)::project_usage
+      from old_rows o full join new_rows n on n.id = o.id
+     cross join lateral (values (o.project_id, o.flavor_id, -1), (n.project_id, n.flavor_id, 1)) as x(project_id, flavor_id, n)
+      join flavors f on f.id = x.flavor_id
+     where (o.project_id, o.flavor_id) is distinct from (n.project_id, n.flavor_id)));
   return null;
 end $$;
 

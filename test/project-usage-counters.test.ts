@@ -111,18 +111,19 @@ describe('project usage counters', () => {
                     ${[projects.a.userId, projects.b.userId, projects.b.userId]}::uuid[],
                     ${[small!.id, medium!.id, small!.id]}::uuid[], array[1, 2, 3]) as r(p, u, f, n)
       returning id`;
-    const ids = rows.map((r) => r.id);
     await expectCountersExact();
     expect(await inUse('a')).toEqual({ instances: 4, cores: 5, ram: 2560 });
     // Each moves to the other project, as medium: a gives one and takes two, b the other way round.
-    await tcp.db.sql`
-      update instances set flavor_id = ${medium!.id},
+    // New ids too: the trigger pairs old and new rows by id, and must count unpaired ones.
+    const moved = await tcp.db.sql<{ id: string }[]>`
+      update instances set id = gen_random_uuid(), flavor_id = ${medium!.id},
              project_id = case when project_id = ${projects.a.projectId}::uuid then ${projects.b.projectId}::uuid else ${projects.a.projectId}::uuid end,
              user_id = case when project_id = ${projects.a.projectId}::uuid then ${projects.b.userId}::uuid else ${projects.a.userId}::uuid end
-       where id = any(${ids}::uuid[])`;
+       where id = any(${rows.map((r) => r.id)}::uuid[])
+      returning id`;
     await expectCountersExact();
     expect(await inUse('a')).toEqual({ instances: 5, cores: 8, ram: 4096 });
-    await tcp.db.sql`delete from instances where id = any(${ids}::uuid[])`;
+    await tcp.db.sql`delete from instances where id = any(${moved.map((r) => r.id)}::uuid[])`;
     await expectCountersExact();
     expect(await inUse('a')).toEqual({ instances: 3, cores: 4, ram: 2048 });
     expect(await inUse('b')).toEqual({ instances: 3, cores: 5, ram: 2560 });
