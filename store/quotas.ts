@@ -22,19 +22,18 @@ export async function quotaLimits(sql: Sql | TxSql, projectId: string): Promise<
 }
 
 /**
- * What a project holds now, counted from the rows themselves (Nova's counting quotas): nothing
- * to drift. Key pairs belong to a user; members and metadata items are limits per group and per
- * instance, so their project-wide use is 0.
+ * What a project holds now. Instances, cores and RAM are the counters the instance triggers keep
+ * in every transaction that writes instances (migrations/000032): one row read, however many
+ * instances the project has. Server groups and key pairs are few, counted from their rows. Key
+ * pairs belong to a user; members and metadata items are limits per group and per instance, so
+ * their project-wide use is 0.
  */
 export async function quotaUsage(sql: Sql | TxSql, projectId: string, userId: string | null): Promise<Record<QuotaResource, number>> {
   const [u] = await sql<{ instances: number; cores: number; ram: number; server_groups: number; key_pairs: number }[]>`
-    select (select count(*)::int from instances where project_id = ${projectId}) as instances,
-           (select coalesce(sum(f.vcpus), 0)::int from instances i join flavors f on f.id = i.flavor_id
-             where i.project_id = ${projectId}) as cores,
-           (select coalesce(sum(f.ram_mb), 0)::int from instances i join flavors f on f.id = i.flavor_id
-             where i.project_id = ${projectId}) as ram,
+    select coalesce(p.instances, 0) as instances, coalesce(p.cores, 0) as cores, coalesce(p.ram_mb, 0) as ram,
            (select count(*)::int from server_groups where project_id = ${projectId}) as server_groups,
-           (select count(*)::int from key_pairs where user_id = ${userId}::uuid) as key_pairs`;
+           (select count(*)::int from key_pairs where user_id = ${userId}::uuid) as key_pairs
+      from (select ${projectId}::uuid as id) q left join project_usage p on p.project_id = q.id`;
   return { ...u!, server_group_members: 0, metadata_items: 0 };
 }
 
@@ -91,7 +90,7 @@ export async function enforceUpdateQuota(
 
 /**
  * Locks the project and checks everything the new instances take together, inside the creating
- * transaction: one count of the project's usage whether one instance is created or a thousand.
+ * transaction: one read of the project's usage whether one instance is created or a thousand.
  * Metadata items are a limit per instance, so the largest request is the one checked.
  */
 export async function enforceInstancesQuota(tx: TxSql, projectId: string, needs: InstanceQuotaNeeds[]): Promise<void> {

@@ -84,7 +84,7 @@ describe('quotas', () => {
     });
   });
 
-  it('name the resource that ran out (cores), and count usage from the rows', async () => {
+  it('name the resource that ran out (cores), with its usage', async () => {
     await setQuota('instances', -1);
     await setQuota('cores', 8);
     const r = await createInstance(member, { name: 'big', flavor: 'q.big', image: 'test-image' });
