@@ -36,7 +36,7 @@ export async function agentNetworkView(sql: Sql, hostId: string): Promise<HostNe
 }
 
 /**
- * `agentNetworkView` of many hosts in one statement.
+ * `agentNetworkView` of many hosts in one statement (the watch's reads, batched: server/agent-view-reads.ts).
  * Every host requested has an entry (by its id as PostgreSQL writes it), empty when it carries no network.
  *
  * A remote group's members are resolved once per statement, not once per rule of every port: with

@@ -83,9 +83,10 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
 }
 
 /**
- * `agentView` of many hosts, in the same three statements as one host's: a statement's own cost,
- * not its few rows, is most of a read. Every host requested has an entry (by its id as PostgreSQL
- * writes it); an unknown host's is empty.
+ * `agentView` of many hosts, in the same three statements as one host's (the watch's reads,
+ * batched: server/agent-view-reads.ts): a statement's own cost, not its few rows, is most of a
+ * read. Every host requested has an entry (by its id as PostgreSQL writes it); an unknown host's
+ * is empty.
  */
 export async function agentViews(sql: Sql, hostIds: string[]): Promise<Map<string, AgentView>> {
   // Three statements, run side by side: this is read after every change that touches a host.

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrreryClient } from '../client/graphql.ts';
+import { connect, type Sql } from '../db/connect.ts';
+import { agentViewReads } from '../server/agent-view-reads.ts';
 import { agentNetworkView, agentNetworkViews } from '../store/agent-network-view.ts';
 import { agentView, agentViews } from '../store/agent-view.ts';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane.ts';
@@ -123,5 +125,49 @@ describe('agent views of many hosts at once', () => {
     expect(app(h4)!.peers).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.4']);
     expect(h5).toMatchObject({ hostName: 'fleet-5', instances: [], networks: [], fenced: [expect.any(String)] });
     expect(v.get(unknown)).toMatchObject({ hostId: unknown, hostName: '', enabled: false, instances: [], networks: [] });
+  });
+});
+
+describe("the agents' batched view reads", () => {
+  let counted: Sql;
+  const statements: string[] = [];
+  beforeAll(async () => {
+    // Its own pool, so its own batcher, and every statement it sends counted.
+    counted = connect(tcp.db.url, { max: 6, debug: (_c, q) => statements.push(q) });
+    // Connections and types first: what the pool sends once is not a read's.
+    await agentViewReads(counted).read(hosts[0]!);
+  });
+  afterAll(async () => {
+    await counted?.end();
+  });
+
+  it('read many hosts concurrently in one set of statements, each caller getting its own host', async () => {
+    const asked = [...hosts, hosts[0]!, hosts[3]!, unknown];
+    const expected = await agentViews(tcp.db.sql, asked);
+    statements.length = 0;
+    const got = await Promise.all(asked.map((id) => agentViewReads(counted).read(id)));
+    expect(statements).toHaveLength(3);
+    expect(statements.every((q) => /= any\(\$\d::uuid\[\]\)/.test(q))).toBe(true);
+    got.forEach((v, i) => expect(json(v), asked[i]).toEqual(json(expected.get(asked[i]!))));
+  });
+
+  it('answer a read asked for after a write with a read begun after it', async () => {
+    const reads = agentViewReads(counted);
+    statements.length = 0;
+    const before = reads.read(hosts[5]!);
+    // The first batch is sent (under way, or done); the write and the next read come after it.
+    while (statements.length < 3) await new Promise((r) => setTimeout(r, 1));
+    await tcp.db.sql`update hosts set enabled = false where id = ${hosts[5]!}`;
+    const after = await reads.read(hosts[5]!);
+    expect(after.enabled).toBe(false);
+    expect((await before).hostId).toBe(hosts[5]);
+    expect(statements).toHaveLength(6);
+  });
+
+  it('fail every caller of a failing batch, and read again afterwards', async () => {
+    const reads = agentViewReads(counted);
+    const results = await Promise.allSettled([reads.read(hosts[0]!), reads.read('not-a-host-id')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((await reads.read(hosts[0]!)).hostName).toBe('fleet-0');
   });
 });
