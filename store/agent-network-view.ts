@@ -11,8 +11,12 @@ interface NetworkPart extends Omit<HostNetwork, 'segment' | 'ports' | 'floatingI
   vni: number | null;
   provider_bridge: string | null;
   ports: (Omit<HostPort, 'tap' | 'rules'> & { rules: RulePart[] })[];
-  /** The members' addresses of every remote group this network's ports' rules name, by `<group id> <ethertype>`. */
-  remote_members: Record<string, string[]>;
+  /**
+   * The members' addresses of every remote group the rules of the statement's ports name, by
+   * `<group id> <ethertype>`: on its first row only (null on the others), as the lists are the same
+   * for every host.
+   */
+  members: Record<string, string[]> | null;
   floating: { address: string; fixedIp: string; segment_type: 'vxlan' | 'bridge'; vni: number | null; provider_bridge: string | null;
               externalPrefixLength: number; externalGateway: string | null }[];
 }
@@ -42,12 +46,12 @@ export async function agentNetworkView(sql: Sql, hostId: string): Promise<HostNe
  * A remote group's members are resolved once per statement, not once per rule of every port: with
  * the project's `default` group (ingress from its own members) every port names the same list, and
  * resolving it per port cost the ports × the group's members, in the database and as JSON text to
- * parse (bench/agent-view-networks.ts). The rules of a host's ports on a network share one array
+ * parse (bench/agent-view-networks.ts). The rules of all ports of all hosts read share one array
  * per group and ethertype: consumers read it, none may change it.
  *
  * What every host of a network sees alike (subnets, service port, the hosts carrying it) is read
- * once per network, however many of the hosts asked for carry it; what is a host's own (its ports,
- * their floating IPs and remote groups) is aggregated per host and network.
+ * once per network, however many of the hosts asked for carry it; what is a host's own (its ports
+ * and their floating IPs) is aggregated per host and network.
  */
 export async function agentNetworkViews(sql: Sql, hostIds: string[]): Promise<Map<string, HostNetwork[]>> {
   const rows = await sql<(NetworkPart & { host_id: string })[]>`
@@ -63,7 +67,7 @@ export async function agentNetworkViews(sql: Sql, hostIds: string[]): Promise<Ma
         from ports p join here x on x.instance_id = p.instance_id
        where p.instance_id = any(array(select instance_id from here))
     ), remote as (
-      select distinct p.host_id, p.network_id, r.remote_group_id as group_id
+      select distinct r.remote_group_id as group_id
         from host_ports p join port_security_groups psg on psg.port_id = p.id
         join security_group_rules r on r.group_id = psg.group_id
        where r.remote_group_id is not null
@@ -111,7 +115,9 @@ export async function agentNetworkViews(sql: Sql, hostIds: string[]): Promise<Ma
                            from port_security_groups psg join security_group_rules r on r.group_id = psg.group_id
                           where psg.port_id = p.id), '[]')) order by p.id) as ports
         from host_ports p group by p.host_id, p.network_id
-    ), own_floating as (
+    ), own_floating as materialized (
+      -- Aggregated once: not knowing how many rows the CTEs above hold, the planner may otherwise join
+      -- by nested loop and aggregate again for every host's network.
       select p.host_id, p.network_id, json_agg(json_build_object(
                'address', host(f.address), 'fixedIp', host(f.fixed_ip), 'segment_type', en.segment_type, 'vni', en.vni,
                'provider_bridge', en.provider_bridge, 'externalPrefixLength', masklen(es.cidr), 'externalGateway', host(es.gateway_ip))
@@ -119,25 +125,24 @@ export async function agentNetworkViews(sql: Sql, hostIds: string[]): Promise<Ma
         from host_ports p join floating_ips f on f.port_id = p.id
         join networks en on en.id = f.network_id join subnets es on es.id = f.subnet_id
        group by p.host_id, p.network_id
-    ), own_remote as (
-      select x.host_id, x.network_id, json_object_agg(m.group_id || ' ' || m.ethertype, m.cidrs) as remote_members
-        from remote x join members m on m.group_id = x.group_id
-       group by x.host_id, x.network_id
     )
     select o.host_id, n.id, n.name, n.segment_type, n.vni, n.provider_bridge, n.mtu,
            array(select distinct c.address from unnest(n.carrier_ids, n.carrier_addresses) c(id, address)
                   where c.id <> o.host_id order by 1) as peers,
-           n.subnets, n.service, o.ports, coalesce(f.floating, '[]') as floating, coalesce(r.remote_members, '{}') as remote_members
+           n.subnets, n.service, o.ports, coalesce(f.floating, '[]') as floating,
+           -- Sent once, not with every host's network: a default group's list can be thousands of addresses.
+           case when row_number() over (order by o.host_id, n.id) = 1 then
+             (select coalesce(json_object_agg(m.group_id || ' ' || m.ethertype, m.cidrs), '{}') from members m) end as members
       from own_ports o join nets n on n.id = o.network_id
       left join own_floating f on f.host_id = o.host_id and f.network_id = o.network_id
-      left join own_remote r on r.host_id = o.host_id and r.network_id = o.network_id
      order by o.host_id, n.id`;
+  const members = rows.find((r) => r.members !== null)?.members ?? {};
   const views = new Map<string, HostNetwork[]>(hostIds.map((id) => [id, []]));
-  for (const r of rows) views.get(r.host_id)?.push(network(r));
+  for (const r of rows) views.get(r.host_id)?.push(network(r, members));
   return views;
 }
 
-function network(r: NetworkPart): HostNetwork {
+function network(r: NetworkPart, members: Record<string, string[]>): HostNetwork {
   return {
     id: r.id,
     name: r.name,
@@ -146,7 +151,7 @@ function network(r: NetworkPart): HostNetwork {
     peers: r.peers,
     subnets: r.subnets,
     service: r.service ?? { mac: '', addresses: [] },
-    ports: r.ports.map((p) => ({ ...p, tap: tapName(p.id), rules: p.rules.map((rule) => resolved(rule, r.remote_members)) })),
+    ports: r.ports.map((p) => ({ ...p, tap: tapName(p.id), rules: p.rules.map((rule) => resolved(rule, members)) })),
     floatingIps: r.floating.map((f) => ({
       address: f.address,
       fixedIp: f.fixedIp,
