@@ -12,7 +12,8 @@ import { agentViews, type AgentView } from '../store/agent-view.ts';
  * Linger 2 ms: a read sits on the path from a change to the agent acting on it (a build to
  * ACTIVE), and the reads one transaction's notifications wake are asked for within a tick or two
  * of each other; under load the batches grow anyway, with the reads asked for while two flushes
- * (six of the pool's connections) are under way.
+ * (six of the pool's connections) are under way. At most 1,000 hosts a flush: a fleet's worth, some
+ * thousands of rows.
  */
 export interface AgentViewReads {
   read(hostId: string): Promise<AgentView>;
