@@ -3,9 +3,10 @@ import { parseIp } from '../core/ip.ts';
 import { builder } from '../schema/builder.ts';
 import { mutationErrors } from '../schema/errors.ts';
 import { AgentAssignmentChanges, AgentAssignments } from '../schema/types/agent.ts';
-import { agentView, type AgentView, type AgentViewChange } from '../store/agent-view.ts';
+import type { AgentView, AgentViewChange } from '../store/agent-view.ts';
 import { agentVisible, viewChanges } from './agent-view-changes.ts';
 import { agentBatches } from '../server/agent-batches.ts';
+import { agentViewReads } from '../server/agent-view-reads.ts';
 import { isUuid } from '../store/instances.ts';
 import { issueToken } from '../store/tokens.ts';
 import { latestOnChange, stepsOnChange } from './latest-on-change.ts';
@@ -224,7 +225,7 @@ builder.queryField('agentAssignments', (t) =>
     type: AgentAssignments,
     description: 'Everything the calling host must run.',
     authScopes: { policy: 'agent:watch' },
-    resolve: (_r, _a, ctx) => agentView(ctx.sql, requireHost(ctx).hostId),
+    resolve: (_r, _a, ctx) => agentViewReads(ctx.sql).read(requireHost(ctx).hostId),
   }),
 );
 
@@ -238,7 +239,8 @@ builder.subscriptionField('agentAssignments', (t) =>
     subscribe: (_r, _a, ctx): AsyncIterableIterator<AgentView> => {
       const { hostId } = requireHost(ctx);
       // A write that moves only revisions changes nothing the agent reads: not pushed.
-      return latestOnChange(ctx.changes.subscribeHost(hostId), () => agentView(ctx.sql, hostId), agentVisible);
+      const views = agentViewReads(ctx.sql);
+      return latestOnChange(ctx.changes.subscribeHost(hostId), () => views.read(hostId), agentVisible);
     },
     resolve: (v: AgentView) => v,
   }),
@@ -253,7 +255,8 @@ builder.subscriptionField('agentAssignmentChanges', (t) =>
     authScopes: { policy: 'agent:watch' },
     subscribe: (_r, _a, ctx): AsyncIterableIterator<AgentViewChange> => {
       const { hostId } = requireHost(ctx);
-      return stepsOnChange(ctx.changes.subscribeHost(hostId), () => agentView(ctx.sql, hostId), viewChanges());
+      const views = agentViewReads(ctx.sql);
+      return stepsOnChange(ctx.changes.subscribeHost(hostId), () => views.read(hostId), viewChanges());
     },
     resolve: (v: AgentViewChange) => v,
   }),

@@ -1,7 +1,7 @@
 import type { HostNetwork } from '../core/host-network.ts';
 import type { Sql } from '../db/connect.ts';
 import { INTERFACE_ACTIONS } from './actions.ts';
-import { agentNetworkView } from './agent-network-view.ts';
+import { agentNetworkViews } from './agent-network-view.ts';
 
 export interface AgentInstanceRow {
   id: string;
@@ -78,6 +78,7 @@ export interface AgentViewChange extends Omit<AgentView, 'networks'> {
 }
 
 interface HostPart {
+  id: string;
   name: string;
   epoch: number;
   enabled: boolean;
@@ -90,9 +91,19 @@ interface HostPart {
 
 /** Everything one host must run, and nothing about any other host. */
 export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
-  // Three statements, run side by side: this is read after every change that touches the host.
-  const hostRow = sql<HostPart[]>`
-    select h.name, h.epoch, h.enabled, h.orphan_policy,
+  return (await agentViews(sql, [hostId])).get(hostId)!;
+}
+
+/**
+ * `agentView` of many hosts, in the same three statements as one host's (the watch's reads,
+ * batched: server/agent-view-reads.ts): a statement's own cost, not its few rows, is most of a
+ * read. Every host requested has an entry (by its id as PostgreSQL writes it); an unknown host's
+ * is empty.
+ */
+export async function agentViews(sql: Sql, hostIds: string[]): Promise<Map<string, AgentView>> {
+  // Three statements, run side by side: this is read after every change that touches a host.
+  const hostRows = sql<HostPart[]>`
+    select h.id, h.name, h.epoch, h.enabled, h.orphan_policy,
            array(select instance_id::text from host_fences where host_id = h.id) as fenced,
            -- The source domain of an unconfirmed move stays, untouched, until the move is confirmed or reverted.
            -- So does a guest arriving by live migration, until it is bound here.
@@ -103,9 +114,9 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
                        from migrations m join flavors f on f.id = m.new_flavor_id
                       where m.dest_host_id = h.id and m.kind = 'live-migration' and m.status = 'preparing'), '[]') as incoming,
            (select last_value from change_revision) as revision
-      from hosts h where h.id = ${hostId}`;
-  const instanceRows = sql<AgentInstanceRow[]>`
-    select i.id, i.name, i.generation, i.observed_generation,
+      from hosts h where h.id = any(${hostIds}::uuid[])`;
+  const instanceRows = sql<(AgentInstanceRow & { host_id: string })[]>`
+    select i.host_id, i.id, i.name, i.generation, i.observed_generation,
            (i.delete_requested_at is not null or i.task_state is not distinct from 'shelving_offloading') as deleted,
            i.desired_power_state, f.vcpus, f.ram_mb as memory_mb, f.disk_gb, im.id as image_id,
            im.disk_format as image_disk_format, im.checksum as image_checksum, im.properties as image_properties,
@@ -131,20 +142,27 @@ export async function agentView(sql: Sql, hostId: string): Promise<AgentView> {
       -- A live migration reaches the source only once the destination is ready for the guest.
       left join instance_actions a on a.id = i.current_action_id and (a.action <> 'live-migrate' or lm.status = 'running')
       left join images oi on a.action = 'rescue' and oi.id = (a.params->>'imageId')::uuid
-     where i.host_id = ${hostId}
-     order by i.id`;
-  const [[host], instances, networks] = await Promise.all([hostRow, instanceRows, agentNetworkView(sql, hostId)]);
-  return {
-    hostId,
-    hostName: host?.name ?? '',
-    epoch: host?.epoch ?? 0,
-    enabled: host?.enabled ?? false,
-    orphanPolicy: host?.orphan_policy ?? 'remove',
-    fenced: host?.fenced ?? [],
-    held: host?.held ?? [],
-    incoming: host?.incoming ?? [],
-    revision: host?.revision ?? 0,
-    instances: [...instances],
-    networks,
-  };
+     where i.host_id = any(${hostIds}::uuid[])
+     order by i.host_id, i.id`;
+  const [hosts, instances, networks] = await Promise.all([hostRows, instanceRows, agentNetworkViews(sql, hostIds)]);
+  const hostById = new Map(hosts.map((h) => [h.id, h]));
+  const instancesByHost = new Map<string, AgentInstanceRow[]>(hostIds.map((id) => [id, []]));
+  // The host id carried only to sort rows out: not part of an instance's row.
+  for (const { host_id, ...row } of instances) instancesByHost.get(host_id)?.push(row);
+  return new Map(hostIds.map((hostId) => {
+    const host = hostById.get(hostId);
+    return [hostId, {
+      hostId,
+      hostName: host?.name ?? '',
+      epoch: host?.epoch ?? 0,
+      enabled: host?.enabled ?? false,
+      orphanPolicy: host?.orphan_policy ?? 'remove',
+      fenced: host?.fenced ?? [],
+      held: host?.held ?? [],
+      incoming: host?.incoming ?? [],
+      revision: host?.revision ?? 0,
+      instances: instancesByHost.get(hostId)!,
+      networks: networks.get(hostId)!,
+    }];
+  }));
 }

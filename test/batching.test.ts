@@ -55,6 +55,24 @@ describe('the batcher', () => {
     expect(flushes.length).toBeLessThanOrEqual(4);
   });
 
+  it('never answers an item with a flush that began before it was added', async () => {
+    const flushes: { items: number[]; done(): void }[] = [];
+    const b = new Batcher<number, number>(
+      // Each flush answers with its own number.
+      (xs) => new Promise((resolve) => { const n = flushes.length; flushes.push({ items: xs, done: () => resolve(xs.map(() => n)) }); }),
+      { lingerMs: 1, maxBatch: 10, maxInFlight: 2 },
+    );
+    const first = b.add(1);
+    while (flushes.length === 0) await new Promise((r) => setTimeout(r, 1));
+    // The same item again while the first flush is under way: the next flush's.
+    const again = b.add(1);
+    while (flushes.length === 1) await new Promise((r) => setTimeout(r, 1));
+    flushes[0]!.done();
+    flushes[1]!.done();
+    expect(flushes.map((f) => f.items)).toEqual([[1], [1]]);
+    expect(await Promise.all([first, again])).toEqual([0, 1]);
+  });
+
   it('fails only the callers of the flush that failed', async () => {
     let calls = 0;
     const b = new Batcher<number, number>(async (xs) => {
