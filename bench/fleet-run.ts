@@ -177,7 +177,8 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
     await new Promise((r) => setTimeout(r, 1500)); // idle backends publish their counters within a second
     if (o.statementsFile) {
       await sql`create extension if not exists pg_stat_statements`.then(() => sql`select pg_stat_statements_reset()`);
-      await sql`select pg_stat_reset()`;
+      // The database's own counters (pg_stat_database) are read as a difference; only the functions' start at zero.
+      await sql`select pg_stat_reset_single_function_counters(funcid) from pg_stat_user_functions`;
     }
     const dbBefore = await dbCounters(sql);
     const [{ pid: backendPid }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
