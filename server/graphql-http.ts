@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
@@ -111,6 +112,11 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http }),
+      // No field carries cache hints, and the default cache-control plugin's per-field hook makes
+      // Apollo wrap every resolver of the schema, which the agents' socket operations run too.
+      // Answers are per caller: never stored (the header the plugin would have set).
+      ApolloServerPluginCacheControlDisabled(),
+      { requestDidStart: async () => ({ willSendResponse: async ({ response }) => void response.http.headers.set('cache-control', 'no-store') }) },
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       unexpectedErrorsPlugin(base.log, base.config.dev),
       operationMetricsPlugin<Context>(),

@@ -40,6 +40,12 @@ describe('the dashboard over HTTP', () => {
     const data = await fetch(`${tcp.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ whoami { allowed } }' }) });
     expect((await data.json()) as unknown).toMatchObject({ errors: [{ message: 'missing bearer token' }] });
+    // An answer is the caller's own: never stored by a cache on the way.
+    const answer = await fetch(`${tcp.url}/graphql`, { method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tcp.admin.token}` },
+      body: JSON.stringify({ query: '{ whoami { allowed } }' }) });
+    expect(((await answer.json()) as { data: { whoami: { allowed: string[] } } }).data.whoami.allowed).toContain('host:list');
+    expect(answer.headers.get('cache-control')).toBe('no-store');
   });
 });
 
