@@ -17,6 +17,18 @@ export interface Change {
 
 type Listener = (c: Change) => void;
 
+/** Instance changes as published per statement (migrations/000033): many to a notification. */
+interface InstanceChanges {
+  kind: 'instances';
+  changes: [id: string, projectId: string, hostId: string | null, previousHostId: string | null, revision: number, deleted: boolean, agent: boolean][];
+}
+
+function unpack(n: Change | InstanceChanges): Change[] {
+  if (n.kind !== 'instances') return [n];
+  return n.changes.map(([id, projectId, hostId, previousHostId, revision, deleted, agent]) =>
+    ({ kind: 'instance', id, projectId, hostId, previousHostId, revision, deleted, agent }));
+}
+
 /**
  * One LISTEN connection per process fanned out to every subscription in it. Subscribers get only
  * keys; they re-read rows, so a missed or merged notification never shows stale state.
@@ -36,14 +48,14 @@ export class ChangeFeed {
     const sub = await sql.listen(
       CHANNEL,
       (payload) => {
-        let change: Change;
+        let changes: Change[];
         try {
-          change = JSON.parse(payload) as Change;
+          changes = unpack(JSON.parse(payload) as Change | InstanceChanges);
         } catch {
           this.log.warn({ payload }, 'ignoring malformed change notification');
           return;
         }
-        this.dispatch(change);
+        for (const change of changes) this.dispatch(change);
       },
       () => onReconnect?.(),
     );

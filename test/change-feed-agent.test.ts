@@ -2,19 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rootLog } from '../core/log.ts';
 import { ChangeFeed, type Change } from '../server/change-feed.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
-import { seedCatalogue, seedHosts, seedInstances } from './support/scheduler-seed.ts';
+import { seedCatalogue, seedHosts, seedInstances, type Seeded } from './support/scheduler-seed.ts';
 
 let db: TestDatabase;
 let feed: ChangeFeed;
 let hostA: string;
 let hostB: string;
 let id: string;
+let seeded: Seeded;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   feed = new ChangeFeed(rootLog());
   await feed.start(db.sql);
-  const seeded = await seedCatalogue(db.sql);
+  seeded = await seedCatalogue(db.sql);
   await seedHosts(db.sql, 'feed', 2);
   [hostA, hostB] = (await db.sql<{ id: string }[]>`select id from hosts order by name`).map((h) => h.id);
   // The setup's own notifications (insert, bind) must be in before the tests listen.
@@ -76,5 +77,43 @@ describe("an agent's watch hears only the instance changes its agent reads", () 
   it('a move is heard by both hosts, a delete by the host it was on', async () => {
     expect(await heard(() => db.sql`update instances set host_id = ${hostB} where id = ${id}`)).toEqual({ all: 1, a: 1, b: 1, agent: true });
     expect(await heard(() => db.sql`delete from instances where id = ${id}`)).toEqual({ all: 1, a: 0, b: 1, agent: true });
+  });
+});
+
+describe('instance changes of one statement, many to a notification', () => {
+  it('a 100-row insert, move and delete each arrive as 100 changes in a few notifications, the move naming both hosts', async () => {
+    let notifications = 0;
+    const raw = await db.sql.listen('orrery_changes', () => void notifications++);
+    const heardChanges: Change[] = [];
+    const stream = feed.subscribe((c) => c.kind === 'instance');
+    const pump = (async () => {
+      for await (const c of stream) heardChanges.push(c);
+    })();
+    const until = async (n: number) => {
+      for (let i = 0; i < 300 && heardChanges.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    const ids = await seedInstances(db.sql, seeded, 'bulk', 100);
+    await until(100);
+    await db.sql`update instances set host_id = ${hostA!} where id = any(${ids}::uuid[])`;
+    await until(200);
+    await db.sql`update instances set host_id = ${hostB!} where id = any(${ids}::uuid[])`;
+    await until(300);
+    await db.sql`delete from instances where id = any(${ids}::uuid[])`;
+    await until(400);
+    await stream.return?.();
+    await pump;
+    await raw.unlisten();
+
+    expect(heardChanges).toHaveLength(400);
+    // ceil(100 / 32) notifications per statement, not one per row.
+    expect(notifications).toBe(16);
+    const byStep = [0, 1, 2, 3].map((s) => heardChanges.slice(s * 100, s * 100 + 100));
+    for (const step of byStep) expect(new Set(step.map((c) => c.id))).toEqual(new Set(ids));
+    expect(byStep[0]!.every((c) => c.hostId === null && !c.deleted && c.agent === true && c.projectId === seeded.projectId)).toBe(true);
+    expect(byStep[1]!.every((c) => c.hostId === hostA && c.previousHostId === null && c.agent === true)).toBe(true);
+    expect(byStep[2]!.every((c) => c.hostId === hostB && c.previousHostId === hostA && c.agent === true)).toBe(true);
+    expect(byStep[3]!.every((c) => c.hostId === hostB && c.deleted === true)).toBe(true);
+    // Each change carries its row's own revision, as the row trigger's did.
+    expect(new Set(byStep[2]!.map((c) => c.revision)).size).toBe(100);
   });
 });
