@@ -6,8 +6,23 @@ import type { AgentInstanceRow, AgentView, AgentViewChange } from '../store/agen
  * remembers both) and without the request id it only logs (it changes with the generation or
  * operation it came with, and an action that ends needs no push).
  */
+const NOT_ACTED_ON = new Set<string>(['revision', 'observed_generation', 'completed_operation_id', 'request_id']);
+
 function instanceKey(i: AgentInstanceRow): string {
   return JSON.stringify({ ...i, revision: 0, observed_generation: 0, completed_operation_id: null, request_id: null });
+}
+
+/** Whether an agent would act differently on `b` than on `a` (the measure of instanceKey, field by field: no text built). */
+function actedOnDiffers(a: AgentInstanceRow, b: AgentInstanceRow): boolean {
+  for (const k of Object.keys(b) as (keyof AgentInstanceRow)[]) {
+    if (NOT_ACTED_ON.has(k)) continue;
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    // Objects (metadata, image properties, an operation's parameters) by content.
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null || JSON.stringify(x) !== JSON.stringify(y)) return true;
+  }
+  return false;
 }
 
 function hostKey(v: AgentView): string {
@@ -33,15 +48,18 @@ export function agentVisible(view: AgentView): string {
  * that watch pushed.
  */
 export function viewChanges(): (view: AgentView) => AgentViewChange | undefined {
-  let pushed: { host: string; networks: string; instances: Map<string, string> } | undefined;
+  let pushed: { host: string; networks: string; instances: Map<string, AgentInstanceRow> } | undefined;
   return (view) => {
-    const instances = new Map(view.instances.map((i) => [i.id, instanceKey(i)]));
+    const instances = new Map(view.instances.map((i) => [i.id, i]));
     const host = hostKey(view);
     const networks = JSON.stringify(view.networks);
     const last = pushed;
     pushed = { host, networks, instances };
     if (!last) return { ...view, full: true, removed: [] };
-    const changed = view.instances.filter((i) => last.instances.get(i.id) !== instances.get(i.id));
+    const changed = view.instances.filter((i) => {
+      const before = last.instances.get(i.id);
+      return !before || actedOnDiffers(before, i);
+    });
     const removed = [...last.instances.keys()].filter((id) => !instances.has(id));
     const networksChanged = networks !== last.networks;
     if (changed.length === 0 && removed.length === 0 && !networksChanged && host === last.host) return undefined;

@@ -83,6 +83,16 @@ describe("what an agent's changes watch pushes, and how the agent merges it", ()
     }
   });
 
+  it('compares objects in a row by content: a re-read copy is no change, new metadata is', () => {
+    const step = viewChanges();
+    step({ ...view, instances: [{ ...instance, metadata: { a: '1' } }] });
+    expect(step({ ...view, instances: [{ ...instance, metadata: { a: '1' }, revision: 99 }] })).toBeUndefined();
+    expect(step({ ...view, instances: [{ ...instance, metadata: { a: '2' } }] })).toMatchObject({ instances: [{ metadata: { a: '2' } }] });
+    expect(step({ ...view, instances: [{ ...instance, metadata: { a: '2' }, operation_params: { hard: true } }] })).toMatchObject({
+      instances: [{ operation_params: { hard: true } }],
+    });
+  });
+
   it('a change with no full view before it is refused, not merged into nothing', () => {
     const change = { ...view, revision: '1', full: false, removed: [], instances: [], networks: null } as never;
     expect(() => applyAssignmentChange(null, change)).toThrow(/before the full view/);
