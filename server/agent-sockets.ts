@@ -44,6 +44,7 @@ export class AgentSockets {
 
   /** A host's socket, once its credential is accepted; forgotten when it closes. */
   add(ctx: object, ws: WebSocket): void {
+    if (ws.readyState !== ws.OPEN) return; // closed while its token was checked: no 'close' to come
     const s: AgentSocket = { ws, heardAt: this.now() };
     this.sockets.set(ctx, s);
     ws.on('message', () => {
