@@ -12,7 +12,7 @@ interface AgentSocket {
 }
 
 /** Close code of a socket whose host's lease this process could not record: its agent reconnects, perhaps elsewhere. */
-export const LEASE_NOT_RECORDED = 1011;
+const LEASE_NOT_RECORDED = 1011;
 
 /**
  * Host liveness from the agents' sockets: every `intervalMs` this API process renews, in one
@@ -24,7 +24,8 @@ export class AgentSockets {
   private readonly sockets = new Map<object, AgentSocket>();
   private readonly timer: NodeJS.Timeout;
   private lastRenewal: number;
-  private renewing: Promise<void> = Promise.resolve();
+  /** The renewal under way, if any. */
+  private renewing: Promise<void> | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -32,12 +33,11 @@ export class AgentSockets {
     private readonly principals: SocketPrincipals,
     private readonly log: Log,
     intervalMs: number,
-    private readonly now: () => number = Date.now,
   ) {
-    this.lastRenewal = now();
-    // One at a time: a slow statement delays the next rather than running beside it.
+    this.lastRenewal = Date.now();
+    // One at a time: a tick during a slow renewal is skipped, and the next covers its interval too.
     this.timer = setInterval(() => {
-      this.renewing = this.renewing.then(() => this.renew());
+      this.renewing ??= this.renew().finally(() => (this.renewing = null));
     }, intervalMs);
     this.timer.unref();
   }
@@ -45,18 +45,18 @@ export class AgentSockets {
   /** A host's socket, once its credential is accepted; forgotten when it closes. */
   add(ctx: object, ws: WebSocket): void {
     if (ws.readyState !== ws.OPEN) return; // closed while its token was checked: no 'close' to come
-    const s: AgentSocket = { ws, heardAt: this.now() };
+    const s: AgentSocket = { ws, heardAt: Date.now() };
     this.sockets.set(ctx, s);
     ws.on('message', () => {
-      s.heardAt = this.now();
+      s.heardAt = Date.now();
     });
     ws.once('close', () => this.sockets.delete(ctx));
   }
 
   /** One statement for every host heard from since the last renewal; nothing to renew, no statement. */
-  async renew(): Promise<void> {
+  private async renew(): Promise<void> {
     const since = this.lastRenewal;
-    this.lastRenewal = this.now();
+    this.lastRenewal = Date.now();
     const heard = [...this.sockets].filter(([, s]) => s.heardAt >= since);
     if (heard.length === 0) return;
     try {
@@ -69,7 +69,7 @@ export class AgentSockets {
     } catch (e) {
       leaseRenewals.inc({ outcome: 'error' });
       this.log.warn({ err: (e as Error).message, sockets: heard.length }, 'renewing host leases failed; closing those hosts\' sockets');
-      // Their agents see the control plane as unreachable (not ready) instead of a pong as usual.
+      // Their agents see the control plane as unreachable (not ready) and reconnect, perhaps elsewhere.
       for (const [, s] of heard) s.ws.close(LEASE_NOT_RECORDED, 'host lease not recorded');
     }
   }
