@@ -57,7 +57,7 @@ program
   .option('--live-migration-timeout <seconds>', "abort a live migration from here still copying after this long (default 480); keep it below the control plane's ORRERY_SPAWN_TIMEOUT_SECONDS (Nova's live_migration_completion_timeout)")
   .option('--live-migration-bandwidth <MiB/s>', "cap a live migration's transfer rate (Nova's live_migration_bandwidth); unset: no cap")
   .option('--force-config-drive', "give every guest built here a config drive, asked for or not (Nova's force_config_drive)")
-  .option('--heartbeat <seconds>', 'heartbeat period', '10')
+  .option('--heartbeat <seconds>', 'keep-alive ping period of its socket to the API: the traffic that keeps the host up', '10')
   .option('--virt-type <type>', "libvirt domain type, kvm or qemu (as Nova's virt_type; detected when unset)")
   .option('--reserved-vcpus <n>', 'vCPUs kept for the host itself', '0')
   .option('--reserved-memory-mb <n>', 'memory kept for the host itself (MiB)', '512')

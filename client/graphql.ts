@@ -14,14 +14,34 @@ export class GraphqlRequestError extends Error {
   }
 }
 
+/** What the subscription socket last did: whether it is connected, and when anything last came over it. */
+export interface SocketHealth {
+  connected: boolean;
+  /** Date.now() of the last message received (an answer, a push, a pong); null before the first. */
+  heardAt: number | null;
+  /** Why the socket last closed, while it is not connected. */
+  closed: string | null;
+}
+
+export interface OrreryClientOptions {
+  /** Sends a graphql-ws ping this long after the last pong: traffic that keeps a host agent's lease. */
+  keepAliveMs?: number;
+}
+
 /** A small GraphQL client for the CLI, the host agent and tests: HTTP for operations, graphql-ws for subscriptions. */
 export class OrreryClient {
   private ws?: Client;
+  private health: SocketHealth = { connected: false, heardAt: null, closed: null };
 
   constructor(
     readonly baseUrl: string,
     private bearerToken: string,
+    private readonly options: OrreryClientOptions = {},
   ) {}
+
+  get socketHealth(): Readonly<SocketHealth> {
+    return this.health;
+  }
 
   get token(): string {
     return this.bearerToken;
@@ -90,6 +110,19 @@ export class OrreryClient {
       shouldRetry: () => true,
       retryWait: async (n) => new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** n))),
       lazy: true,
+      keepAlive: this.options.keepAliveMs ?? 0,
+      on: {
+        connected: () => {
+          this.health = { connected: true, heardAt: Date.now(), closed: null };
+        },
+        message: () => {
+          this.health.heardAt = Date.now();
+        },
+        closed: (event) => {
+          const { code, reason } = event as { code?: number; reason?: string };
+          this.health = { ...this.health, connected: false, closed: `closed (${code ?? '?'}${reason ? `: ${reason}` : ''})` };
+        },
+      },
     });
     return this.ws;
   }

@@ -8,6 +8,11 @@ export interface Config {
   databaseUrl: string | undefined;
   policyFile: string | undefined;
   serviceDownSeconds: number;
+  /**
+   * How often an API process renews, in one statement, the leases of the hosts whose agents'
+   * sockets to it showed traffic since its last renewal (agents ping at their --heartbeat).
+   */
+  leaseRenewSeconds: number;
   spawnTimeoutSeconds: number;
   deleteTimeoutSeconds: number;
   maxScheduleAttempts: number;
@@ -80,6 +85,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     databaseUrl: process.env.DATABASE_URL || undefined,
     policyFile: process.env.ORRERY_POLICY_FILE || undefined,
     serviceDownSeconds: num('ORRERY_SERVICE_DOWN_SECONDS', 60),
+    leaseRenewSeconds: num('ORRERY_LEASE_RENEW_SECONDS', 10),
     spawnTimeoutSeconds: num('ORRERY_SPAWN_TIMEOUT_SECONDS', 600),
     deleteTimeoutSeconds: num('ORRERY_DELETE_TIMEOUT_SECONDS', 300),
     maxScheduleAttempts: num('ORRERY_MAX_SCHEDULE_ATTEMPTS', 3),

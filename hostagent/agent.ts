@@ -28,6 +28,7 @@ export interface HostAgentOptions {
   stateDir: string;
   /** Needed only for the first start (or after the credential was revoked). */
   enrollmentToken?: string;
+  /** How often its socket pings the API when it has nothing else to send: the traffic that keeps its lease. */
   heartbeatSeconds?: number;
   /** Full resync period: the safety net under the watch stream; inventory is re-read then too. */
   resyncSeconds?: number;
@@ -96,8 +97,6 @@ export class HostAgent {
   private consoleSessions?: ConsoleSessions;
   private metadata?: MetadataService;
   private reportedInventory = '';
-  /** Why the last heartbeat failed; null once one got through. */
-  private heartbeatFailure: string | null = null;
   /** Reports of instances converging at once travel together: one call instead of one each. */
   private readonly reports = new Batcher<InstanceReport, void>(
     async (rs) => {
@@ -122,12 +121,28 @@ export class HostAgent {
     return this.hostId;
   }
 
-  /** Kubernetes' readiness of this agent: enrolled, and its last heartbeat reached the control plane. */
+  /**
+   * Kubernetes' readiness of this agent: enrolled, and its socket to the control plane connected
+   * and answering (its keep-alive pings get pongs; an API that cannot record the lease closes it).
+   */
   readinessChecks(): Record<string, Check> {
     return {
       enrolled: async () => (this.hostId && this.assignments ? null : 'not enrolled and synchronised yet'),
-      'control-plane': async () => (this.heartbeatFailure === null ? null : `last heartbeat failed: ${this.heartbeatFailure}`),
+      'control-plane': async () => this.controlPlaneFailure(),
     };
+  }
+
+  private controlPlaneFailure(): string | null {
+    const socket = this.api?.client.socketHealth;
+    if (!socket?.connected) return `control plane unreachable: socket ${socket?.closed ?? 'not connected yet'}`;
+    // A ping goes out a heartbeat after the last pong: two more without an answer is silence.
+    const silentMs = Date.now() - (socket.heardAt ?? 0);
+    if (silentMs > 3 * this.heartbeatMs) return `control plane unreachable: nothing over its socket for ${Math.round(silentMs / 1000)} s`;
+    return null;
+  }
+
+  private get heartbeatMs(): number {
+    return (this.o.heartbeatSeconds ?? 10) * 1000;
   }
 
   async start(): Promise<void> {
@@ -136,7 +151,6 @@ export class HostAgent {
     await this.api.reportHost(info);
     this.reportedInventory = JSON.stringify(info);
     this.o.log.info({ host: this.o.name, hostId: this.hostId }, 'host agent enrolled and reporting');
-    this.timers.push(setInterval(() => void this.beat(), (this.o.heartbeatSeconds ?? 10) * 1000));
     this.timers.push(setInterval(() => void this.resync(), (this.o.resyncSeconds ?? 60) * 1000));
     this.timers.push(setInterval(() => void this.pushConsoles(), (this.o.consoleSeconds ?? 2) * 1000));
     this.unlistenDriver = this.o.driver.onChange?.(() => this.kick());
@@ -175,7 +189,7 @@ export class HostAgent {
     const file = path.join(this.o.stateDir, 'host-credential.json');
     const saved = await readFile(file, 'utf8').then((s) => JSON.parse(s) as Credential).catch(() => null);
     if (saved) {
-      this.api = new AgentApi(this.o.apiUrl, saved.token);
+      this.api = new AgentApi(this.o.apiUrl, saved.token, this.heartbeatMs);
       try {
         await this.api.checkCredential();
         this.hostId = saved.hostId;
@@ -186,22 +200,11 @@ export class HostAgent {
       }
     }
     if (!this.o.enrollmentToken) throw new Error(`no valid host credential in ${file} and no enrollment token given`);
-    this.api = new AgentApi(this.o.apiUrl, this.o.enrollmentToken);
+    this.api = new AgentApi(this.o.apiUrl, this.o.enrollmentToken, this.heartbeatMs);
     const enrolled = await this.api.enroll(this.o.name, info);
     this.hostId = enrolled.hostId;
     await mkdir(this.o.stateDir, { recursive: true });
     await writeFile(file, JSON.stringify({ hostId: enrolled.hostId, token: enrolled.token }), { mode: 0o600 });
-  }
-
-  private async beat(): Promise<void> {
-    try {
-      await this.api.heartbeat();
-      this.heartbeatFailure = null;
-    } catch (e) {
-      this.heartbeatFailure = (e as Error).message;
-      agentErrors.inc({ kind: 'heartbeat' });
-      this.o.log.warn({ err: (e as Error).message }, 'heartbeat failed');
-    }
   }
 
   private async pushConsoles(): Promise<void> {

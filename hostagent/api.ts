@@ -99,8 +99,9 @@ function inventoryInput(info: HostInfo) {
 export class AgentApi {
   readonly client: OrreryClient;
 
-  constructor(readonly baseUrl: string, token: string) {
-    this.client = new OrreryClient(baseUrl, token);
+  /** `keepAliveMs`: how often the agent's socket pings when it has nothing else to send (its lease, server/agent-sockets.ts). */
+  constructor(readonly baseUrl: string, token: string, keepAliveMs?: number) {
+    this.client = new OrreryClient(baseUrl, token, { keepAliveMs });
   }
 
   async enroll(name: string, info: HostInfo): Promise<{ hostId: string; token: string; epoch: number }> {
@@ -133,6 +134,7 @@ export class AgentApi {
     return d.reportHost.heartbeat;
   }
 
+  /** The previous release's lease renewal; a connected agent's socket renews its lease now. */
   async heartbeat(): Promise<{ epoch: number; enabled: boolean }> {
     const d = await this.op(AGENT_OPERATIONS.heartbeat);
     return d.heartbeat;

@@ -30,10 +30,10 @@ export interface HollowHost {
 const START_ATTEMPTS = 5;
 
 /**
- * Kubemark's idea: many complete host agents (the real HostAgent: enrollment, heartbeats, watch,
- * reports) in one process over fake hypervisors. Each has its own name, credential and inventory,
+ * Kubemark's idea: many complete host agents (the real HostAgent: enrollment, keep-alive pings,
+ * watch, reports) in one process over fake hypervisors. Each has its own name, credential and inventory,
  * and talks to the API exactly as a real host would. Start-up is staggered, which also spreads
- * their heartbeats and resyncs over the period instead of firing all at once.
+ * their pings and resyncs over the period instead of firing all at once.
  */
 export async function startHollowHosts(o: HollowHostsOptions): Promise<HollowHost[] & { stop(): Promise<void> }> {
   const width = String(o.count).length;

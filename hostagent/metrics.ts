@@ -38,7 +38,7 @@ export const passDuration = new Histogram({
 
 export const agentErrors = new Counter({
   name: 'orrery_agent_errors_total',
-  help: 'Failures the agent logs and retries, by kind (converge, report, heartbeat, resync, watch, list)',
+  help: 'Failures the agent logs and retries, by kind (converge, report, resync, watch, list)',
   labelNames: ['kind'] as const,
   registers: [],
 });

@@ -4,8 +4,10 @@ import { applyInstanceReports, type HostReport } from '../store/instance-reports
 import { Batcher } from '../core/batcher.ts';
 
 /**
- * The agent API's write batches: heartbeats and instance reports of every host talking to this
- * API process go to the database as a few statements per flush instead of a transaction each.
+ * The agent API's write batches: heartbeat mutations (agents of the previous release, credential
+ * checks: connected agents' leases are renewed from their sockets, see agent-sockets.ts) and
+ * instance reports of every host talking to this API process go to the database as a few
+ * statements per flush instead of a transaction each.
  * Heartbeats may wait (a lease is tens of seconds); reports sit on the path to ACTIVE, so they
  * linger only briefly and otherwise ride on the flush already under way.
  */

@@ -13,6 +13,7 @@ import { createLoaders } from '../store/loaders.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { principalFor, requestIdFrom } from './authenticate.ts';
 import { SocketPrincipals } from './socket-principals.ts';
+import { AgentSockets } from './agent-sockets.ts';
 import { GraphqlDocuments } from './graphql-documents.ts';
 import type { MutationBudget } from './mutation-budget.ts';
 import { SubscriptionQuota } from './subscription-quota.ts';
@@ -32,6 +33,7 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
   // The HTTP server routes upgrades by path (consoles share the port): see control-plane.ts.
   const wss = new WebSocketServer({ noServer: true });
   const sockets = new SocketPrincipals(base.sql);
+  const agents = new AgentSockets(base.sql, sockets, base.log, base.config.leaseRenewSeconds * 1000);
   const documents = new GraphqlDocuments(base.config.queryLimits, schema);
   const subscriptions = new SubscriptionQuota(base.config.subscriptionsPerUser);
   const metrics = new SocketOperationMetrics();
@@ -43,6 +45,8 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
       onConnect: async (ctx) => {
         const principal = await sockets.connect(ctx, ctx.connectionParams ?? {});
         if (principal) metrics.connected(ctx, principal);
+        // An agent's socket renews its host's lease while it shows traffic (agent-sockets.ts).
+        if (principal?.kind === 'host') agents.add(ctx, ctx.extra.socket);
         return principal !== null;
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -160,7 +164,10 @@ export async function mountGraphql(app: Express, http: Server, schema: GraphQLSc
     }),
   );
   return {
-    stop: () => apollo.stop(),
+    async stop() {
+      await agents.stop();
+      await apollo.stop();
+    },
     upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
   };

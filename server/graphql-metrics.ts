@@ -37,7 +37,7 @@ interface SocketState {
 }
 
 /**
- * Over graphql-ws, where agents send everything (heartbeats, reports, their watch): the sockets
+ * Over graphql-ws, where agents send everything (reports, their watch, keep-alive pings): the sockets
  * open by kind of token, the subscriptions open, and each query or mutation counted and timed as
  * over HTTP. Fed by the server's hooks (graphql-http.ts), one call per hook.
  */

@@ -6,7 +6,8 @@ import { authenticate } from '../store/tokens.ts';
 /**
  * How long a socket's authentication stands before the next operation checks the token again.
  * Agents send an operation every few seconds over one socket; looking the token up for each would
- * be a query per heartbeat. A revoked or expired token stops working within this time.
+ * be a query per report. The lease renewal (agent-sockets.ts) reads it here too. A revoked or
+ * expired token stops working, and stops renewing its host's lease, within this time.
  */
 export const SOCKET_REAUTH_MS = 60_000;
 

@@ -100,6 +100,8 @@ export class Cluster {
       ORRERY_ADMIN_TOKEN: this.adminToken,
       ORRERY_DATA_DIR: dataDir,
       ORRERY_SERVICE_DOWN_SECONDS: String(CHAOS_TIMINGS.serviceDownSeconds),
+      // Leases renewed as often as the agents ping: the default (10 s) exceeds these short leases.
+      ORRERY_LEASE_RENEW_SECONDS: String(CHAOS_TIMINGS.heartbeatSeconds),
       ORRERY_SWEEP_INTERVAL_SECONDS: String(CHAOS_TIMINGS.sweepSeconds),
       ORRERY_SWEEP_STALE_SECONDS: String(CHAOS_TIMINGS.staleSeconds),
       ORRERY_SPAWN_TIMEOUT_SECONDS: String(CHAOS_TIMINGS.taskTimeoutSeconds),

@@ -33,7 +33,14 @@ export const openSockets = new Gauge({
   registers: [],
 });
 
+export const leaseRenewals = new Counter({
+  name: 'orrery_host_lease_renewals_total',
+  help: "Statements renewing the leases of the hosts whose agents' sockets to this process showed traffic (one per ORRERY_LEASE_RENEW_SECONDS at most), by outcome (success or error)",
+  labelNames: ['outcome'] as const,
+  registers: [],
+});
+
 export function registerApiMetrics(registry: Registry): void {
-  const all: Metric[] = [graphqlOperations, graphqlDuration, activeSubscriptions, openSockets];
+  const all: Metric[] = [graphqlOperations, graphqlDuration, activeSubscriptions, openSockets, leaseRenewals];
   for (const m of all) registry.registerMetric(m);
 }

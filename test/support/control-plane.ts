@@ -24,7 +24,8 @@ export async function startTestControlPlane(
   options: { worker?: boolean; config?: Partial<Config>; log?: Log } = {},
 ): Promise<TestControlPlane> {
   const db = await createTestDatabase();
-  const config = loadConfig({ port: 0, dataDir: `/tmp/orrery-test-data-${process.pid}-${Date.now()}`, ...options.config });
+  // Leases renewed every second, as test agents ping (their heartbeat is 1 s).
+  const config = loadConfig({ port: 0, dataDir: `/tmp/orrery-test-data-${process.pid}-${Date.now()}`, leaseRenewSeconds: 1, ...options.config });
   const cp = await startControlPlane({ config, databaseUrl: db.url, api: true, worker: options.worker ?? true, log: options.log });
   const boot = await bootstrapAdmin(db.sql);
   const admin = new OrreryClient(cp.url!, boot.adminToken!);
