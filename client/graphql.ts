@@ -14,6 +14,9 @@ export class GraphqlRequestError extends Error {
   }
 }
 
+/** How long an idle socket stays open for the next operation over it. */
+const LAZY_CLOSE_MS = 2_000;
+
 /** A small GraphQL client for the CLI, the host agent and tests: HTTP for operations, graphql-ws for subscriptions. */
 export class OrreryClient {
   private ws?: Client;
@@ -90,6 +93,9 @@ export class OrreryClient {
       shouldRetry: () => true,
       retryWait: async (n) => new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** n))),
       lazy: true,
+      // graphql-ws closes a lazy socket the moment its last operation ends (by default): an agent's
+      // reportHost before its subscriptions would cost a second connection (and authentication).
+      lazyCloseTimeout: LAZY_CLOSE_MS,
     });
     return this.ws;
   }
