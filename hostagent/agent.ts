@@ -47,6 +47,9 @@ export interface HostAgentOptions {
   metadataSocket?: string;
 }
 
+/** How long start() waits for the watch's first view: as long as a read over the socket would. */
+const FIRST_VIEW_MS = 30_000;
+
 interface Credential {
   hostId: string;
   token: string;
@@ -87,6 +90,8 @@ export class HostAgent {
   private passRunning: Promise<void> | null = null;
   private unlistenDriver?: () => void;
   private watchIterator?: AsyncIterableIterator<{ agentAssignmentChanges: AssignmentChange }>;
+  /** Ends start()'s wait for the watch's first view (set only while start() waits). */
+  private synced?: () => void;
   /** Set by a resync ending the watch on purpose: the next one starts at once. */
   private resubscribe = false;
   private readonly orphans: OrphanHandler;
@@ -150,8 +155,7 @@ export class HostAgent {
       token: () => this.api.client.token, watch: () => this.api.watchConsoles(),
     });
     this.consoleSessions.start();
-    await this.readView();
-    void this.watch();
+    await this.firstView();
   }
 
   async stop(): Promise<void> {
@@ -217,15 +221,31 @@ export class HostAgent {
     this.reportedInventory = key;
   }
 
-  /** At start: the view read once, so the agent is synchronised before its watch delivers. */
-  private async readView(): Promise<void> {
+  /**
+   * At start: the watch, whose first delivery is the full view, so the agent is synchronised when
+   * start() returns without reading that view a second time by query. A watch that fails or says
+   * nothing within FIRST_VIEW_MS lets start() go on unsynchronised, as a failed read did; the watch
+   * keeps trying.
+   */
+  private async firstView(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.synced = resolve;
+      timer = setTimeout(resolve, FIRST_VIEW_MS);
+      void this.watch();
+    });
+    clearTimeout(timer);
+    this.synced = undefined;
+    if (!this.assignments) {
+      agentErrors.inc({ kind: 'resync' });
+      this.o.log.warn('no view from the watch yet; starting unsynchronised');
+      return;
+    }
     try {
-      this.assignments = await this.api.assignments();
-      this.kick();
       await this.pruneImages(this.assignments);
     } catch (e) {
       agentErrors.inc({ kind: 'resync' });
-      this.o.log.warn({ err: (e as Error).message }, 'reading the view failed');
+      this.o.log.warn({ err: (e as Error).message }, 'pruning images failed');
     }
   }
 
@@ -271,12 +291,14 @@ export class HostAgent {
           view = applyAssignmentChange(view, agentAssignmentChanges);
           this.assignments = view;
           this.kick();
+          this.synced?.();
         }
       } catch (e) {
         if (!this.stopped) {
           agentErrors.inc({ kind: 'watch' });
           this.o.log.warn({ err: (e as Error).message }, 'watch stream ended; resubscribing');
         }
+        this.synced?.();
       }
       if (this.resubscribe) this.resubscribe = false;
       else if (!this.stopped) await new Promise((r) => setTimeout(r, 500));
