@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../core/log.ts';
 import type { Check } from '../core/ops-http.ts';
@@ -53,6 +53,15 @@ const FIRST_VIEW_MS = 30_000;
 interface Credential {
   hostId: string;
   token: string;
+}
+
+/** The credential saved in `file`, or null when there is none (or it cannot be read). */
+function savedCredential(file: string): Credential | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Credential;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -174,10 +183,14 @@ export class HostAgent {
     return { ...(await this.o.driver.hostInfo()), tunnelAddress: this.o.tunnelAddress ?? null };
   }
 
-  /** Reuses the saved host credential; enrolls (again) when there is none or it was revoked. */
+  /**
+   * Reuses the saved host credential; enrolls (again) when there is none or it was revoked. The
+   * credential file is read and written synchronously: a few small calls once per start, where the
+   * thread-pool hand-offs of fs/promises cost more CPU than the calls (thousands of hollow hosts).
+   */
   private async authenticate(info: HostInfo): Promise<void> {
     const file = path.join(this.o.stateDir, 'host-credential.json');
-    const saved = await readFile(file, 'utf8').then((s) => JSON.parse(s) as Credential).catch(() => null);
+    const saved = savedCredential(file);
     if (saved) {
       this.api = new AgentApi(this.o.apiUrl, saved.token);
       try {
@@ -193,8 +206,8 @@ export class HostAgent {
     this.api = new AgentApi(this.o.apiUrl, this.o.enrollmentToken);
     const enrolled = await this.api.enroll(this.o.name, info);
     this.hostId = enrolled.hostId;
-    await mkdir(this.o.stateDir, { recursive: true });
-    await writeFile(file, JSON.stringify({ hostId: enrolled.hostId, token: enrolled.token }), { mode: 0o600 });
+    mkdirSync(this.o.stateDir, { recursive: true });
+    writeFileSync(file, JSON.stringify({ hostId: enrolled.hostId, token: enrolled.token }), { mode: 0o600 });
   }
 
   private async beat(): Promise<void> {
