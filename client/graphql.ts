@@ -14,6 +14,9 @@ export class GraphqlRequestError extends Error {
   }
 }
 
+/** How long an idle socket stays open for the next operation over it. */
+const LAZY_CLOSE_MS = 2_000;
+
 /** What the subscription socket last did: whether it is connected, and when anything last came over it. */
 export interface SocketHealth {
   connected: boolean;
@@ -110,6 +113,9 @@ export class OrreryClient {
       shouldRetry: () => true,
       retryWait: async (n) => new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** n))),
       lazy: true,
+      // graphql-ws closes a lazy socket the moment its last operation ends (by default): an agent's
+      // reportHost before its subscriptions would cost a second connection (and authentication).
+      lazyCloseTimeout: LAZY_CLOSE_MS,
       keepAlive: this.options.keepAliveMs ?? 0,
       on: {
         connected: () => {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../core/log.ts';
 import type { Check } from '../core/ops-http.ts';
@@ -48,9 +48,21 @@ export interface HostAgentOptions {
   metadataSocket?: string;
 }
 
+/** How long start() waits for the watch's first view: as long as a read over the socket would. */
+const FIRST_VIEW_MS = 30_000;
+
 interface Credential {
   hostId: string;
   token: string;
+}
+
+/** The credential saved in `file`, or null when there is none (or it cannot be read). */
+function savedCredential(file: string): Credential | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Credential;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -88,6 +100,8 @@ export class HostAgent {
   private passRunning: Promise<void> | null = null;
   private unlistenDriver?: () => void;
   private watchIterator?: AsyncIterableIterator<{ agentAssignmentChanges: AssignmentChange }>;
+  /** Ends start()'s wait for the watch's first view (set only while start() waits). */
+  private synced?: () => void;
   /** Set by a resync ending the watch on purpose: the next one starts at once. */
   private resubscribe = false;
   private readonly orphans: OrphanHandler;
@@ -164,8 +178,7 @@ export class HostAgent {
       token: () => this.api.client.token, watch: () => this.api.watchConsoles(),
     });
     this.consoleSessions.start();
-    await this.readView();
-    void this.watch();
+    await this.firstView();
   }
 
   async stop(): Promise<void> {
@@ -184,10 +197,14 @@ export class HostAgent {
     return { ...(await this.o.driver.hostInfo()), tunnelAddress: this.o.tunnelAddress ?? null };
   }
 
-  /** Reuses the saved host credential; enrolls (again) when there is none or it was revoked. */
+  /**
+   * Reuses the saved host credential; enrolls (again) when there is none or it was revoked. The
+   * credential file is read and written synchronously: a few small calls once per start, where the
+   * thread-pool hand-offs of fs/promises cost more CPU than the calls (thousands of hollow hosts).
+   */
   private async authenticate(info: HostInfo): Promise<void> {
     const file = path.join(this.o.stateDir, 'host-credential.json');
-    const saved = await readFile(file, 'utf8').then((s) => JSON.parse(s) as Credential).catch(() => null);
+    const saved = savedCredential(file);
     if (saved) {
       this.api = new AgentApi(this.o.apiUrl, saved.token, this.heartbeatMs);
       try {
@@ -203,8 +220,8 @@ export class HostAgent {
     this.api = new AgentApi(this.o.apiUrl, this.o.enrollmentToken, this.heartbeatMs);
     const enrolled = await this.api.enroll(this.o.name, info);
     this.hostId = enrolled.hostId;
-    await mkdir(this.o.stateDir, { recursive: true });
-    await writeFile(file, JSON.stringify({ hostId: enrolled.hostId, token: enrolled.token }), { mode: 0o600 });
+    mkdirSync(this.o.stateDir, { recursive: true });
+    writeFileSync(file, JSON.stringify({ hostId: enrolled.hostId, token: enrolled.token }), { mode: 0o600 });
   }
 
   private async pushConsoles(): Promise<void> {
@@ -220,15 +237,31 @@ export class HostAgent {
     this.reportedInventory = key;
   }
 
-  /** At start: the view read once, so the agent is synchronised before its watch delivers. */
-  private async readView(): Promise<void> {
+  /**
+   * At start: the watch, whose first delivery is the full view, so the agent is synchronised when
+   * start() returns without reading that view a second time by query. A watch that fails or says
+   * nothing within FIRST_VIEW_MS lets start() go on unsynchronised, as a failed read did; the watch
+   * keeps trying.
+   */
+  private async firstView(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.synced = resolve;
+      timer = setTimeout(resolve, FIRST_VIEW_MS);
+      void this.watch();
+    });
+    clearTimeout(timer);
+    this.synced = undefined;
+    if (!this.assignments) {
+      agentErrors.inc({ kind: 'resync' });
+      this.o.log.warn('no view from the watch yet; starting unsynchronised');
+      return;
+    }
     try {
-      this.assignments = await this.api.assignments();
-      this.kick();
       await this.pruneImages(this.assignments);
     } catch (e) {
       agentErrors.inc({ kind: 'resync' });
-      this.o.log.warn({ err: (e as Error).message }, 'reading the view failed');
+      this.o.log.warn({ err: (e as Error).message }, 'pruning images failed');
     }
   }
 
@@ -274,12 +307,14 @@ export class HostAgent {
           view = applyAssignmentChange(view, agentAssignmentChanges);
           this.assignments = view;
           this.kick();
+          this.synced?.();
         }
       } catch (e) {
         if (!this.stopped) {
           agentErrors.inc({ kind: 'watch' });
           this.o.log.warn({ err: (e as Error).message }, 'watch stream ended; resubscribing');
         }
+        this.synced?.();
       }
       if (this.resubscribe) this.resubscribe = false;
       else if (!this.stopped) await new Promise((r) => setTimeout(r, 500));

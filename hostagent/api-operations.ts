@@ -24,7 +24,6 @@ export const AGENT_OPERATIONS = {
   heartbeat: `mutation { heartbeat { epoch enabled } }`,
   reportHost: `mutation($inv: HostInventoryInput!) { reportHost(inventory: $inv) {
     __typename ... on ReportHostSuccess { heartbeat { epoch enabled } } ... on Error { message } } }`,
-  assignments: `{ agentAssignments { ${HOST_FIELDS} ${INSTANCES_AND_NETWORKS} } }`,
   watch: `subscription { agentAssignmentChanges { full removed ${HOST_FIELDS} ${INSTANCES_AND_NETWORKS} } }`,
   reportInstances: `mutation($r: [InstanceReportInput!]!) { reportInstances(reports: $r) {
     __typename ... on ReportInstancesSuccess { result { accepted rejected } } ... on Error { message } } }`,

@@ -140,11 +140,6 @@ export class AgentApi {
     return d.heartbeat;
   }
 
-  async assignments(): Promise<Assignments> {
-    const d = await this.op(AGENT_OPERATIONS.assignments);
-    return d.agentAssignments;
-  }
-
   /** The full view, then what changed in it (hostagent/assignment-changes.ts applies them). */
   watch(): AsyncIterableIterator<{ agentAssignmentChanges: AssignmentChange }> {
     return this.client.subscribe(AGENT_OPERATIONS.watch);

@@ -1,6 +1,7 @@
 import { builder } from '../schema/builder.ts';
 import { ConsoleTypeEnum } from '../schema/types/console.ts';
-import { pendingConsoleSessions, type PendingConsoleSession } from '../store/console-tokens.ts';
+import type { PendingConsoleSession } from '../store/console-tokens.ts';
+import { consoleSessionReads } from '../server/console-session-reads.ts';
 import { requireHost } from './scope.ts';
 import { latestOnChange } from './latest-on-change.ts';
 
@@ -26,8 +27,8 @@ builder.subscriptionField('agentConsoleSessions', (t) =>
     authScopes: { policy: 'agent:console' },
     subscribe: (_r, _a, ctx): AsyncIterableIterator<PendingConsoleSession[]> => {
       const { hostId } = requireHost(ctx);
-      return latestOnChange(ctx.changes.subscribeHostConsoles(hostId),
-        () => pendingConsoleSessions(ctx.sql, hostId, ctx.config.consoleHostDialSeconds), (s) => JSON.stringify(s));
+      const sessions = consoleSessionReads(ctx.sql, ctx.config.consoleHostDialSeconds);
+      return latestOnChange(ctx.changes.subscribeHostConsoles(hostId), () => sessions.read(hostId), (s) => JSON.stringify(s));
     },
     resolve: (s: PendingConsoleSession[]) => s,
   }),

@@ -8,7 +8,7 @@ import { agentVisible, viewChanges } from './agent-view-changes.ts';
 import { agentBatches } from '../server/agent-batches.ts';
 import { agentViewReads } from '../server/agent-view-reads.ts';
 import { isUuid } from '../store/instances.ts';
-import { issueToken } from '../store/tokens.ts';
+import { enrollHostRow, type InventoryColumns } from '../store/host-enrollment.ts';
 import { latestOnChange, stepsOnChange } from './latest-on-change.ts';
 import { requireHost } from './scope.ts';
 
@@ -100,7 +100,7 @@ function checkInventory(inv: Inventory): void {
   }
 }
 
-const inventoryColumns = (inv: Inventory) => ({
+const inventoryColumns = (inv: Inventory): InventoryColumns => ({
   hypervisor_type: inv.hypervisorType,
   hypervisor_version: inv.hypervisorVersion,
   architecture: inv.architecture,
@@ -128,30 +128,14 @@ builder.mutationFields((t) => ({
         throw ValidationError.field('name', 'must be a host name (letters, digits, ".", "_", "-"; at most 255)');
       }
       checkInventory(inventory);
-      const cols = inventoryColumns(inventory);
-      return ctx.sql.begin(async (tx) => {
-        // Whoever holds an enrollment token must not take over a host whose agent is alive.
-        const [live] = await tx<{ up: boolean }[]>`
-          select coalesce(last_heartbeat_at > now() - make_interval(secs => ${ctx.config.serviceDownSeconds}), false) as up
-            from hosts where name = ${name} for update`;
-        if (live?.up) {
-          throw new ConflictError(
-            `host ${name} is enrolled and its agent is up; a host enrolls again only after its agent stopped for ${ctx.config.serviceDownSeconds} s (or with its saved credential)`,
-            'up',
-          );
-        }
-        const [host] = await tx<{ id: string; epoch: number }[]>`
-          insert into hosts ${tx({ name, ...cols, capabilities: tx.json(cols.capabilities) } as never)}
-          on conflict (name) do update set
-            hypervisor_type = excluded.hypervisor_type, hypervisor_version = excluded.hypervisor_version,
-            architecture = excluded.architecture, capabilities = excluded.capabilities,
-            vcpus = excluded.vcpus, memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb,
-            migration_uri = excluded.migration_uri, tunnel_address = excluded.tunnel_address, updated_at = now()
-          returning id, epoch`;
-        await tx`delete from tokens where kind = 'host' and host_id = ${host!.id}`;
-        const token = await issueToken(tx, { kind: 'host', hostId: host!.id, description: `agent of ${name}` });
-        return { hostId: host!.id, token: token.secret, epoch: host!.epoch };
-      });
+      const enrolled = await enrollHostRow(ctx.sql, name, inventoryColumns(inventory), ctx.config.serviceDownSeconds);
+      if (!enrolled) {
+        throw new ConflictError(
+          `host ${name} is enrolled and its agent is up; a host enrolls again only after its agent stopped for ${ctx.config.serviceDownSeconds} s (or with its saved credential)`,
+          'up',
+        );
+      }
+      return enrolled;
     },
   }),
   reportHost: t.field({

@@ -105,13 +105,19 @@ export async function endConsoleSession(sql: Sql, id: string, reason: string): P
   await sql`update console_tokens set ended_at = now(), end_reason = ${reason} where id = ${id} and ended_at is null`;
 }
 
-/** The sessions waiting for this host to dial back, recent enough (`dialSeconds`) that their client still waits. */
-export async function pendingConsoleSessions(sql: Sql, hostId: string, dialSeconds: number): Promise<PendingConsoleSession[]> {
-  return sql<PendingConsoleSession[]>`
-    select id, instance_id as "instanceId", kind, relay_url as "relayUrl" from console_tokens
-     where host_id = ${hostId} and used_at is not null and host_connected_at is null and ended_at is null
+/**
+ * The sessions waiting for each of these hosts to dial back, recent enough (`dialSeconds`) that
+ * their client still waits: one statement for many hosts (server/console-session-reads.ts).
+ */
+export async function pendingConsoleSessions(sql: Sql, hostIds: string[], dialSeconds: number): Promise<Map<string, PendingConsoleSession[]>> {
+  const rows = await sql<(PendingConsoleSession & { hostId: string })[]>`
+    select host_id as "hostId", id, instance_id as "instanceId", kind, relay_url as "relayUrl" from console_tokens
+     where host_id = any(${hostIds}::uuid[]) and used_at is not null and host_connected_at is null and ended_at is null
        and used_at > now() - make_interval(secs => ${dialSeconds})
      order by used_at, id`;
+  const byHost = new Map<string, PendingConsoleSession[]>(hostIds.map((h) => [h, []]));
+  for (const { hostId, ...session } of rows) byHost.get(hostId)!.push(session);
+  return byHost;
 }
 
 /**

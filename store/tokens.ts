@@ -9,7 +9,8 @@ export function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
 }
 
-function newSecret(kind: TokenKind): string {
+/** A new bearer secret: the kind's prefix and 256 random bits. */
+export function newSecret(kind: TokenKind): string {
   return PREFIX[kind] + randomBytes(32).toString('base64url');
 }
 
