@@ -17,17 +17,16 @@
  * DATABASE_URL (a server where it may create and drop a database named orrery_bench_agent_view)
  * replaces the embedded PostgreSQL.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bridgeName, tapName, type HostNetwork, type HostPort } from '../core/host-network.ts';
 import { connect, type Sql } from '../db/connect.ts';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { installSchema } from '../db/install.ts';
 import { agentNetworkView } from '../store/agent-network-view.ts';
 import { agentView } from '../store/agent-view.ts';
 import { bootstrapAdmin } from '../store/bootstrap.ts';
-import { dropDatabase, freshDatabase, withDatabase } from './fleet-db.ts';
+import { benchPostgres, dropDatabase, freshDatabase } from './fleet-db.ts';
 import { median, percentile, printTable } from './stats.ts';
 
 function option(name: string, fallback: number): number {
@@ -170,14 +169,11 @@ const kib = (x: number) => (x / 1024).toFixed(x < 10240 ? 1 : 0);
 async function main() {
   const work = await mkdtemp(path.join(os.tmpdir(), 'orrery-bench-agent-view-'));
   let stopDb = async () => {};
-  let baseUrl = process.env.DATABASE_URL;
+  let baseUrl: string | undefined;
   try {
-    if (!baseUrl) {
-      await chmod(work, 0o755); // the embedded server runs as the postgres user when we are root
-      const db = await startEmbeddedPostgres(path.join(work, 'pg'), { durable: false });
-      stopDb = db.stop;
-      baseUrl = withDatabase(db.url, 'postgres');
-    }
+    const server = await benchPostgres(work);
+    stopDb = server.stop;
+    baseUrl = server.baseUrl;
     console.log(`agentView per host: ${HOSTS} hosts × ${INSTANCES} instances (${INSTANCES / HOSTS} per host), ` +
       `${SAMPLES} hosts read per scenario; ${os.cpus().length} cores, Node ${process.version}; ` +
       `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -9,14 +9,14 @@
  * DATABASE_URL (a server where it may create and drop databases) replaces the embedded PostgreSQL.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { OrreryClient } from '../client/graphql.ts';
 import { connect } from '../db/connect.ts';
-import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
+import { freePort } from '../db/embedded.ts';
 import { startOrrery } from '../test/support/orrery-process.ts';
-import { dropDatabase, freshDatabase, withDatabase } from './fleet-db.ts';
+import { benchPostgres, dropDatabase, freshDatabase } from './fleet-db.ts';
 import { postgresCpuSeconds, ProcessGroup } from './fleet-processes.ts';
 import { median, parseRuns, printTable } from './stats.ts';
 
@@ -84,13 +84,9 @@ async function main() {
   const work = await mkdtemp(path.join(os.tmpdir(), 'orrery-bench-enroll-'));
   let stopDb = async () => {};
   try {
-    let baseUrl = process.env.DATABASE_URL;
-    if (!baseUrl) {
-      await chmod(work, 0o755); // the embedded server runs as the postgres user when we are root
-      const db = await startEmbeddedPostgres(path.join(work, 'pg'), { durable: false });
-      stopDb = db.stop;
-      baseUrl = withDatabase(db.url, 'postgres');
-    }
+    const server = await benchPostgres(work);
+    stopDb = server.stop;
+    const baseUrl = server.baseUrl;
     console.log(`Enrollment benchmark: ${settings.hosts.join(', ')} hollow hosts, ${settings.runs} run(s) each, start concurrency ` +
       `${settings.startConcurrency}; ${os.cpus().length} cores, Node ${process.version}; load average ${os.loadavg()[0]!.toFixed(1)}`);
     const rows: string[][] = [['hosts', 'seconds', 'hosts/s', 'api CPU s', 'hosts CPU s', 'PostgreSQL CPU s', 'runs (s)']];

@@ -1,5 +1,20 @@
+import { chmod } from 'node:fs/promises';
+import path from 'node:path';
 import { connect, type Sql } from '../db/connect.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { bootstrapAdmin } from '../store/bootstrap.ts';
+
+/**
+ * The server a benchmark creates its databases on: DATABASE_URL when set, else an embedded
+ * PostgreSQL (fsync off) in `work`, which `stop` shuts down.
+ */
+export async function benchPostgres(work: string): Promise<{ baseUrl: string; stop: () => Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (url) return { baseUrl: url, stop: async () => {} };
+  await chmod(work, 0o755); // the embedded server runs as the postgres user when we are root
+  const db = await startEmbeddedPostgres(path.join(work, 'pg'), { durable: false });
+  return { baseUrl: withDatabase(db.url, 'postgres'), stop: db.stop };
+}
 
 export function withDatabase(url: string, database: string): string {
   const u = new URL(url);

@@ -16,11 +16,10 @@
  *
  * DATABASE_URL (a server where it may create and drop databases) replaces the embedded PostgreSQL.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
-import { withDatabase } from './fleet-db.ts';
+import { benchPostgres } from './fleet-db.ts';
 import { pgbenchSimpleUpdate } from './fleet-pgbench.ts';
 import { placementCost } from './fleet-placement.ts';
 import { batchPlacementThroughput, type BatchThroughput } from './fleet-placement-batch.ts';
@@ -69,13 +68,9 @@ async function main() {
   };
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
-    let baseUrl = process.env.DATABASE_URL;
-    if (!baseUrl) {
-      await chmod(work, 0o755); // the embedded server runs as the postgres user when we are root
-      const db = await startEmbeddedPostgres(path.join(work, 'pg'), { durable: false });
-      stopDb = db.stop;
-      baseUrl = withDatabase(db.url, 'postgres');
-    }
+    const server = await benchPostgres(work);
+    stopDb = server.stop;
+    const baseUrl = server.baseUrl;
     console.log(`Fleet benchmark: ${settings.hosts} hollow hosts × ${settings.instances} instances; ` +
       `workers ${settings.workers.join(', ')}; ${settings.apis} API process(es); ` +
       `${settings.batch} per createInstances request; ${settings.ratePerSecond > 0 ? `at most ${settings.ratePerSecond}/s` : 'flat out'}; ` +
