@@ -160,7 +160,7 @@ builder.mutationFields((t) => ({
     type: Heartbeat,
     // Agents of this release keep their lease with their socket's traffic (server/agent-sockets.ts);
     // this stays for agents of the previous release and for checking a saved credential over HTTP.
-    description: "Renews the host's liveness lease; answers with its epoch (a changed epoch means the host was fenced). An agent connected over graphql-ws needs not send it: the API renews the lease of every host whose socket shows traffic.",
+    description: "Renews the host's liveness lease; answers with its epoch (a changed epoch means the host was fenced). An agent connected over graphql-ws need not send it: the API renews the lease of every host whose socket shows traffic.",
     authScopes: { policy: 'agent:report' },
     resolve: async (_r, _a, ctx) => {
       const host = requireHost(ctx);
