@@ -127,7 +127,10 @@ export async function fleetRun(o: RunOptions): Promise<RunResult> {
     const apiUrls: string[] = [];
     for (let a = 0; a < o.apis; a++) {
       const port = await freePort();
-      const api = group.add('api', startOrrery(['api'], { ...env(`api-${a}`), ORRERY_PORT: String(port) }, profile));
+      // Every hollow host enrolls with the one enrollment token, whose mutation budget is one user's:
+      // a burst the size of the fleet, as an operator enrolling a fleet at once would allow.
+      const burst = String(Math.max(1000, o.hosts + 1000));
+      const api = group.add('api', startOrrery(['api'], { ...env(`api-${a}`), ORRERY_PORT: String(port), ORRERY_MUTATION_BURST: burst }, profile));
       await api.waitForLog('Orrery API listening');
       apiUrls.push(`http://127.0.0.1:${port}`);
     }
